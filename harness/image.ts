@@ -1,0 +1,385 @@
+/**
+ * Builds guest images from recipes, or reuses them from the cache.
+ *
+ * An image is a directory under the cache named by the hash of its recipe. It is built in a
+ * temporary sibling and renamed into place whole, so a half-built or concurrently built image is
+ * never seen; its manifest records the SHA-256 of every artifact, checked before each reuse, so a
+ * truncated or corrupted image is rebuilt instead of booted.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { DEBIAN_ARCH, type KernelRecipe, type RootfsRecipe } from "../vm/recipes.ts";
+import { runCommand } from "./exec.ts";
+import { packCpio } from "./initrd.ts";
+
+/** A root file system ready to boot: an uncompressed cpio (the kernel unpacks it fastest). */
+export interface RootfsImage {
+  recipe: RootfsRecipe;
+  dir: string;
+  cpio: string;
+  /** The Debian version of the criu package inside, e.g. `3.17.1-2+deb12u2`. */
+  criuPackageVersion: string;
+}
+
+/** A kernel ready to boot with `-kernel`, and its modules as a cpio to append to the initrd. */
+export interface KernelImage {
+  recipe: KernelRecipe;
+  dir: string;
+  vmlinuz: string;
+  modulesCpio: string;
+  /** `uname -r` of the kernel, e.g. `6.1.0-50-cloud-amd64`. */
+  release: string;
+  packageVersion: string;
+}
+
+interface Manifest {
+  recipe: RootfsRecipe | KernelRecipe;
+  files: Record<string, string>;
+  facts: Record<string, string>;
+  builtAt: string;
+  buildSeconds: number;
+}
+
+/**
+ * The cache directory: `$CRIU_MATRIX_CACHE`, else `$XDG_CACHE_HOME/criu-matrix`, else
+ * `~/.cache/criu-matrix`.
+ *
+ * @example
+ * ```ts
+ * import { defaultCacheDir } from "./image.ts";
+ * console.log(defaultCacheDir().endsWith("criu-matrix"));
+ * ```
+ */
+export function defaultCacheDir(): string {
+  const explicit = Deno.env.get("CRIU_MATRIX_CACHE");
+  if (explicit) return explicit;
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  if (xdg) return join(xdg, "criu-matrix");
+  return join(Deno.env.get("HOME") ?? "/tmp", ".cache", "criu-matrix");
+}
+
+/**
+ * The SHA-256 of a string or bytes, in hex.
+ *
+ * @example
+ * ```ts
+ * import { sha256Hex } from "./image.ts";
+ * console.log((await sha256Hex("abc")).slice(0, 8)); // "ba7816bf"
+ * ```
+ */
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function sha256File(path: string): Promise<string> {
+  const output = await runCommand(["sha256sum", path]);
+  return output.stdout.split(" ")[0];
+}
+
+/**
+ * The cache directory name of a recipe: readable prefix plus the recipe's hash.
+ *
+ * @example
+ * ```ts
+ * import { imageKey } from "./image.ts";
+ * import { rootfsRecipe } from "../vm/recipes.ts";
+ * console.log(await imageKey(rootfsRecipe("sid", "aarch64"))); // "rootfs-sid-aarch64-<hash>"
+ * ```
+ */
+export async function imageKey(recipe: RootfsRecipe | KernelRecipe): Promise<string> {
+  const hash = (await sha256Hex(JSON.stringify(recipe))).slice(0, 16);
+  return `${recipe.kind}-${recipe.suite}-${recipe.arch}-${hash}`;
+}
+
+async function readManifest(dir: string): Promise<Manifest | null> {
+  try {
+    const manifest = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json"))) as Manifest;
+    for (const [file, hash] of Object.entries(manifest.files)) {
+      if (await sha256File(join(dir, file)) !== hash) return null;
+    }
+    return manifest;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Returns the image dir for `recipe`, building it with `build` (into a temporary directory that is
+ * renamed into place) when it is missing or fails its content check.
+ */
+async function cachedImage(
+  cacheDir: string,
+  recipe: RootfsRecipe | KernelRecipe,
+  build: (tmp: string) => Promise<{ files: string[]; facts: Record<string, string> }>,
+  log: (line: string) => void,
+): Promise<{ dir: string; manifest: Manifest }> {
+  const imagesDir = join(cacheDir, "images");
+  await Deno.mkdir(imagesDir, { recursive: true });
+  const dir = join(imagesDir, await imageKey(recipe));
+  const cached = await readManifest(dir);
+  if (cached) return { dir, manifest: cached };
+  log(`building image ${dir}`);
+  const started = performance.now();
+  const tmp = await Deno.makeTempDir({ dir: imagesDir, prefix: ".building-" });
+  try {
+    const { files, facts } = await build(tmp);
+    const hashes: Record<string, string> = {};
+    for (const file of files) hashes[file] = await sha256File(join(tmp, file));
+    const manifest: Manifest = {
+      recipe,
+      files: hashes,
+      facts,
+      builtAt: new Date().toISOString(),
+      buildSeconds: (performance.now() - started) / 1000,
+    };
+    await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2));
+    // A corrupt image in the way is replaced; an image another run just finished is kept.
+    if (await Deno.stat(dir).then(() => true, () => false)) {
+      if (await readManifest(dir)) {
+        await Deno.remove(tmp, { recursive: true });
+        return { dir, manifest: (await readManifest(dir))! };
+      }
+      await Deno.rename(dir, `${tmp}.corrupt`);
+      await Deno.remove(`${tmp}.corrupt`, { recursive: true });
+    }
+    await Deno.rename(tmp, dir);
+    return { dir, manifest };
+  } catch (error) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw error;
+  }
+}
+
+async function mmdebstrap(
+  recipe: RootfsRecipe | KernelRecipe,
+  tarball: string,
+): Promise<void> {
+  const { suite, sources, aptOptions } = recipe.mmdebstrap;
+  await runCommand([
+    "mmdebstrap",
+    "--quiet",
+    "--variant=extract",
+    `--architectures=${DEBIAN_ARCH[recipe.arch]}`,
+    `--include=${recipe.packages.join(",")}`,
+    ...aptOptions.map((option) => `--aptopt=${option}`),
+    suite,
+    tarball,
+    ...sources,
+  ]);
+}
+
+async function debianVersionFromChangelog(root: string, pkg: string): Promise<string> {
+  const docDir = join(root, "usr/share/doc", pkg);
+  const { stdout } = await runCommand([
+    "sh",
+    "-c",
+    'f="$1/changelog.Debian.gz"; [ -r "$f" ] || f="$1/changelog.gz"; zcat "$f" | head -n 1',
+    "zcat",
+    docDir,
+  ]);
+  const match = stdout.match(/\(([^)]+)\)/);
+  if (!match) throw new Error(`cannot read the ${pkg} package version from ${docDir}`);
+  return match[1];
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
+/**
+ * Builds (or reuses) the root file system of `recipe`: CRIU and its tools, trimmed of what no
+ * guest reads (docs, locales, Python), with merged-/usr links added where the suite lacks them.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensureRootfs } from "./image.ts";
+ * import { rootfsRecipe } from "../vm/recipes.ts";
+ * const image = await ensureRootfs(rootfsRecipe("bookworm", "x86_64"), "/tmp/cache", console.log);
+ * console.log(image.criuPackageVersion); // "3.17.1-2+deb12u2"
+ * ```
+ */
+export async function ensureRootfs(
+  recipe: RootfsRecipe,
+  cacheDir: string,
+  log: (line: string) => void = () => {},
+): Promise<RootfsImage> {
+  const { dir, manifest } = await cachedImage(cacheDir, recipe, async (tmp) => {
+    const tarball = join(tmp, "rootfs.tar");
+    await mmdebstrap(recipe, tarball);
+    const root = join(tmp, "root");
+    await Deno.mkdir(root);
+    // Device nodes are made by devtmpfs at boot; extracting them would need root.
+    await runCommand(["tar", "-C", root, "--exclude=./dev/*", "-xf", tarball]);
+    await Deno.remove(tarball);
+    const criuPackageVersion = await debianVersionFromChangelog(root, "criu");
+    for (
+      const unused of [
+        "usr/share/doc",
+        "usr/share/man",
+        "usr/share/info",
+        "usr/share/locale",
+        "usr/share/lintian",
+        "usr/share/zoneinfo",
+        "usr/lib/python3",
+        `usr/lib/python3.${"*"}`,
+        "var/cache",
+        "var/lib/apt",
+        "boot",
+      ]
+    ) {
+      await runCommand(["sh", "-c", `rm -rf ${join(root, unused)}`]);
+    }
+    // trixie and later are merged-/usr, and their tarballs lack the top-level links.
+    for (const link of ["bin", "sbin", "lib", "lib64"]) {
+      if (!(await exists(join(root, link))) && (await exists(join(root, "usr", link)))) {
+        await Deno.symlink(`usr/${link}`, join(root, link));
+      }
+    }
+    // Kernel modules arrive in a separate cpio under usr/lib/modules, whatever the suite.
+    const libModules = join(root, "lib/modules");
+    if ((await Deno.lstat(join(root, "lib"))).isDirectory) {
+      await Deno.remove(libModules, { recursive: true }).catch(() => {});
+      await Deno.mkdir(join(root, "usr/lib"), { recursive: true });
+      await Deno.symlink("../usr/lib/modules", libModules);
+    }
+    await packCpio(root, join(tmp, "rootfs.cpio"));
+    await Deno.remove(root, { recursive: true });
+    return { files: ["rootfs.cpio"], facts: { criuPackageVersion } };
+  }, log);
+  return {
+    recipe,
+    dir,
+    cpio: join(dir, "rootfs.cpio"),
+    criuPackageVersion: manifest.facts.criuPackageVersion,
+  };
+}
+
+/** Every module `wanted` needs, by modules.dep, as paths relative to the modules dir. */
+async function moduleClosure(modulesDir: string, wanted: string[]): Promise<string[]> {
+  const deps = new Map<string, string[]>();
+  for (const line of (await Deno.readTextFile(join(modulesDir, "modules.dep"))).split("\n")) {
+    const [module, rest] = line.split(":");
+    if (module && rest !== undefined) deps.set(module, rest.trim().split(/\s+/).filter(Boolean));
+  }
+  const byName = new Map<string, string>();
+  for (const path of deps.keys()) {
+    const name = path.split("/").pop()!.replace(/\.ko(\..*)?$/, "").replaceAll("-", "_");
+    byName.set(name, path);
+  }
+  const builtin = await Deno.readTextFile(join(modulesDir, "modules.builtin")).catch(() => "");
+  const closure = new Set<string>();
+  const visit = (path: string) => {
+    if (closure.has(path)) return;
+    closure.add(path);
+    for (const dep of deps.get(path) ?? []) visit(dep);
+  };
+  for (const name of wanted) {
+    const path = byName.get(name);
+    if (path) visit(path);
+    else if (!builtin.includes(`/${name}.ko`)) {
+      throw new Error(`kernel module ${name} is neither a module nor built in (${modulesDir})`);
+    }
+  }
+  return [...closure];
+}
+
+/**
+ * Builds (or reuses) the kernel of `recipe`: the vmlinuz and a cpio holding only the modules the
+ * guest loads, decompressed, with their modules.dep.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensureKernel } from "./image.ts";
+ * import { kernelRecipe } from "../vm/recipes.ts";
+ * const kernel = await ensureKernel(kernelRecipe("bookworm", "x86_64"), "/tmp/cache", console.log);
+ * console.log(kernel.release); // "6.1.0-50-cloud-amd64"
+ * ```
+ */
+export async function ensureKernel(
+  recipe: KernelRecipe,
+  cacheDir: string,
+  log: (line: string) => void = () => {},
+): Promise<KernelImage> {
+  const { dir, manifest } = await cachedImage(cacheDir, recipe, async (tmp) => {
+    const tarball = join(tmp, "kernel.tar");
+    await mmdebstrap(recipe, tarball);
+    const root = join(tmp, "root");
+    await Deno.mkdir(root);
+    await runCommand([
+      "tar",
+      "-C",
+      root,
+      "--wildcards",
+      "-xf",
+      tarball,
+      "./boot/vmlinuz-*",
+      "./lib/modules/*",
+      "./usr/lib/modules/*",
+      "./usr/share/doc/linux-image-*/changelog*",
+    ], { allowFailure: true });
+    await Deno.remove(tarball);
+    const modulesParent = (await exists(join(root, "usr/lib/modules")))
+      ? join(root, "usr/lib/modules")
+      : join(root, "lib/modules");
+    const releases = [];
+    for await (const entry of Deno.readDir(modulesParent)) releases.push(entry.name);
+    if (releases.length !== 1) {
+      throw new Error(`expected one kernel in ${recipe.packages}, found: ${releases.join(", ")}`);
+    }
+    const release = releases[0];
+    const installed = join(modulesParent, release);
+    const vmlinuz = (await exists(join(root, "boot", `vmlinuz-${release}`)))
+      ? join(root, "boot", `vmlinuz-${release}`)
+      : join(installed, "vmlinuz");
+    await Deno.rename(vmlinuz, join(tmp, "vmlinuz"));
+    let packageVersion = "unknown";
+    for await (const entry of Deno.readDir(join(root, "usr/share/doc"))) {
+      if (entry.isDirectory) packageVersion = await debianVersionFromChangelog(root, entry.name);
+    }
+    await runCommand(["depmod", "-b", root, release]).catch(async () => {
+      // Older depmod only looks under lib/modules.
+      await Deno.mkdir(join(root, "lib"), { recursive: true });
+      await Deno.symlink(modulesParent, join(root, "lib/modules"));
+      await runCommand(["depmod", "-b", root, release]);
+    });
+    const staged = join(tmp, "modules");
+    const stagedRelease = join(staged, "lib/modules", release);
+    await Deno.mkdir(stagedRelease, { recursive: true });
+    for (const module of await moduleClosure(installed, recipe.modules)) {
+      const target = join(stagedRelease, module.replace(/\.ko\..*$/, ".ko"));
+      await Deno.mkdir(join(target, ".."), { recursive: true });
+      const source = join(installed, module);
+      const decompress = module.endsWith(".xz")
+        ? "xz -dc"
+        : module.endsWith(".zst")
+        ? "zstd -qdc"
+        : module.endsWith(".gz")
+        ? "gzip -dc"
+        : "cat";
+      await runCommand(["sh", "-c", `${decompress} "$1" > "$2"`, "unpack", source, target]);
+    }
+    for (const index of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
+      await Deno.copyFile(join(installed, index), join(stagedRelease, index)).catch(() => {});
+    }
+    await runCommand(["depmod", "-b", staged, release]);
+    // The guest finds modules under /usr/lib/modules (the rootfs links /lib/modules there).
+    await Deno.mkdir(join(staged, "usr/lib"), { recursive: true });
+    await Deno.rename(join(staged, "lib/modules"), join(staged, "usr/lib/modules"));
+    await Deno.remove(join(staged, "lib"), { recursive: true });
+    await packCpio(staged, join(tmp, "modules.cpio"));
+    await Deno.remove(staged, { recursive: true });
+    await Deno.remove(root, { recursive: true });
+    return { files: ["vmlinuz", "modules.cpio"], facts: { release, packageVersion } };
+  }, log);
+  return {
+    recipe,
+    dir,
+    vmlinuz: join(dir, "vmlinuz"),
+    modulesCpio: join(dir, "modules.cpio"),
+    release: manifest.facts.release,
+    packageVersion: manifest.facts.packageVersion,
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * The data that flows through the pipeline, stage by stage:
+ * options → {@link MatrixPlan} → images → VM runs → {@link CellResult}s → reports.
+ *
+ * @module
+ */
+
+/** A guest architecture, named as `uname -m` names it. */
+export type Arch = "x86_64" | "aarch64";
+
+/** A Debian suite that ships a CRIU package or a kernel. */
+export type DebianSuite = "bookworm" | "trixie" | "sid" | "experimental";
+
+/** A Debian suite that ships a kernel (`bookworm-backports` only has kernels for us). */
+export type KernelSuite = "bookworm" | "bookworm-backports" | "trixie" | "sid";
+
+/** The stop signals a case can use, by name. */
+export type StopSignal = "SIGSTOP" | "SIGTSTP" | "SIGTTIN" | "SIGTTOU";
+
+/**
+ * What the in-guest fixture does before it is stopped: how many threads, which SIGTSTP
+ * handler, which signal it keeps blocked and pending.
+ */
+export interface FixtureSpec {
+  /** Total threads of the task to stop (1 = single-threaded). */
+  threads: number;
+  /**
+   * `none`: default dispositions; `reraise`: SIGTSTP handler counts, resets to default and
+   * re-raises, re-installed by a SIGCONT handler; `sigstop`: SIGTSTP handler counts, then raises
+   * SIGSTOP.
+   */
+  handler: "none" | "reraise" | "sigstop";
+  /** A signal the task blocks and that the agent sends before stopping it, or null. */
+  pendingSignal: "SIGUSR2" | null;
+}
+
+/** One case: a declarative file under cases/. */
+export interface CaseDefinition {
+  /** The name users pass to `--case`; also the file name (`cases/NAME.json`). */
+  name: string;
+  /** One line shown by `--list`. */
+  description: string;
+  fixture: FixtureSpec;
+  /**
+   * How the task is stopped: `kill` sends `signal` to the task, `pty` writes the suspend
+   * character to the terminal whose foreground job is the task, `none` leaves it running.
+   */
+  stop: { via: "kill" | "pty" | "none"; signal: StopSignal | null };
+  /** How CRIU is asked to dump. With `leaveRunning`, nothing is restored: the original is checked. */
+  dump: { leaveRunning: boolean; shellJob: boolean };
+}
+
+/** A CRIU to test: today a Debian package of one suite. */
+export interface CriuSpec {
+  /** The upstream version, e.g. `3.17.1`. */
+  version: string;
+  /** The Debian suite whose package provides it. */
+  suite: DebianSuite;
+  /** The exact Debian package version, e.g. `3.17.1-2+deb12u2`. */
+  packageVersion: string;
+}
+
+/** A kernel to boot: the Debian cloud kernel of one suite. */
+export interface KernelSpec {
+  suite: KernelSuite;
+}
+
+/** One VM to boot: a CRIU on a kernel on an arch, and the cases it runs in turn. */
+export interface VmPlan {
+  /** Stable id, safe as a file name: `criu-3.17.1_x86_64_kernel-bookworm`. */
+  id: string;
+  arch: Arch;
+  criu: CriuSpec;
+  kernel: KernelSpec;
+  /** The QEMU CPU model. */
+  cpu: string;
+  cases: CaseDefinition[];
+}
+
+/** The whole run, planned before anything boots. */
+export interface MatrixPlan {
+  vms: VmPlan[];
+  /** Parallel VMs. */
+  jobs: number;
+  /** Where results.json, report.md and the per-cell logs go. */
+  outDir: string;
+}
+
+/** pass / fail (CRIU refused or restored something different) / error (harness, image, VM) / skip. */
+export type Verdict = "pass" | "fail" | "error" | "skip";
+
+/** Where a cell went wrong; null when it passed or never reached CRIU. */
+export type Stage = "probe" | "dump" | "restore" | "check" | "resume" | null;
+
+/** One named consistency check with the values it compared. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  before: string | null;
+  after: string | null;
+  /** Why it failed, or what the values mean, for a reader. */
+  note?: string;
+}
+
+/** What one CRIU command did. */
+export interface CriuCommandResult {
+  exitCode: number | null;
+  /** The first error line of CRIU's log, or null. */
+  error: string | null;
+  /** True when CRIU did not return within its timeout and was killed. */
+  timedOut: boolean;
+  seconds: number;
+}
+
+/** One cell of the matrix: one case on one VM. */
+export interface CellResult {
+  arch: Arch;
+  criu: { version: string; suite: DebianSuite; packageVersion: string; reportedVersion: string | null };
+  kernel: { suite: KernelSuite; version: string | null };
+  cpu: string;
+  accel: "kvm" | "tcg";
+  case: string;
+  verdict: Verdict;
+  stage: Stage;
+  /** For `error`: what failed (`timeout`, `panic`, `boot`, `agent`, `fixture`, `image`...). */
+  errorKind: string | null;
+  /** One line a human reads first. */
+  summary: string;
+  dump: CriuCommandResult | null;
+  restore: CriuCommandResult | null;
+  checks: CheckResult[];
+  seconds: number;
+  /** Paths relative to the output directory. */
+  logs: { dump: string | null; restore: string | null; console: string | null; agent: string | null };
+}
+
+/** The file `DIR/results.json`. */
+export interface ResultsFile {
+  tool: "criu-matrix";
+  schemaVersion: 1;
+  startedAt: string;
+  finishedAt: string | null;
+  cells: CellResult[];
+}

@@ -1,0 +1,299 @@
+/**
+ * A guest VM as a function call with a timeout: boot it, run cells through its agent, power it
+ * off. Kernel panics, hangs and boot failures come back as {@link VmFailure} values carrying the
+ * console, never as crashes of the harness.
+ *
+ * @module
+ */
+import { type BootSpec, qemuCommand } from "../vm/profiles.ts";
+import {
+  type AgentMessage,
+  type CellObservations,
+  emptyObservations,
+  MAX_LINE_LENGTH,
+  parseAgentLine,
+  recordMessage,
+} from "./agent_protocol.ts";
+
+/** Why a VM could not do what was asked: the cell becomes `error` with this kind. */
+export interface VmFailure {
+  kind: "boot" | "panic" | "timeout" | "exited";
+  message: string;
+}
+
+const PANIC = /Kernel panic - not syncing[^\n]*/;
+
+/** Every QEMU this process started and has not reaped, so an interrupted run can kill them. */
+export const liveQemuProcesses = new Set<Deno.ChildProcess>();
+
+/** Reads a stream as lines, dropping over-long ones (the guest is untrusted). */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of stream) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline).replace(/\r$/, "");
+      buffer = buffer.slice(newline + 1);
+      if (line.length <= MAX_LINE_LENGTH) yield line;
+    }
+    if (buffer.length > MAX_LINE_LENGTH) buffer = "";
+  }
+}
+
+/** A running guest. Create it with {@link GuestVm.boot}. */
+export class GuestVm {
+  /** Everything the console printed so far. */
+  console = "";
+  /** What the agent said at READY: kernel, arch, criu version. */
+  facts: Record<string, string> = {};
+  /** Seconds from QEMU's start to the agent's READY. */
+  bootSeconds = 0;
+  #exited: Promise<Deno.CommandStatus>;
+  #exitStatus: Deno.CommandStatus | null = null;
+  #pending: AgentMessage[] = [];
+  #wake: (() => void) | null = null;
+  #channelClosed = false;
+  #conn: Deno.UnixConn | null = null;
+  #transcript: string[] = [];
+
+  private constructor(
+    private readonly child: Deno.ChildProcess,
+    private readonly nonce: string,
+    private readonly consoleFile: Deno.FsFile,
+  ) {
+    liveQemuProcesses.add(child);
+    this.#exited = child.status.then((status) => {
+      this.#exitStatus = status;
+      liveQemuProcesses.delete(child);
+      this.#notify();
+      return status;
+    });
+    this.#pumpConsole();
+  }
+
+  /**
+   * Boots a guest and waits for its agent's READY (and its `criu check`). On failure the QEMU
+   * process is killed and a {@link VmFailure} is returned along with the console so far.
+   *
+   * @example
+   * ```ts ignore
+   * import { GuestVm } from "./vm.ts";
+   * const vm = await GuestVm.boot(spec, { nonce, consoleLog: "console.log", bootTimeoutMs: 60_000 });
+   * if (!(vm instanceof GuestVm)) console.log(vm.failure.kind);
+   * ```
+   */
+  static async boot(
+    spec: BootSpec,
+    options: { nonce: string; consoleLog: string; bootTimeoutMs: number },
+  ): Promise<GuestVm | { failure: VmFailure; console: string }> {
+    const started = performance.now();
+    await Deno.remove(spec.agentSocket).catch(() => {});
+    const [program, ...args] = qemuCommand(spec);
+    const consoleFile = await Deno.open(options.consoleLog, {
+      write: true,
+      create: true,
+      append: true,
+    });
+    const child = new Deno.Command(program, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const vm = new GuestVm(child, options.nonce, consoleFile);
+    const deadline = started + options.bootTimeoutMs;
+    const connected = await vm.#connect(spec.agentSocket, deadline);
+    if (connected) {
+      await vm.#send(`HELLO ${options.nonce}`);
+      const ready = await vm.#waitFor((m) => m.type === "READY", deadline);
+      if (ready?.type === "READY") {
+        vm.facts = ready.facts;
+        const check = await vm.#waitFor(
+          (m) => m.type === "KV" && m.phase === "vm" && m.key === "criu_check",
+          deadline,
+        );
+        if (check?.type === "KV") {
+          vm.facts.criu_check = check.value;
+          vm.bootSeconds = (performance.now() - started) / 1000;
+          return vm;
+        }
+      }
+    }
+    const failure = vm.#failure("boot", options.bootTimeoutMs);
+    await vm.kill();
+    return { failure, console: vm.console };
+  }
+
+  /** The console printed from `offset` on (use `console.length` before a cell as the offset). */
+  consoleSince(offset: number): string {
+    return this.console.slice(offset);
+  }
+
+  /** The agent lines accepted so far, for the cell's agent log. */
+  transcriptSince(offset: number): string[] {
+    return this.#transcript.slice(offset);
+  }
+
+  /** How many agent lines were accepted so far. */
+  get transcriptLength(): number {
+    return this.#transcript.length;
+  }
+
+  /**
+   * Runs one cell: sends `RUN cell params` and gathers the agent's observations until DONE.
+   * Returns a failure when the guest panics, exits or says nothing for `timeoutMs`.
+   */
+  async runCell(
+    cell: string,
+    params: string[],
+    timeoutMs: number,
+  ): Promise<{ observations: CellObservations; failure: VmFailure | null }> {
+    const observations = emptyObservations();
+    await this.#send(["RUN", cell, ...params].join(" "));
+    let deadline = performance.now() + timeoutMs;
+    while (true) {
+      const message = await this.#waitFor((m) => m.cell === cell, deadline);
+      if (!message) {
+        return { observations, failure: this.#failure("timeout", timeoutMs) };
+      }
+      // Any sign of life from the agent restarts the no-output watchdog.
+      deadline = performance.now() + timeoutMs;
+      recordMessage(observations, message);
+      if (message.type === "DONE") return { observations, failure: null };
+    }
+  }
+
+  /** Asks the agent to power the guest off; kills QEMU if it has not exited within `graceMs`. */
+  async shutdown(graceMs = 10_000): Promise<void> {
+    if (this.#exitStatus === null && !this.#channelClosed) {
+      await this.#send("POWEROFF").catch(() => {});
+    }
+    let timer: number | undefined;
+    const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+    await Promise.race([this.#exited, grace]);
+    clearTimeout(timer);
+    await this.kill();
+  }
+
+  /** Kills QEMU at once and waits for it to be reaped. */
+  async kill(): Promise<void> {
+    if (this.#exitStatus === null) {
+      try {
+        this.child.kill("SIGKILL");
+      } catch {
+        // It exited between the check and the kill.
+      }
+    }
+    await this.#exited;
+    try {
+      this.#conn?.close();
+    } catch {
+      // Already closed by the guest side.
+    }
+    await this.#consoleDone;
+    this.consoleFile.close();
+  }
+
+  #consoleDone: Promise<void> = Promise.resolve();
+
+  #pumpConsole(): void {
+    const encoder = new TextEncoder();
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) {
+        const text = decoder.decode(chunk, { stream: true });
+        this.console += text;
+        await this.consoleFile.write(encoder.encode(text));
+        if (PANIC.test(text)) this.#notify();
+      }
+    };
+    this.#consoleDone = Promise.all([
+      pump(this.child.stdout),
+      pump(this.child.stderr),
+    ]).then(() => {});
+  }
+
+  async #connect(path: string, deadline: number): Promise<boolean> {
+    while (performance.now() < deadline && this.#exitStatus === null) {
+      try {
+        this.#conn = await Deno.connect({ transport: "unix", path });
+        this.#pumpChannel(this.#conn);
+        return true;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    return false;
+  }
+
+  async #pumpChannel(conn: Deno.UnixConn): Promise<void> {
+    try {
+      for await (const line of lines(conn.readable)) {
+        const message = parseAgentLine(line, this.nonce);
+        if (!message) continue;
+        this.#transcript.push(line.slice(this.nonce.length + 1));
+        this.#pending.push(message);
+        this.#notify();
+      }
+    } catch {
+      // The channel breaks when QEMU dies; the exit status says why.
+    }
+    this.#channelClosed = true;
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  async #send(line: string): Promise<void> {
+    if (!this.#conn) throw new Error("agent channel not connected");
+    await this.#conn.write(new TextEncoder().encode(`${line}\n`));
+  }
+
+  /** Waits for the first pending message matching `accept` (dropping others) until `deadline`. */
+  async #waitFor(
+    accept: (message: AgentMessage) => boolean,
+    deadline: number,
+  ): Promise<AgentMessage | null> {
+    while (true) {
+      while (this.#pending.length > 0) {
+        const message = this.#pending.shift()!;
+        if (accept(message)) return message;
+      }
+      if (this.#exitStatus !== null || this.#channelClosed || PANIC.test(this.console)) {
+        return null;
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  #failure(whenSilent: "boot" | "timeout", timeoutMs: number): VmFailure {
+    const panic = this.console.match(PANIC);
+    if (panic) return { kind: "panic", message: panic[0].trim() };
+    if (this.#exitStatus !== null || this.#channelClosed) {
+      const code = this.#exitStatus?.code ?? "?";
+      return {
+        kind: whenSilent === "boot" ? "boot" : "exited",
+        message: `QEMU exited (code ${code}) ${
+          whenSilent === "boot" ? "before the agent was ready" : "while the cell ran"
+        }`,
+      };
+    }
+    return whenSilent === "boot"
+      ? { kind: "boot", message: `the agent was not ready within ${timeoutMs / 1000} s` }
+      : { kind: "timeout", message: `the guest said nothing for ${timeoutMs / 1000} s` };
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * QEMU profiles: how each guest arch is booted. One place to read every QEMU flag the harness uses.
+ *
+ * @module
+ */
+import type { Arch } from "../harness/types.ts";
+
+/** The accelerator: KVM only where a probe boot proved it works, TCG otherwise. */
+export type Accel = "kvm" | "tcg";
+
+/** Everything needed to turn (arch, accel, cpu) into a QEMU command line. */
+export interface QemuProfile {
+  arch: Arch;
+  binary: string;
+  /** The serial console device the kernel writes to. */
+  console: string;
+  defaultCpu: string;
+  /** KVM can only accelerate a guest of the host's own arch. */
+  kvmCapable: boolean;
+  machineArgs(accel: Accel, cpu: string): string[];
+}
+
+const hostArch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
+
+/** The profile of each arch. */
+export const QEMU_PROFILES: Record<Arch, QemuProfile> = {
+  x86_64: {
+    arch: "x86_64",
+    binary: "qemu-system-x86_64",
+    console: "ttyS0",
+    defaultCpu: "max",
+    kvmCapable: hostArch === "x86_64",
+    machineArgs: (accel, cpu) => [
+      "-M",
+      "pc",
+      "-accel",
+      accel,
+      "-cpu",
+      accel === "kvm" ? "host" : cpu,
+      "-smp",
+      "1",
+    ],
+  },
+  aarch64: {
+    arch: "aarch64",
+    binary: "qemu-system-aarch64",
+    console: "ttyAMA0",
+    // Plain `max` emulates pointer authentication with the costly QARMA5 algorithm (3x slower),
+    // and CRIU 4.1.1's restore hung under it in 5 of 7 runs; neoverse-n1 did neither.
+    defaultCpu: "neoverse-n1",
+    kvmCapable: hostArch === "aarch64",
+    machineArgs: (accel, cpu) => [
+      "-M",
+      "virt",
+      "-accel",
+      accel === "tcg" ? "tcg,thread=multi" : "kvm",
+      "-cpu",
+      accel === "kvm" ? "host" : cpu,
+      "-smp",
+      "2",
+    ],
+  },
+};
+
+/** What one boot needs besides the profile. */
+export interface BootSpec {
+  profile: QemuProfile;
+  accel: Accel;
+  cpu: string;
+  kernel: string;
+  initrd: string;
+  /** The unix socket QEMU listens on for the agent's virtio-serial port. */
+  agentSocket: string;
+  memoryMiB: number;
+}
+
+/**
+ * The QEMU command line of a boot: no network device, no display, the console on stdout, the
+ * agent on its own virtio-serial port, and no reboot (a panic ends QEMU).
+ *
+ * @example
+ * ```ts
+ * import { QEMU_PROFILES, qemuCommand } from "./profiles.ts";
+ * const argv = qemuCommand({
+ *   profile: QEMU_PROFILES.x86_64, accel: "tcg", cpu: "max", kernel: "vmlinuz",
+ *   initrd: "initrd.cpio", agentSocket: "/tmp/agent.sock", memoryMiB: 1536,
+ * });
+ * console.log(argv.includes("-nic")); // true: "-nic none"
+ * ```
+ */
+export function qemuCommand(spec: BootSpec): string[] {
+  const { profile } = spec;
+  return [
+    profile.binary,
+    ...profile.machineArgs(spec.accel, spec.cpu),
+    "-m",
+    String(spec.memoryMiB),
+    "-nodefaults",
+    "-no-user-config",
+    "-display",
+    "none",
+    "-nic",
+    "none",
+    "-no-reboot",
+    "-serial",
+    "stdio",
+    "-kernel",
+    spec.kernel,
+    "-initrd",
+    spec.initrd,
+    "-append",
+    [
+      `console=${profile.console}`,
+      "rdinit=/init",
+      "panic=-1",
+      "loglevel=4",
+      "mitigations=off",
+      "random.trust_cpu=on",
+    ].join(" "),
+    "-chardev",
+    `socket,id=agent,path=${spec.agentSocket},server=on,wait=off`,
+    "-device",
+    "virtio-serial-pci",
+    "-device",
+    "virtserialport,chardev=agent,name=criu-matrix.agent",
+  ];
+}
