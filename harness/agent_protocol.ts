@@ -10,7 +10,14 @@
 export type AgentMessage =
   | { type: "READY"; cell: string; facts: Record<string, string> }
   | { type: "KV"; cell: string; phase: string; key: string; value: string }
-  | { type: "STEP"; cell: string; step: string; exitCode: number; seconds: number; timedOut: boolean }
+  | {
+    type: "STEP";
+    cell: string;
+    step: string;
+    exitCode: number;
+    seconds: number;
+    timedOut: boolean;
+  }
   | { type: "LOG"; cell: string; log: string; line: string }
   | { type: "ERROR"; cell: string; kind: string; message: string }
   | { type: "DONE"; cell: string }

@@ -33,7 +33,13 @@ export async function buildOverlay(
     for (const [name, path] of Object.entries(programs)) {
       await Deno.copyFile(path, join(bin, name));
     }
-    for (const file of ["init", "opt/criu-matrix/agent", ...Object.keys(programs).map((n) => `opt/criu-matrix/${n}`)]) {
+    for (
+      const file of [
+        "init",
+        "opt/criu-matrix/agent",
+        ...Object.keys(programs).map((n) => `opt/criu-matrix/${n}`),
+      ]
+    ) {
       await Deno.chmod(join(staging, file), 0o755);
     }
     await packCpio(staging, cpioPath);

@@ -115,7 +115,12 @@ export interface CriuCommandResult {
 /** One cell of the matrix: one case on one VM. */
 export interface CellResult {
   arch: Arch;
-  criu: { version: string; suite: DebianSuite; packageVersion: string; reportedVersion: string | null };
+  criu: {
+    version: string;
+    suite: DebianSuite;
+    packageVersion: string;
+    reportedVersion: string | null;
+  };
   kernel: { suite: KernelSuite; version: string | null };
   cpu: string;
   accel: "kvm" | "tcg";
@@ -131,7 +136,12 @@ export interface CellResult {
   checks: CheckResult[];
   seconds: number;
   /** Paths relative to the output directory. */
-  logs: { dump: string | null; restore: string | null; console: string | null; agent: string | null };
+  logs: {
+    dump: string | null;
+    restore: string | null;
+    console: string | null;
+    agent: string | null;
+  };
 }
 
 /** The file `DIR/results.json`. */

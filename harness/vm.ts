@@ -170,7 +170,7 @@ export class GuestVm {
     if (this.#exitStatus === null && !this.#channelClosed) {
       await this.#send("POWEROFF").catch(() => {});
     }
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
     await Promise.race([this.#exited, grace]);
     clearTimeout(timer);

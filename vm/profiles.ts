@@ -14,7 +14,6 @@ export interface QemuProfile {
   binary: string;
   /** The serial console device the kernel writes to. */
   console: string;
-  defaultCpu: string;
   /** KVM can only accelerate a guest of the host's own arch. */
   kvmCapable: boolean;
   machineArgs(accel: Accel, cpu: string): string[];
@@ -28,7 +27,6 @@ export const QEMU_PROFILES: Record<Arch, QemuProfile> = {
     arch: "x86_64",
     binary: "qemu-system-x86_64",
     console: "ttyS0",
-    defaultCpu: "max",
     kvmCapable: hostArch === "x86_64",
     machineArgs: (accel, cpu) => [
       "-M",
@@ -45,9 +43,6 @@ export const QEMU_PROFILES: Record<Arch, QemuProfile> = {
     arch: "aarch64",
     binary: "qemu-system-aarch64",
     console: "ttyAMA0",
-    // Plain `max` emulates pointer authentication with the costly QARMA5 algorithm (3x slower),
-    // and CRIU 4.1.1's restore hung under it in 5 of 7 runs; neoverse-n1 did neither.
-    defaultCpu: "neoverse-n1",
     kvmCapable: hostArch === "aarch64",
     machineArgs: (accel, cpu) => [
       "-M",

@@ -71,11 +71,18 @@ function sourcesFor(suite: DebianSuite | KernelSuite): RootfsRecipe["mmdebstrap"
     case "bookworm-backports":
       return {
         suite: "bookworm",
-        sources: [`deb ${DEBIAN_MIRROR} bookworm main`, `deb ${DEBIAN_MIRROR} bookworm-backports main`],
+        sources: [
+          `deb ${DEBIAN_MIRROR} bookworm main`,
+          `deb ${DEBIAN_MIRROR} bookworm-backports main`,
+        ],
         aptOptions: [IGNORE_EXPIRY, 'APT::Default-Release "bookworm-backports"'],
       };
     default:
-      return { suite, sources: [`deb ${DEBIAN_MIRROR} ${suite} main`], aptOptions: [IGNORE_EXPIRY] };
+      return {
+        suite,
+        sources: [`deb ${DEBIAN_MIRROR} ${suite} main`],
+        aptOptions: [IGNORE_EXPIRY],
+      };
   }
 }
 

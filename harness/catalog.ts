@@ -1,0 +1,109 @@
+/**
+ * What criu-matrix knows how to test: the guest arches, the CRIU packages, the kernels and
+ * the QEMU CPU models. Options are validated against this catalog and plans are built from it.
+ *
+ * @module
+ */
+
+import type { Arch, CriuSpec, DebianSuite, KernelSuite, StopSignal } from "./types.ts";
+
+/** The guest arches, in the order plans and reports list them. */
+export const ARCHES: readonly Arch[] = ["x86_64", "aarch64"];
+
+/** The Debian suites that ship a CRIU package, oldest first. */
+export const DEBIAN_SUITES: readonly DebianSuite[] = ["bookworm", "trixie", "sid", "experimental"];
+
+/** The signals that stop a task, in the order reports list them. */
+export const STOP_SIGNALS: readonly StopSignal[] = ["SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"];
+
+/** The CRIU packages, oldest first: plans and reports list them in this order. */
+export const CRIU_VERSIONS: readonly CriuSpec[] = [
+  { version: "3.17.1", suite: "bookworm", packageVersion: "3.17.1-2+deb12u2" },
+  { version: "4.1.1", suite: "trixie", packageVersion: "4.1.1-1" },
+  { version: "4.2.1", suite: "sid", packageVersion: "4.2.1-1" },
+  { version: "4.3", suite: "experimental", packageVersion: "4.3-1~exp2" },
+];
+
+/** The kernel suites with the kernel series each ships, oldest first. */
+export const KERNEL_SERIES: Readonly<Record<KernelSuite, string>> = {
+  "bookworm": "6.1",
+  "bookworm-backports": "6.12",
+  "trixie": "6.12",
+  "sid": "7.x",
+};
+
+/** The kernel suites, in the order plans and reports list them. */
+export const KERNEL_SUITES = Object.keys(KERNEL_SERIES) as readonly KernelSuite[];
+
+/**
+ * The kernel each CRIU suite is released against. Experimental has no kernel of its own;
+ * its packages are built against sid.
+ */
+const NATIVE_KERNEL: Readonly<Record<DebianSuite, KernelSuite>> = {
+  bookworm: "bookworm",
+  trixie: "trixie",
+  sid: "sid",
+  experimental: "sid",
+};
+
+/** The QEMU CPU models known to work for an arch; `default` is used unless `--cpu` says otherwise. */
+export interface CpuModels {
+  default: string;
+  /** Base model names (before any `,property=value` suffix), default included. */
+  accepted: readonly string[];
+}
+
+/**
+ * CPU models per arch. On aarch64 `neoverse-n1` is the default because `max` enables
+ * features (pointer authentication, SVE) whose TCG emulation is slow.
+ */
+export const CPU_MODELS: Readonly<Record<Arch, CpuModels>> = {
+  x86_64: { default: "max", accepted: ["max", "qemu64", "Skylake-Client", "EPYC"] },
+  aarch64: {
+    default: "neoverse-n1",
+    accepted: ["neoverse-n1", "cortex-a72", "cortex-a57", "cortex-a53", "max"],
+  },
+};
+
+/**
+ * The kernel suite a CRIU suite ships with.
+ *
+ * @example
+ * ```ts
+ * import { nativeKernelSuite } from "./catalog.ts";
+ * nativeKernelSuite("experimental"); // "sid"
+ * ```
+ */
+export function nativeKernelSuite(criuSuite: DebianSuite): KernelSuite {
+  return NATIVE_KERNEL[criuSuite];
+}
+
+/**
+ * The base model of a QEMU `-cpu` value: the part before the first `,` that starts the
+ * property list.
+ *
+ * @example
+ * ```ts
+ * import { cpuBaseModel } from "./catalog.ts";
+ * cpuBaseModel("max,pauth-impdef=on"); // "max"
+ * ```
+ */
+export function cpuBaseModel(cpu: string): string {
+  return cpu.split(",", 1)[0];
+}
+
+/**
+ * The catalog entry of a CRIU version, looked up by upstream version or by Debian suite.
+ *
+ * @example
+ * ```ts
+ * import { findCriu } from "./catalog.ts";
+ * findCriu("trixie")?.version; // "4.1.1"
+ * findCriu("4.3")?.suite; // "experimental"
+ * ```
+ */
+export function findCriu(versionOrSuite: string): CriuSpec | undefined {
+  return CRIU_VERSIONS.find((criu) =>
+    criu.version === versionOrSuite || criu.suite === versionOrSuite
+  );
+}

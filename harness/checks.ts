@@ -1,0 +1,345 @@
+/**
+ * From what the agent observed to a verdict: named consistency checks with their before/after
+ * values, and the stage where a cell went wrong. Pure functions: every rule is unit-tested.
+ *
+ * @module
+ */
+import type { CellObservations } from "./agent_protocol.ts";
+import type { CaseDefinition, CheckResult, CriuCommandResult, Stage, Verdict } from "./types.ts";
+
+/** What the checks conclude for one cell. */
+export interface Evaluation {
+  verdict: Verdict;
+  stage: Stage;
+  errorKind: string | null;
+  summary: string;
+  dump: CriuCommandResult | null;
+  restore: CriuCommandResult | null;
+  checks: CheckResult[];
+}
+
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  4: "SIGILL",
+  6: "SIGABRT",
+  7: "SIGBUS",
+  8: "SIGFPE",
+  9: "SIGKILL",
+  11: "SIGSEGV",
+  13: "SIGPIPE",
+  15: "SIGTERM",
+};
+
+/**
+ * The first error line of a CRIU log (without its timestamp), or null.
+ *
+ * @example
+ * ```ts
+ * import { firstCriuError } from "./checks.ts";
+ * const log = ["(00.001) Seizing", "(00.002) Error (compel/src/lib/infect.c:130): SEIZE 42: unsupported stop signal 20"];
+ * console.log(firstCriuError(log)); // "Error (compel/src/lib/infect.c:130): SEIZE 42: unsupported stop signal 20"
+ * ```
+ */
+export function firstCriuError(log: string[]): string | null {
+  const line = log.find((l) => /\bError\b|^Error/.test(l));
+  return line ? line.replace(/^\(\s*[\d.]+\)\s*/, "").trim() : null;
+}
+
+/**
+ * Whether a failed dump died in CRIU's own kernel feature detection, before it touched any task:
+ * its log never reached the point where it seizes the tree.
+ *
+ * @example
+ * ```ts
+ * import { failedInProbe } from "./checks.ts";
+ * console.log(failedInProbe(["Error (criu/vdso.c:1): vdso: Unexpected rt vDSO area bounds"])); // true
+ * console.log(failedInProbe(["Seizing 42", "Error (seize.c:1): SEIZE 42: unsupported stop signal 20"])); // false
+ * ```
+ */
+export function failedInProbe(log: string[]): boolean {
+  return !log.some((l) => /seiz|Seiz|SEIZE|Dumping task|freez/i.test(l));
+}
+
+function commandResult(
+  observations: CellObservations,
+  step: "dump" | "restore",
+): CriuCommandResult | null {
+  const observed = observations.steps[step];
+  if (!observed) return null;
+  return {
+    exitCode: observed.exitCode,
+    error: firstCriuError(observations.logs[step] ?? []),
+    timedOut: observed.timedOut,
+    seconds: observed.seconds,
+  };
+}
+
+/** Why a CRIU command failed, in words. */
+function describeFailure(name: string, result: CriuCommandResult): string {
+  if (result.timedOut) {
+    return `${name} did not return within ${Math.round(result.seconds)} s (hung; killed)`;
+  }
+  const code = result.exitCode ?? -1;
+  if (code > 128 && SIGNAL_NAMES[code - 128]) {
+    return `${name} was killed by ${SIGNAL_NAMES[code - 128]}${
+      result.error ? `: ${result.error}` : ""
+    }`;
+  }
+  return `${name} exited ${code}${result.error ? `: ${result.error}` : ""}`;
+}
+
+function keysMatching(values: Record<string, string>, pattern: RegExp): string[] {
+  return Object.keys(values).filter((key) => pattern.test(key)).sort();
+}
+
+/** One check comparing the same keys before and after; values are joined in key order. */
+function compare(
+  name: string,
+  before: Record<string, string>,
+  after: Record<string, string>,
+  pattern: RegExp,
+  note?: string,
+): CheckResult {
+  const keys = [...new Set([...keysMatching(before, pattern), ...keysMatching(after, pattern)])]
+    .sort();
+  const show = (values: Record<string, string>) =>
+    keys.length === 0 ? null : keys.map((key) => `${key}=${values[key] ?? "absent"}`).join(" ");
+  const beforeText = show(before);
+  const afterText = show(after);
+  return {
+    name,
+    ok: keys.length > 0 && beforeText === afterText,
+    before: beforeText,
+    after: afterText,
+    ...(note ? { note } : {}),
+  };
+}
+
+function expect(
+  name: string,
+  expected: string,
+  actual: string | undefined,
+  note?: string,
+): CheckResult {
+  return {
+    name,
+    ok: actual === expected,
+    before: expected,
+    after: actual ?? null,
+    ...(note ? { note } : {}),
+  };
+}
+
+/** The consistency checks: the restored (or left running) tree against the original. */
+function consistencyChecks(
+  caseDef: CaseDefinition,
+  before: Record<string, string>,
+  after: Record<string, string>,
+): CheckResult[] {
+  const checks = [
+    compare("tree: tasks present", before, after, /^task\.[a-z]+\.present$/),
+    compare(
+      "tree: pid, ppid, pgid, sid",
+      before,
+      after,
+      /^(task\.[a-z]+\.(ppid|pgid|sid)|thread\.[a-z]+\.\d+\.tid)$/,
+    ),
+    compare("threads: count", before, after, /^task\.[a-z]+\.Threads$/),
+    compare(
+      "state per thread",
+      before,
+      after,
+      /^thread\.[a-z]+\.\d+\.State$/,
+      "T = stopped, t = tracing stop, S/R = running",
+    ),
+    compare("signals: blocked per thread (SigBlk)", before, after, /^thread\.[a-z]+\.\d+\.SigBlk$/),
+    compare(
+      "signals: ignored and caught (SigIgn, SigCgt)",
+      before,
+      after,
+      /^task\.[a-z]+\.Sig(Ign|Cgt)$/,
+    ),
+    compare(
+      "signals: pending (SigPnd, ShdPnd)",
+      before,
+      after,
+      /^(thread\.[a-z]+\.\d+\.SigPnd|task\.[a-z]+\.ShdPnd)$/,
+    ),
+  ];
+  if (caseDef.stop.via !== "none") {
+    checks.push(compare(
+      "stop signal: ptrace probe",
+      before,
+      after,
+      /^probe\./,
+      "what PTRACE_SEIZE + PTRACE_INTERRUPT report per thread, as CRIU's compel reads it",
+    ));
+  }
+  if (caseDef.stop.via === "kill") {
+    checks.push(compare(
+      "stop signal: parent's view (waitid WNOWAIT)",
+      before,
+      after,
+      /^parent\.wait$/,
+    ));
+  }
+  return checks;
+}
+
+/** The behaviour checks after SIGCONT (and, for stopped cases, a second stop). */
+function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations): CheckResult[] {
+  const resume = observations.phases.resume ?? {};
+  const restop = observations.phases.restop ?? {};
+  const finish = observations.phases.finish ?? {};
+  const before = observations.phases.before ?? {};
+  const checks: CheckResult[] = [];
+  if (caseDef.stop.via !== "none") {
+    const states = keysMatching(resume, /^thread\.target\.\d+\.State$/).map((k) => resume[k]);
+    checks.push({
+      name: "resume: every thread runs after SIGCONT",
+      ok: states.length === caseDef.fixture.threads && states.every((s) => s !== "T" && s !== "t"),
+      before: `${caseDef.fixture.threads} threads not stopped`,
+      after: states.length ? states.join(",") : null,
+    });
+  }
+  if (caseDef.stop.via === "kill") {
+    checks.push(expect("resume: parent sees CLD_CONTINUED", "continued", resume["parent.wait"]));
+    checks.push(expect(
+      "resume: stops again by the same signal",
+      before["parent.wait"] ?? "stopped",
+      restop.stopped === "yes" ? restop["parent.wait"] : "not stopped",
+    ));
+  }
+  const handled = caseDef.fixture.handler === "none" || caseDef.stop.via === "none"
+    ? "0"
+    : caseDef.stop.via === "kill"
+    ? "2"
+    : "1";
+  checks.push(expect(
+    "resume: handlers ran as before (SIGTSTP, SIGCONT handler counts)",
+    `${handled}/${handled}`,
+    finish["result.tstp_handled"] === undefined
+      ? undefined
+      : `${finish["result.tstp_handled"]}/${finish["result.cont_handled"]}`,
+  ));
+  const selfCheck = ["verdict", "memory", "threads", "progressed", "pending", "reasons"]
+    .map((key) => `${key}=${finish[`result.${key}`] ?? "absent"}`).join(" ");
+  checks.push({
+    name: "memory and threads: the fixture's own check",
+    ok: finish["result.verdict"] === "PASS" &&
+      finish["result.threads"] === String(caseDef.fixture.threads),
+    before: `verdict=PASS memory=ok threads=${caseDef.fixture.threads}`,
+    after: selfCheck,
+  });
+  if (caseDef.stop.via !== "pty") {
+    checks.push(expect("exit: the task exits 0 when told to", "exited:0", finish["exit.target"]));
+  }
+  return checks;
+}
+
+/**
+ * Turns one cell's observations into a verdict. Infrastructure problems (the fixture did not
+ * start or stop, the agent stopped early) are `error`, never `fail`; CRIU refusing, hanging or
+ * restoring something different is `fail` at the first stage that went wrong.
+ *
+ * @example
+ * ```ts
+ * import { evaluateCell } from "./checks.ts";
+ * import { emptyObservations } from "./agent_protocol.ts";
+ * const seen = emptyObservations();
+ * seen.steps.dump = { exitCode: 1, seconds: 0.4, timedOut: false };
+ * seen.logs.dump = ["(00.01) Seizing 42", "(00.02) Error (compel/src/lib/infect.c:1): SEIZE 42: unsupported stop signal 20"];
+ * seen.done = true;
+ * const sigtstp = {
+ *   name: "sigtstp", description: "", fixture: { threads: 1, handler: "none" as const, pendingSignal: null },
+ *   stop: { via: "kill" as const, signal: "SIGTSTP" as const }, dump: { leaveRunning: false, shellJob: false },
+ * };
+ * console.log(evaluateCell(sigtstp, seen).stage); // "dump"
+ * ```
+ */
+export function evaluateCell(caseDef: CaseDefinition, observations: CellObservations): Evaluation {
+  const dump = commandResult(observations, "dump");
+  const restore = commandResult(observations, "restore");
+  const base = { dump, restore, checks: [] as CheckResult[] };
+  const infra = observations.errors[0];
+  if (infra) {
+    return {
+      ...base,
+      verdict: "error",
+      stage: null,
+      errorKind: infra.kind,
+      summary: `${infra.kind}: ${infra.message}`,
+    };
+  }
+  if (!observations.done || !dump) {
+    return {
+      ...base,
+      verdict: "error",
+      stage: null,
+      errorKind: "agent",
+      summary: "the agent stopped reporting before the dump finished",
+    };
+  }
+  if (dump.exitCode !== 0) {
+    const stage = !dump.timedOut && failedInProbe(observations.logs.dump ?? []) ? "probe" : "dump";
+    return {
+      ...base,
+      verdict: "fail",
+      stage,
+      errorKind: null,
+      summary: stage === "probe"
+        ? `CRIU failed its kernel feature detection: ${describeFailure("dump", dump)}`
+        : describeFailure("dump", dump),
+    };
+  }
+  if (!caseDef.dump.leaveRunning) {
+    if (!restore) {
+      return {
+        ...base,
+        verdict: "error",
+        stage: null,
+        errorKind: "agent",
+        summary: "the agent reported no restore",
+      };
+    }
+    if (restore.exitCode !== 0) {
+      return {
+        ...base,
+        verdict: "fail",
+        stage: "restore",
+        errorKind: null,
+        summary: describeFailure("restore", restore),
+      };
+    }
+  }
+  const consistency = consistencyChecks(
+    caseDef,
+    observations.phases.before ?? {},
+    observations.phases.after ?? {},
+  );
+  const behaviour = behaviourChecks(caseDef, observations);
+  const checks = [...consistency, ...behaviour];
+  const firstBad = consistency.find((c) => !c.ok) ?? behaviour.find((c) => !c.ok);
+  if (firstBad) {
+    const stage: Stage = consistency.includes(firstBad) ? "check" : "resume";
+    return {
+      ...base,
+      checks,
+      verdict: "fail",
+      stage,
+      errorKind: null,
+      summary: `${firstBad.name}: expected ${firstBad.before ?? "-"}, got ${firstBad.after ?? "-"}`,
+    };
+  }
+  return {
+    ...base,
+    checks,
+    verdict: "pass",
+    stage: null,
+    errorKind: null,
+    summary: caseDef.dump.leaveRunning
+      ? "dumped with --leave-running; the original stayed as it was and behaves"
+      : "dumped, restored identical, behaves as before",
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The host programs a run needs, and the Debian packages that bring them. Missing ones are
+ * installed with apt when running as root (saying so), else the user gets the exact command.
+ *
+ * @module
+ */
+import { runCommand } from "./exec.ts";
+import { UsageError } from "./options.ts";
+import type { Arch } from "./types.ts";
+
+/** A program and the Debian package that provides it. */
+export interface HostTool {
+  program: string;
+  debianPackage: string;
+}
+
+const COMMON: HostTool[] = [
+  { program: "mmdebstrap", debianPackage: "mmdebstrap" },
+  { program: "depmod", debianPackage: "kmod" },
+  { program: "cpio", debianPackage: "cpio" },
+  { program: "xz", debianPackage: "xz-utils" },
+  { program: "zstd", debianPackage: "zstd" },
+  { program: "gcc", debianPackage: "gcc" },
+  { program: "/usr/lib/x86_64-linux-gnu/libc.a", debianPackage: "libc6-dev" },
+];
+
+const PER_ARCH: Record<Arch, HostTool[]> = {
+  x86_64: [{ program: "qemu-system-x86_64", debianPackage: "qemu-system-x86" }],
+  aarch64: [
+    { program: "qemu-system-aarch64", debianPackage: "qemu-system-arm" },
+    { program: "aarch64-linux-gnu-gcc", debianPackage: "gcc-aarch64-linux-gnu" },
+    { program: "/usr/aarch64-linux-gnu/lib/libc.a", debianPackage: "libc6-dev-arm64-cross" },
+  ],
+};
+
+/**
+ * The host tools a run on `arches` needs.
+ *
+ * @example
+ * ```ts
+ * import { requiredHostTools } from "./host_tools.ts";
+ * console.log(requiredHostTools(["aarch64"]).some((t) => t.debianPackage === "qemu-system-arm")); // true
+ * ```
+ */
+export function requiredHostTools(arches: readonly Arch[]): HostTool[] {
+  return [...COMMON, ...arches.flatMap((arch) => PER_ARCH[arch])];
+}
+
+async function present(program: string): Promise<boolean> {
+  if (program.startsWith("/")) return await Deno.stat(program).then(() => true, () => false);
+  const found = await runCommand(["sh", "-c", 'command -v "$1"', "which", program], {
+    allowFailure: true,
+  });
+  return found.code === 0;
+}
+
+/**
+ * Makes sure every tool for `arches` is there: installs missing packages with apt as root, or
+ * throws a {@link UsageError} with the `apt-get install` line to run.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensureHostTools } from "./host_tools.ts";
+ * await ensureHostTools(["x86_64", "aarch64"], console.log);
+ * ```
+ */
+export async function ensureHostTools(
+  arches: readonly Arch[],
+  log: (line: string) => void,
+): Promise<void> {
+  const missing: string[] = [];
+  for (const tool of requiredHostTools(arches)) {
+    if (!(await present(tool.program)) && !missing.includes(tool.debianPackage)) {
+      missing.push(tool.debianPackage);
+    }
+  }
+  if (missing.length === 0) return;
+  const install = `apt-get install -y ${missing.join(" ")}`;
+  if (Deno.uid() !== 0) {
+    throw new UsageError(
+      `missing host packages: ${missing.join(", ")}. Install them as root, then run again:\n` +
+        `  sudo apt-get update && sudo ${install}`,
+    );
+  }
+  log(`installing missing host packages: ${missing.join(" ")}`);
+  await runCommand(["apt-get", "update", "-q"]);
+  await runCommand(["apt-get", "install", "-y", "-q", ...missing], {
+    env: { DEBIAN_FRONTEND: "noninteractive" },
+  });
+}

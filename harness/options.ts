@@ -1,0 +1,374 @@
+/**
+ * The command line of `task matrix`: parsing, validation against the catalog and the loaded
+ * cases, the `--help` text and the `--list` listing.
+ *
+ * @module
+ */
+
+import { parseArgs } from "cli-args";
+import { alignColumns } from "../reports/terminal.ts";
+import {
+  ARCHES,
+  CPU_MODELS,
+  cpuBaseModel,
+  CRIU_VERSIONS,
+  findCriu,
+  KERNEL_SERIES,
+  KERNEL_SUITES,
+  nativeKernelSuite,
+} from "./catalog.ts";
+import type { Arch, CaseDefinition, CriuSpec, KernelSuite } from "./types.ts";
+
+/** `native`: each CRIU version boots the kernel of its own suite; a suite: that kernel for all. */
+export type KernelChoice = "native" | KernelSuite;
+
+/** What `task matrix` was asked to do, validated and with defaults filled in. */
+export interface MatrixOptions {
+  arches: Arch[];
+  criu: CriuSpec[];
+  /** Case names, in the order given. */
+  cases: string[];
+  kernels: KernelChoice[];
+  /** The QEMU CPU model per arch, with any `,property=value` suffix. */
+  cpu: Record<Arch, string>;
+  jobs: number;
+  outDir: string;
+  /** Multiplies every guest and CRIU timeout; > 1 for slow hosts (TCG). */
+  timeoutScale: number;
+  list: boolean;
+  help: boolean;
+}
+
+/** What parsing needs to know beyond the arguments; `now` and `cores` exist for tests. */
+export interface MatrixOptionsContext {
+  /** The names of the loaded cases, which `--case` accepts. */
+  caseNames: readonly string[];
+  /** Names the default output directory; defaults to the current time. */
+  now?: Date;
+  /** The default for `--jobs`; defaults to `navigator.hardwareConcurrency`. */
+  cores?: number;
+}
+
+/** A mistake on the command line. The message is what the user sees; the CLI exits with 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+interface OptionSpec {
+  name: string;
+  /** Placeholder shown in help; absent for flags. */
+  value?: string;
+  /** An option given several times adds up (lists) instead of being an error. */
+  repeatable?: boolean;
+  short?: string;
+  help: string;
+}
+
+const OPTION_SPECS: readonly OptionSpec[] = [
+  {
+    name: "arch",
+    value: "LIST",
+    repeatable: true,
+    help: `Guest arches: ${ARCHES.join(", ")}. Default: all.`,
+  },
+  {
+    name: "criu",
+    value: "LIST",
+    repeatable: true,
+    help: "CRIU versions, or the suites that ship them (see --list). Default: all.",
+  },
+  {
+    name: "case",
+    value: "NAMES",
+    repeatable: true,
+    help: "Cases to run (see --list). Default: all.",
+  },
+  {
+    name: "kernel",
+    value: "LIST",
+    repeatable: true,
+    help: "native (each CRIU version boots its own suite's kernel), or kernel suites to put " +
+      "under every version (see --list). Default: native.",
+  },
+  {
+    name: "cpu",
+    value: "ARCH=MODEL",
+    repeatable: true,
+    help: "QEMU CPU model of one arch, repeatable, e.g. --cpu aarch64=max,pauth-impdef=on.",
+  },
+  { name: "jobs", value: "N", help: "VMs run in parallel. Default: the number of cores." },
+  { name: "out", value: "DIR", help: "Output directory. Default: out/<UTC time>." },
+  {
+    name: "timeout-scale",
+    value: "F",
+    help: "Multiply every timeout by F (a positive number). Default: 1.",
+  },
+  { name: "list", help: "List cases, CRIU versions, arches, kernels and CPU models, then exit." },
+  { name: "help", short: "h", help: "Show this help, then exit." },
+];
+
+const ACCEPTED_OPTIONS = OPTION_SPECS.map((spec) => `--${spec.name}`).join(", ");
+
+/** The `--help` text of `task matrix`. */
+export const MATRIX_USAGE: string = [
+  "Usage: deno task matrix [OPTIONS]",
+  "",
+  "Checkpoints and restores stopped processes with several CRIU versions in QEMU VMs.",
+  "Lists are comma-separated; duplicates are dropped, order is kept.",
+  "",
+  alignColumns(
+    OPTION_SPECS.map((spec) => [
+      [spec.short ? `-${spec.short},` : "", `--${spec.name}`, spec.value].filter(Boolean).join(" "),
+      spec.help,
+    ]),
+    { indent: "  " },
+  ),
+].join("\n");
+
+/**
+ * Parses the arguments of `task matrix` (without the `matrix` word). Throws
+ * {@link UsageError} naming the option, the bad value and the accepted values.
+ *
+ * @example
+ * ```ts
+ * import { parseMatrixOptions } from "./options.ts";
+ * const options = parseMatrixOptions(["--arch", "aarch64", "--criu", "trixie", "--jobs", "2"], {
+ *   caseNames: ["sigstop", "sigtstp"],
+ * });
+ * options.criu[0].version; // "4.1.1"
+ * options.cases; // ["sigstop", "sigtstp"]
+ * ```
+ */
+export function parseMatrixOptions(args: string[], context: MatrixOptionsContext): MatrixOptions {
+  const values = readRawValues(args);
+  const cpu = parseCpuModels(values.get("cpu") ?? []);
+  const criuNames = parseList(
+    "criu",
+    values.get("criu"),
+    CRIU_VERSIONS.flatMap((c) => [c.version, c.suite]),
+  );
+  return {
+    arches: parseList("arch", values.get("arch"), ARCHES),
+    criu: dedupe(criuNames.map((name) => findCriu(name)!)),
+    cases: parseList("case", values.get("case"), context.caseNames),
+    kernels: parseList("kernel", values.get("kernel") ?? ["native"], ["native", ...KERNEL_SUITES]),
+    cpu,
+    jobs: parseJobs(values.get("jobs")?.[0], context.cores ?? navigator.hardwareConcurrency),
+    outDir: parseOut(values.get("out")?.[0], context.now ?? new Date()),
+    timeoutScale: parseTimeoutScale(values.get("timeout-scale")?.[0]),
+    list: values.has("list"),
+    help: values.has("help"),
+  };
+}
+
+/** The raw values of each option given, after checking every token is a known, well-formed option. */
+function readRawValues(args: string[]): Map<string, string[]> {
+  const { tokens } = parseArgs({
+    args,
+    options: Object.fromEntries(
+      OPTION_SPECS.map((spec) => [
+        spec.name,
+        {
+          type: spec.value ? "string" : "boolean",
+          ...(spec.short ? { short: spec.short } : {}),
+        },
+      ]),
+    ),
+    // Not strict: parseArgs' own errors do not list the accepted options; we check tokens here.
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const values = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind === "positional") {
+      throw new UsageError(
+        `unexpected argument "${token.value}"; matrix takes only options: ${ACCEPTED_OPTIONS}`,
+      );
+    }
+    if (token.kind !== "option") continue;
+    const spec = OPTION_SPECS.find((candidate) => candidate.name === token.name);
+    if (spec === undefined) {
+      throw new UsageError(
+        `unknown option "${token.rawName}"; accepted: ${ACCEPTED_OPTIONS} (see --help)`,
+      );
+    }
+    const value = readTokenValue(spec, token.rawName, token.value, token.inlineValue);
+    const previous = values.get(spec.name) ?? [];
+    if (previous.length > 0 && !spec.repeatable) {
+      throw new UsageError(
+        `--${spec.name} given twice ("${previous[0]}" and "${value}"); give it once`,
+      );
+    }
+    values.set(spec.name, [...previous, value]);
+  }
+  return values;
+}
+
+function readTokenValue(
+  spec: OptionSpec,
+  rawName: string,
+  value: string | undefined,
+  inlineValue: boolean | undefined,
+): string {
+  if (spec.value === undefined) {
+    if (value !== undefined) {
+      throw new UsageError(
+        `--${spec.name} takes no value; got "${rawName}=${value}"; write just ${rawName}`,
+      );
+    }
+    return "";
+  }
+  // parseArgs takes the next argument as the value even when it is another option.
+  if (value === undefined || (!inlineValue && value.startsWith("--"))) {
+    throw new UsageError(
+      `--${spec.name} needs a value (${spec.value})${
+        value === undefined ? "" : `, got the option "${value}"`
+      }; ${spec.help}`,
+    );
+  }
+  return value;
+}
+
+/** Splits comma lists, validates every item, drops duplicates keeping order; all of `accepted` when absent. */
+function parseList<T extends string>(
+  option: string,
+  rawValues: readonly string[] | undefined,
+  accepted: readonly T[],
+): T[] {
+  if (rawValues === undefined) return [...accepted];
+  const items = rawValues.flatMap((raw) => raw.split(",")).map((item) => item.trim());
+  for (const item of items) {
+    if (!accepted.includes(item as T)) {
+      const problem = item === "" ? "empty value in the list" : `unknown value "${item}"`;
+      throw new UsageError(`--${option}: ${problem}; accepted: ${accepted.join(", ")}`);
+    }
+  }
+  return dedupe(items as T[]);
+}
+
+function dedupe<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+function parseCpuModels(rawValues: readonly string[]): Record<Arch, string> {
+  const models = Object.fromEntries(
+    ARCHES.map((arch) => [arch, CPU_MODELS[arch].default]),
+  ) as Record<Arch, string>;
+  const given = new Set<Arch>();
+  for (const raw of rawValues) {
+    const separator = raw.indexOf("=");
+    if (separator === -1) {
+      throw new UsageError(
+        `--cpu: "${raw}" is not ARCH=MODEL; write e.g. --cpu aarch64=max,pauth-impdef=on`,
+      );
+    }
+    const arch = raw.slice(0, separator) as Arch;
+    const model = raw.slice(separator + 1);
+    if (!ARCHES.includes(arch)) {
+      throw new UsageError(
+        `--cpu: unknown arch "${arch}" in "${raw}"; accepted: ${ARCHES.join(", ")}`,
+      );
+    }
+    const { accepted } = CPU_MODELS[arch];
+    if (!accepted.includes(cpuBaseModel(model))) {
+      throw new UsageError(
+        `--cpu: unknown ${arch} CPU model "${cpuBaseModel(model)}" in "${raw}"; accepted: ${
+          accepted.join(", ")
+        } (optionally followed by QEMU properties, e.g. max,sve=off)`,
+      );
+    }
+    if (given.has(arch)) {
+      throw new UsageError(
+        `--cpu: ${arch} given twice ("${models[arch]}" and "${model}"); give one model per arch`,
+      );
+    }
+    given.add(arch);
+    models[arch] = model;
+  }
+  return models;
+}
+
+function parseJobs(raw: string | undefined, cores: number): number {
+  if (raw === undefined) return cores;
+  const jobs = Number(raw);
+  if (!/^\d+$/.test(raw) || jobs < 1) {
+    throw new UsageError(
+      `--jobs: "${raw}" is not a positive whole number; accepted: 1, 2, 3, … (default: ${cores}, the number of cores)`,
+    );
+  }
+  return jobs;
+}
+
+function parseOut(raw: string | undefined, now: Date): string {
+  if (raw === undefined) return `out/${formatUtcStamp(now)}`;
+  if (raw.trim() === "") {
+    throw new UsageError(`--out: empty directory name ""; accepted: any path, e.g. out/my-run`);
+  }
+  return raw;
+}
+
+/** `20261127-164500`: sorts in time order and is safe in a path. */
+function formatUtcStamp(date: Date): string {
+  return date.toISOString().replace(/\..*$/, "").replaceAll(/[-:]/g, "").replace("T", "-");
+}
+
+function parseTimeoutScale(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  const scale = Number(raw);
+  // A plain decimal only: Number() would also take "0x10", "1e3" or "Infinity".
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw) || scale <= 0) {
+    throw new UsageError(
+      `--timeout-scale: "${raw}" is not a positive number; accepted: a decimal > 0, e.g. 0.5, 1, 3`,
+    );
+  }
+  return scale;
+}
+
+/**
+ * The `--list` text: every case with its description, every CRIU version with its suite and
+ * package, the arches, the kernel suites and the CPU models.
+ *
+ * @example
+ * ```ts
+ * import { formatCaseList } from "./options.ts";
+ * import { loadCases } from "./cases.ts";
+ * console.log(formatCaseList(await loadCases()));
+ * ```
+ */
+export function formatCaseList(cases: readonly CaseDefinition[]): string {
+  const section = (title: string, rows: string[][]) =>
+    `${title}\n${alignColumns(rows, { indent: "  " })}`;
+  return [
+    section(
+      `Cases (--case), ${cases.length}:`,
+      cases.map((definition) => [definition.name, definition.description]),
+    ),
+    section(
+      "CRIU versions (--criu VERSION or SUITE):",
+      CRIU_VERSIONS.map((criu) => [
+        criu.version,
+        criu.suite,
+        `package ${criu.packageVersion}`,
+        `native kernel: ${nativeKernelSuite(criu.suite)}`,
+      ]),
+    ),
+    section("Arches (--arch):", ARCHES.map((arch) => [arch])),
+    section("Kernel suites (--kernel):", [
+      ["native", "each CRIU version boots the kernel of its own suite (default)"],
+      ...KERNEL_SUITES.map((suite) => [suite, `Linux ${KERNEL_SERIES[suite]}`]),
+    ]),
+    section(
+      "CPU models (--cpu ARCH=MODEL[,PROPERTY=VALUE...]):",
+      ARCHES.map((arch) => [
+        arch,
+        CPU_MODELS[arch].accepted.map((model) =>
+          model === CPU_MODELS[arch].default ? `${model} (default)` : model
+        ).join(", "),
+      ]),
+    ),
+  ].join("\n\n");
+}

@@ -1,0 +1,250 @@
+/**
+ * The pipeline of `task matrix`, stage after stage, data flowing one way:
+ * plan → fixtures and images → accelerator probe → VMs (cells) → results.json → reports.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { renderMarkdownReport } from "../reports/mod.ts";
+import { kernelRecipe, rootfsRecipe } from "../vm/recipes.ts";
+import { type Accel, QEMU_PROFILES } from "../vm/profiles.ts";
+import { buildFixtures, type FixtureSet } from "./fixtures.ts";
+import { ensureKernel, ensureRootfs, type KernelImage, type RootfsImage } from "./image.ts";
+import { buildOverlay, concatenateInitrd } from "./initrd.ts";
+import { ResultsWriter } from "./results.ts";
+import { runVm, type VmRunStats } from "./run_vm.ts";
+import type { Arch, CaseDefinition, CellResult, MatrixPlan, ResultsFile, VmPlan } from "./types.ts";
+import { GuestVm } from "./vm.ts";
+
+/** How the pipeline runs, beyond the plan. */
+export interface PipelineOptions {
+  cacheDir: string;
+  timeoutScale: number;
+  cases: readonly CaseDefinition[];
+  log: (line: string) => void;
+  /** Called after each cell with the count done so far. */
+  onProgress?: (done: number, total: number, cell: CellResult) => void;
+}
+
+/** What a run produced, and how long its parts took (for the benchmark). */
+export interface PipelineOutcome {
+  results: ResultsFile;
+  accel: Record<string, Accel>;
+  seconds: { total: number; images: number; vms: Record<string, VmRunStats & { seconds: number }> };
+}
+
+/** The images of one VM, or why they could not be had. */
+type VmAssets =
+  | { ok: true; rootfs: RootfsImage; kernel: KernelImage; initrd: string }
+  | { ok: false; message: string };
+
+/** Runs `tasks` with at most `limit` at once. */
+async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, queue.length)) }, async () => {
+    while (queue.length > 0) await task(queue.shift()!);
+  });
+  await Promise.all(workers);
+}
+
+/** Memoises an async builder by key, so each image or fixture set is built once per run. */
+function once<T>(): (key: string, build: () => Promise<T>) => Promise<T> {
+  const started = new Map<string, Promise<T>>();
+  return (key, build) => {
+    if (!started.has(key)) started.set(key, build());
+    return started.get(key)!;
+  };
+}
+
+async function prepareAssets(
+  plan: MatrixPlan,
+  workDir: string,
+  options: PipelineOptions,
+): Promise<Map<string, VmAssets>> {
+  const fixtures = once<FixtureSet>();
+  const rootfs = once<RootfsImage>();
+  const kernels = once<KernelImage>();
+  const overlays = once<string>();
+  const assets = new Map<string, VmAssets>();
+  // mmdebstrap is mostly waiting on the network: a few at once beat one at a time.
+  await pool(plan.vms, 4, async (vm) => {
+    try {
+      const [rootfsImage, kernelImage, overlay] = await Promise.all([
+        rootfs(
+          `${vm.criu.suite}/${vm.arch}`,
+          () => ensureRootfs(rootfsRecipe(vm.criu.suite, vm.arch), options.cacheDir, options.log),
+        ),
+        kernels(
+          `${vm.kernel.suite}/${vm.arch}`,
+          () => ensureKernel(kernelRecipe(vm.kernel.suite, vm.arch), options.cacheDir, options.log),
+        ),
+        overlays(vm.arch, async () => {
+          const built = await fixtures(vm.arch, () => buildFixtures(vm.arch, options.cacheDir));
+          const path = join(workDir, `overlay-${vm.arch}.cpio`);
+          await buildOverlay(built.programs, path);
+          return path;
+        }),
+      ]);
+      const initrd = join(workDir, `${vm.id}.initrd`);
+      await concatenateInitrd([rootfsImage.cpio, kernelImage.modulesCpio, overlay], initrd);
+      assets.set(vm.id, { ok: true, rootfs: rootfsImage, kernel: kernelImage, initrd });
+    } catch (error) {
+      assets.set(vm.id, {
+        ok: false,
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  });
+  return assets;
+}
+
+/**
+ * Whether KVM really works for `arch`: only a real boot under it proves that (nested
+ * virtualisation can offer /dev/kvm and still kill or hang the guest).
+ */
+async function probeKvm(
+  arch: Arch,
+  vm: VmPlan,
+  assets: VmAssets,
+  workDir: string,
+): Promise<boolean> {
+  const profile = QEMU_PROFILES[arch];
+  if (!profile.kvmCapable || !assets.ok) return false;
+  try {
+    const kvm = await Deno.open("/dev/kvm", { read: true, write: true });
+    kvm.close();
+  } catch {
+    return false;
+  }
+  const booted = await GuestVm.boot({
+    profile,
+    accel: "kvm",
+    cpu: vm.cpu,
+    kernel: assets.kernel.vmlinuz,
+    initrd: assets.initrd,
+    agentSocket: join(workDir, `kvm-probe-${arch}.sock`),
+    memoryMiB: 1536,
+  }, {
+    nonce: randomNonce(),
+    consoleLog: join(workDir, `kvm-probe-${arch}.log`),
+    bootTimeoutMs: 30_000,
+  });
+  if (!(booted instanceof GuestVm)) return false;
+  await booted.shutdown();
+  return true;
+}
+
+/**
+ * A fresh random nonce: result lines must carry it, so nothing printed in the guest can forge
+ * them.
+ *
+ * @example
+ * ```ts
+ * import { randomNonce } from "./pipeline.ts";
+ * console.log(randomNonce().length); // 32
+ * ```
+ */
+export function randomNonce(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(16)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+function imageErrorCell(vm: VmPlan, caseDef: CaseDefinition, message: string): CellResult {
+  return {
+    arch: vm.arch,
+    criu: { ...vm.criu, reportedVersion: null },
+    kernel: { suite: vm.kernel.suite, version: null },
+    cpu: vm.cpu,
+    accel: "tcg",
+    case: caseDef.name,
+    verdict: "error",
+    stage: null,
+    errorKind: "image",
+    summary: `the image could not be built: ${message.split("\n")[0]}`,
+    dump: null,
+    restore: null,
+    checks: [],
+    seconds: 0,
+    logs: { dump: null, restore: null, console: null, agent: null },
+  };
+}
+
+/**
+ * Runs a planned matrix end to end and writes `results.json` (after every cell) and `report.md`.
+ *
+ * @example
+ * ```ts ignore
+ * import { runMatrix } from "./pipeline.ts";
+ * const outcome = await runMatrix(plan, { cacheDir, timeoutScale: 1, cases, log: console.log });
+ * console.log(outcome.results.cells.length);
+ * ```
+ */
+export async function runMatrix(
+  plan: MatrixPlan,
+  options: PipelineOptions,
+): Promise<PipelineOutcome> {
+  const started = performance.now();
+  const writer = await ResultsWriter.create(plan.outDir);
+  const workDir = await Deno.makeTempDir({ prefix: "criu-matrix-" });
+  const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
+  let done = 0;
+  const record = async (cell: CellResult) => {
+    await writer.add(cell);
+    done++;
+    options.onProgress?.(done, total, cell);
+  };
+  const outcome: PipelineOutcome = {
+    results: writer.snapshot(),
+    accel: {},
+    seconds: { total: 0, images: 0, vms: {} },
+  };
+  try {
+    options.log(`preparing fixtures and images for ${plan.vms.length} VM(s)`);
+    const assets = await prepareAssets(plan, workDir, options);
+    outcome.seconds.images = (performance.now() - started) / 1000;
+
+    for (const arch of new Set(plan.vms.map((vm) => vm.arch))) {
+      const first = plan.vms.find((vm) => vm.arch === arch && assets.get(vm.id)?.ok)!;
+      const works = first ? await probeKvm(arch, first, assets.get(first.id)!, workDir) : false;
+      outcome.accel[arch] = works ? "kvm" : "tcg";
+      options.log(`${arch}: ${works ? "KVM works" : "using TCG (KVM unavailable or not working)"}`);
+    }
+
+    const nonce = randomNonce();
+    await pool(plan.vms, plan.jobs, async (vm) => {
+      const vmAssets = assets.get(vm.id)!;
+      if (!vmAssets.ok) {
+        for (const caseDef of vm.cases) await record(imageErrorCell(vm, caseDef, vmAssets.message));
+        return;
+      }
+      const socketDir = await Deno.makeTempDir({ dir: workDir, prefix: "s" });
+      const vmStarted = performance.now();
+      const stats = await runVm(vm, {
+        profile: QEMU_PROFILES[vm.arch],
+        accel: outcome.accel[vm.arch],
+        kernel: vmAssets.kernel,
+        initrd: vmAssets.initrd,
+        criuPackageVersion: vmAssets.rootfs.criuPackageVersion,
+        outDir: plan.outDir,
+        socketDir,
+        nonce,
+        timeoutScale: options.timeoutScale,
+        onCell: record,
+      });
+      outcome.seconds.vms[vm.id] = { ...stats, seconds: (performance.now() - vmStarted) / 1000 };
+    });
+    await writer.finish();
+    outcome.results = writer.snapshot();
+    await Deno.writeTextFile(
+      join(plan.outDir, "report.md"),
+      renderMarkdownReport(outcome.results, options.cases),
+    );
+  } finally {
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+  outcome.seconds.total = (performance.now() - started) / 1000;
+  return outcome;
+}

@@ -1,0 +1,75 @@
+/**
+ * Turns validated options into the VMs to boot: one per CRIU version × arch × kernel.
+ *
+ * @module
+ */
+
+import { ARCHES, CRIU_VERSIONS, KERNEL_SUITES, nativeKernelSuite } from "./catalog.ts";
+import type { MatrixOptions } from "./options.ts";
+import type { CaseDefinition, CriuSpec, KernelSuite, MatrixPlan, VmPlan } from "./types.ts";
+
+/**
+ * Plans the run: one {@link VmPlan} per CRIU version × arch × kernel, ordered by CRIU version
+ * (oldest first), then arch, then kernel as the catalog lists them, each with the selected
+ * cases in the order of `cases`. Kernel choices that resolve to the same suite (`native` and
+ * `bookworm` for CRIU 3.17.1) give one VM.
+ *
+ * @example
+ * ```ts
+ * import { planMatrix } from "./plan.ts";
+ * import { parseMatrixOptions } from "./options.ts";
+ * import { loadCases } from "./cases.ts";
+ * const cases = await loadCases();
+ * const options = parseMatrixOptions(["--criu", "3.17.1", "--arch", "x86_64"], {
+ *   caseNames: cases.map((c) => c.name),
+ * });
+ * planMatrix(options, cases).vms[0].id; // "criu-3.17.1_x86_64_kernel-bookworm"
+ * ```
+ */
+export function planMatrix(
+  options: Pick<MatrixOptions, "arches" | "criu" | "cases" | "kernels" | "cpu" | "jobs" | "outDir">,
+  cases: readonly CaseDefinition[],
+): MatrixPlan {
+  const unknown = options.cases.filter((name) => !cases.some((c) => c.name === name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `planMatrix: unknown case(s) ${unknown.join(", ")}; known: ${
+        cases.map((c) => c.name).join(", ")
+      }. Validate options against the loaded cases first`,
+    );
+  }
+  const selectedCases = cases.filter((c) => options.cases.includes(c.name));
+  const vms: VmPlan[] = [];
+  for (const criu of sortByCatalog(options.criu, CRIU_VERSIONS, (c) => c.version)) {
+    for (const arch of sortByCatalog(options.arches, ARCHES, (a) => a)) {
+      for (const suite of kernelSuitesFor(criu, options.kernels)) {
+        vms.push({
+          id: `criu-${criu.version}_${arch}_kernel-${suite}`,
+          arch,
+          criu,
+          kernel: { suite },
+          cpu: options.cpu[arch],
+          cases: selectedCases,
+        });
+      }
+    }
+  }
+  return { vms, jobs: options.jobs, outDir: options.outDir };
+}
+
+function kernelSuitesFor(criu: CriuSpec, kernels: MatrixOptions["kernels"]): KernelSuite[] {
+  const suites = new Set(
+    kernels.map((kernel) => kernel === "native" ? nativeKernelSuite(criu.suite) : kernel),
+  );
+  return KERNEL_SUITES.filter((suite) => suites.has(suite));
+}
+
+/** The items in the order of `catalog`, compared by `key`. */
+function sortByCatalog<T>(
+  items: readonly T[],
+  catalog: readonly T[],
+  key: (item: T) => string,
+): T[] {
+  const rank = (item: T) => catalog.findIndex((known) => key(known) === key(item));
+  return items.toSorted((a, b) => rank(a) - rank(b));
+}

@@ -1,0 +1,277 @@
+/**
+ * The results store: `DIR/results.json`, rewritten atomically after every cell so that it is
+ * valid at every moment and an interrupted run loses nothing; and its validating reader.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import {
+  childField,
+  readArray,
+  readBoolean,
+  readNullable,
+  readNumber,
+  readOneOf,
+  readRecord,
+  readString,
+  ShapeError,
+} from "./json_shape.ts";
+import { ARCHES, DEBIAN_SUITES, KERNEL_SUITES } from "./catalog.ts";
+import type { CellResult, CheckResult, CriuCommandResult, ResultsFile } from "./types.ts";
+
+/** The results file name inside the output directory. */
+export const RESULTS_FILE_NAME = "results.json";
+/** Written first, then renamed over {@link RESULTS_FILE_NAME}: a rename is atomic, a write is not. */
+const TEMP_FILE_NAME = ".results.json.tmp";
+
+/**
+ * The identity of a cell in a run: `CRIU version/arch/kernel suite/case`.
+ *
+ * @example
+ * ```ts
+ * import { cellKey } from "./results.ts";
+ * cellKey({
+ *   criu: { version: "3.17.1" },
+ *   arch: "x86_64",
+ *   kernel: { suite: "bookworm" },
+ *   case: "sigstop",
+ * }); // "3.17.1/x86_64/bookworm/sigstop"
+ * ```
+ */
+export function cellKey(
+  cell: {
+    criu: Pick<CellResult["criu"], "version">;
+    arch: CellResult["arch"];
+    kernel: Pick<CellResult["kernel"], "suite">;
+    case: string;
+  },
+): string {
+  return `${cell.criu.version}/${cell.arch}/${cell.kernel.suite}/${cell.case}`;
+}
+
+/**
+ * Keeps `DIR/results.json` up to date while a run adds cells. Calls may overlap (parallel
+ * VMs): writes are queued so each one renames a complete file.
+ *
+ * @example
+ * ```ts
+ * import { ResultsWriter } from "./results.ts";
+ * const writer = await ResultsWriter.create(await Deno.makeTempDir());
+ * await writer.finish();
+ * writer.snapshot().cells.length; // 0
+ * ```
+ */
+export class ResultsWriter {
+  readonly path: string;
+  #results: ResultsFile;
+  #queue: Promise<void> = Promise.resolve();
+
+  private constructor(readonly dir: string, startedAt: Date) {
+    this.path = join(dir, RESULTS_FILE_NAME);
+    this.#results = {
+      tool: "criu-matrix",
+      schemaVersion: 1,
+      startedAt: startedAt.toISOString(),
+      finishedAt: null,
+      cells: [],
+    };
+  }
+
+  /** Creates `dir` if needed and writes a results file with no cells yet. */
+  static async create(dir: string, startedAt: Date = new Date()): Promise<ResultsWriter> {
+    await Deno.mkdir(dir, { recursive: true });
+    const writer = new ResultsWriter(dir, startedAt);
+    await writer.#save();
+    return writer;
+  }
+
+  /** Adds a cell and resolves once the file on disk contains it. */
+  add(cell: CellResult): Promise<void> {
+    this.#results.cells.push(structuredClone(cell));
+    return this.#save();
+  }
+
+  /** Records the end time and resolves once it is on disk. */
+  finish(finishedAt: Date = new Date()): Promise<void> {
+    this.#results.finishedAt = finishedAt.toISOString();
+    return this.#save();
+  }
+
+  /** A copy of what has been recorded so far. */
+  snapshot(): ResultsFile {
+    return structuredClone(this.#results);
+  }
+
+  #save(): Promise<void> {
+    // A failed write must not block later ones: each write carries the full state.
+    const write = this.#queue.catch(() => {}).then(async () => {
+      const temp = join(this.dir, TEMP_FILE_NAME);
+      await Deno.writeTextFile(temp, `${JSON.stringify(this.#results, null, 2)}\n`);
+      await Deno.rename(temp, this.path);
+    });
+    this.#queue = write;
+    return write;
+  }
+}
+
+/** A results file that cannot be read, is not JSON, or does not match {@link ResultsFile}. */
+export class ResultsFileError extends Error {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = "ResultsFileError";
+  }
+}
+
+/**
+ * Reads and validates a results file. Any problem, including a missing file, throws
+ * {@link ResultsFileError} naming the file and the first bad field.
+ *
+ * @example
+ * ```ts
+ * import { readResults, ResultsWriter } from "./results.ts";
+ * const writer = await ResultsWriter.create(await Deno.makeTempDir());
+ * (await readResults(writer.path)).tool; // "criu-matrix"
+ * ```
+ */
+export async function readResults(path: string): Promise<ResultsFile> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new ResultsFileError(
+      path,
+      `cannot read it (${(error as Error).message}); pass the results.json of a run`,
+    );
+  }
+  return parseResults(text, path);
+}
+
+/**
+ * Validates the text of a results file; `file` names it in errors.
+ *
+ * @example
+ * ```ts
+ * import { parseResults } from "./results.ts";
+ * const text = '{"tool":"criu-matrix","schemaVersion":1,"startedAt":"2026-11-27T16:45:00.000Z",' +
+ *   '"finishedAt":null,"cells":[]}';
+ * parseResults(text, "results.json").cells; // []
+ * ```
+ */
+export function parseResults(text: string, file: string): ResultsFile {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ResultsFileError(
+      file,
+      `not valid JSON (${(error as Error).message}); the file is truncated or not a results file`,
+    );
+  }
+  try {
+    return readResultsFile(value);
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+    throw new ResultsFileError(
+      file,
+      `${error.message}; it is not a criu-matrix results file of schema version 1`,
+    );
+  }
+}
+
+function readResultsFile(value: unknown): ResultsFile {
+  const record = readRecord(value, "");
+  return {
+    tool: readOneOf(record.tool, "tool", ["criu-matrix"]),
+    schemaVersion: readOneOf(record.schemaVersion, "schemaVersion", [1]),
+    startedAt: readTimestamp(record.startedAt, "startedAt"),
+    finishedAt: readNullable(record.finishedAt, "finishedAt", readTimestamp),
+    cells: readArray(record.cells, "cells", readCell),
+  };
+}
+
+function readTimestamp(value: unknown, field: string): string {
+  // Date.parse alone accepts odd strings such as "1"; results hold toISOString() output.
+  if (
+    typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}T/.test(value) ||
+    Number.isNaN(Date.parse(value))
+  ) {
+    throw new ShapeError(field, value, "an ISO 8601 date-time string");
+  }
+  return value;
+}
+
+function readCell(value: unknown, field: string): CellResult {
+  const record = readRecord(value, field);
+  const at = (key: string) => childField(field, key);
+  const criu = readRecord(record.criu, at("criu"));
+  const kernel = readRecord(record.kernel, at("kernel"));
+  const logs = readRecord(record.logs, at("logs"));
+  const criuAt = (key: string) => childField(at("criu"), key);
+  const logAt = (key: string) => readNullable(logs[key], childField(at("logs"), key), readString);
+  return {
+    arch: readOneOf(record.arch, at("arch"), ARCHES),
+    criu: {
+      version: readString(criu.version, criuAt("version"), { nonEmpty: true }),
+      suite: readOneOf(criu.suite, criuAt("suite"), DEBIAN_SUITES),
+      packageVersion: readString(criu.packageVersion, criuAt("packageVersion")),
+      reportedVersion: readNullable(criu.reportedVersion, criuAt("reportedVersion"), readString),
+    },
+    kernel: {
+      suite: readOneOf(kernel.suite, childField(at("kernel"), "suite"), KERNEL_SUITES),
+      version: readNullable(kernel.version, childField(at("kernel"), "version"), readString),
+    },
+    cpu: readString(record.cpu, at("cpu")),
+    accel: readOneOf(record.accel, at("accel"), ["kvm", "tcg"]),
+    case: readString(record.case, at("case"), { nonEmpty: true }),
+    verdict: readOneOf(record.verdict, at("verdict"), ["pass", "fail", "error", "skip"]),
+    stage: readOneOf(record.stage, at("stage"), [
+      "probe",
+      "dump",
+      "restore",
+      "check",
+      "resume",
+      null,
+    ]),
+    errorKind: readNullable(record.errorKind, at("errorKind"), readString),
+    summary: readString(record.summary, at("summary")),
+    dump: readNullable(record.dump, at("dump"), readCommand),
+    restore: readNullable(record.restore, at("restore"), readCommand),
+    checks: readArray(record.checks, at("checks"), readCheck),
+    seconds: readNumber(record.seconds, at("seconds"), { min: 0 }),
+    logs: {
+      dump: logAt("dump"),
+      restore: logAt("restore"),
+      console: logAt("console"),
+      agent: logAt("agent"),
+    },
+  };
+}
+
+function readCommand(value: unknown, field: string): CriuCommandResult {
+  const record = readRecord(value, field);
+  const at = (key: string) => childField(field, key);
+  return {
+    exitCode: readNullable(
+      record.exitCode,
+      at("exitCode"),
+      (code, codeField) => readNumber(code, codeField, { integer: true }),
+    ),
+    error: readNullable(record.error, at("error"), readString),
+    timedOut: readBoolean(record.timedOut, at("timedOut")),
+    seconds: readNumber(record.seconds, at("seconds"), { min: 0 }),
+  };
+}
+
+function readCheck(value: unknown, field: string): CheckResult {
+  const record = readRecord(value, field);
+  const at = (key: string) => childField(field, key);
+  const check: CheckResult = {
+    name: readString(record.name, at("name"), { nonEmpty: true }),
+    ok: readBoolean(record.ok, at("ok")),
+    before: readNullable(record.before, at("before"), readString),
+    after: readNullable(record.after, at("after"), readString),
+  };
+  if (record.note !== undefined) check.note = readString(record.note, at("note"));
+  return check;
+}

@@ -1,0 +1,153 @@
+/**
+ * The matrix shape shared by the reports: results grouped into columns (CRIU version × arch ×
+ * kernel) and rows (cases), in catalog and case order.
+ *
+ * @module
+ */
+
+import { compareCaseNames } from "../harness/cases.ts";
+import { ARCHES, CRIU_VERSIONS, KERNEL_SUITES } from "../harness/catalog.ts";
+import { cellKey } from "../harness/results.ts";
+import type { Arch, CellResult, ResultsFile, Verdict } from "../harness/types.ts";
+
+/** One column of the matrix: one VM's CRIU, arch and kernel. */
+export interface MatrixColumn {
+  /** `CRIU version/arch/kernel suite`. */
+  key: string;
+  arch: Arch;
+  /** From the column's first cell, with the first non-null reported version of any. */
+  criu: CellResult["criu"];
+  /** From the column's first cell, with the first non-null kernel version of any. */
+  kernel: CellResult["kernel"];
+  cpu: string;
+  accel: CellResult["accel"];
+  /** The run has other kernels for this CRIU version and arch: the kernel must be shown. */
+  kernelDistinguishes: boolean;
+  cells: CellResult[];
+}
+
+/** The cells of a run as rows × columns. */
+export interface MatrixGrid {
+  columns: MatrixColumn[];
+  /** Case names in case order. */
+  caseNames: string[];
+  /** The cell of a case in a column; undefined when it has not run. A later cell wins. */
+  cellAt(caseName: string, column: MatrixColumn): CellResult | undefined;
+}
+
+/**
+ * Groups the cells of a run into a grid: columns by CRIU version (catalog order, unknown
+ * versions last), arch, kernel suite; rows in case order.
+ *
+ * @example
+ * ```ts
+ * import { buildMatrixGrid } from "./grid.ts";
+ * const grid = buildMatrixGrid({
+ *   tool: "criu-matrix",
+ *   schemaVersion: 1,
+ *   startedAt: "2026-11-27T16:45:00.000Z",
+ *   finishedAt: null,
+ *   cells: [],
+ * });
+ * grid.columns.length; // 0
+ * ```
+ */
+export function buildMatrixGrid(results: ResultsFile): MatrixGrid {
+  const byKey = new Map<string, CellResult>();
+  const columnsByKey = new Map<string, MatrixColumn>();
+  for (const cell of results.cells) {
+    byKey.set(cellKey(cell), cell);
+    const key = columnKey(cell);
+    const column = columnsByKey.get(key);
+    if (column === undefined) {
+      columnsByKey.set(key, {
+        key,
+        arch: cell.arch,
+        criu: { ...cell.criu },
+        kernel: { ...cell.kernel },
+        cpu: cell.cpu,
+        accel: cell.accel,
+        kernelDistinguishes: false,
+        cells: [cell],
+      });
+      continue;
+    }
+    column.cells.push(cell);
+    column.criu.reportedVersion ??= cell.criu.reportedVersion;
+    column.kernel.version ??= cell.kernel.version;
+  }
+  const columns = [...columnsByKey.values()].sort(compareColumns);
+  for (const column of columns) {
+    column.kernelDistinguishes = columns.some((other) =>
+      other !== column && other.criu.version === column.criu.version &&
+      other.arch === column.arch
+    );
+  }
+  return {
+    columns,
+    caseNames: [...new Set(results.cells.map((cell) => cell.case))].sort(compareCaseNames),
+    cellAt: (caseName, column) => byKey.get(cellKey({ ...column, case: caseName })),
+  };
+}
+
+function columnKey(cell: CellResult): string {
+  return `${cell.criu.version}/${cell.arch}/${cell.kernel.suite}`;
+}
+
+function compareColumns(a: MatrixColumn, b: MatrixColumn): number {
+  return rankIn(CRIU_VERSIONS.map((c) => c.version), a.criu.version) -
+      rankIn(CRIU_VERSIONS.map((c) => c.version), b.criu.version) ||
+    a.criu.version.localeCompare(b.criu.version) ||
+    rankIn(ARCHES, a.arch) - rankIn(ARCHES, b.arch) ||
+    rankIn(KERNEL_SUITES, a.kernel.suite) - rankIn(KERNEL_SUITES, b.kernel.suite);
+}
+
+/** Position in a catalog list; items missing from it sort after every listed one. */
+function rankIn<T>(list: readonly T[], item: T): number {
+  const index = list.indexOf(item);
+  return index === -1 ? list.length : index;
+}
+
+/**
+ * How many cells have each verdict.
+ *
+ * @example
+ * ```ts
+ * import { countVerdicts } from "./grid.ts";
+ * countVerdicts([]); // { pass: 0, fail: 0, error: 0, skip: 0 }
+ * ```
+ */
+export function countVerdicts(
+  cells: readonly Pick<CellResult, "verdict">[],
+): Record<Verdict, number> {
+  const counts: Record<Verdict, number> = { pass: 0, fail: 0, error: 0, skip: 0 };
+  for (const cell of cells) counts[cell.verdict]++;
+  return counts;
+}
+
+/**
+ * The first error line CRIU logged for the command that failed (by the cell's stage),
+ * else the first of dump and restore that has one.
+ *
+ * @example
+ * ```ts
+ * import { criuErrorLine } from "./grid.ts";
+ * criuErrorLine({
+ *   stage: "dump",
+ *   dump: { exitCode: 1, error: "Error (criu/cr-dump.c:1): boom", timedOut: false, seconds: 1 },
+ *   restore: null,
+ * }); // { command: "dump", line: "Error (criu/cr-dump.c:1): boom" }
+ * ```
+ */
+export function criuErrorLine(
+  cell: Pick<CellResult, "stage" | "dump" | "restore">,
+): { command: "dump" | "restore"; line: string } | null {
+  const commands = cell.stage === "restore"
+    ? ["restore", "dump"] as const
+    : ["dump", "restore"] as const;
+  for (const command of commands) {
+    const line = cell[command]?.error;
+    if (line) return { command, line };
+  }
+  return null;
+}

@@ -1,0 +1,14 @@
+/**
+ * The reports of a run: `report.md` and the terminal matrix and progress lines.
+ *
+ * @module
+ */
+
+export { renderMarkdownReport } from "./markdown.ts";
+export {
+  alignColumns,
+  formatDuration,
+  formatProgress,
+  renderTerminalMatrix,
+  terminalVerdict,
+} from "./terminal.ts";
