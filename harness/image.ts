@@ -257,8 +257,15 @@ export async function ensureRootfs(
   };
 }
 
-/** Every module `wanted` needs, by modules.dep, as paths relative to the modules dir. */
-async function moduleClosure(modulesDir: string, wanted: string[]): Promise<string[]> {
+/**
+ * Every module `wanted` needs, by modules.dep, as paths relative to the modules dir, and the
+ * wanted names this kernel has neither as a module nor built in (kernels merge and drop modules;
+ * CRIU's own feature probe then says what it misses, which is a result, not a build error).
+ */
+async function moduleClosure(
+  modulesDir: string,
+  wanted: string[],
+): Promise<{ paths: string[]; absent: string[] }> {
   const deps = new Map<string, string[]>();
   for (const line of (await Deno.readTextFile(join(modulesDir, "modules.dep"))).split("\n")) {
     const [module, rest] = line.split(":");
@@ -276,14 +283,13 @@ async function moduleClosure(modulesDir: string, wanted: string[]): Promise<stri
     closure.add(path);
     for (const dep of deps.get(path) ?? []) visit(dep);
   };
+  const absent = [];
   for (const name of wanted) {
     const path = byName.get(name);
     if (path) visit(path);
-    else if (!builtin.includes(`/${name}.ko`)) {
-      throw new Error(`kernel module ${name} is neither a module nor built in (${modulesDir})`);
-    }
+    else if (!builtin.includes(`/${name}.ko`)) absent.push(name);
   }
-  return [...closure];
+  return { paths: [...closure], absent };
 }
 
 /**
@@ -335,8 +341,10 @@ export async function ensureKernel(
       ? join(root, "boot", `vmlinuz-${release}`)
       : join(installed, "vmlinuz");
     await Deno.rename(vmlinuz, join(tmp, "vmlinuz"));
+    // Newer kernel packages ship no changelog; the release then identifies the kernel alone.
     let packageVersion = "unknown";
-    for await (const entry of Deno.readDir(join(root, "usr/share/doc"))) {
+    const docs = join(root, "usr/share/doc");
+    for await (const entry of (await exists(docs)) ? Deno.readDir(docs) : []) {
       if (entry.isDirectory) packageVersion = await debianVersionFromChangelog(root, entry.name);
     }
     await runCommand(["depmod", "-b", root, release]).catch(async () => {
@@ -348,7 +356,8 @@ export async function ensureKernel(
     const staged = join(tmp, "modules");
     const stagedRelease = join(staged, "lib/modules", release);
     await Deno.mkdir(stagedRelease, { recursive: true });
-    for (const module of await moduleClosure(installed, recipe.modules)) {
+    const modules = await moduleClosure(installed, recipe.modules);
+    for (const module of modules.paths) {
       const target = join(stagedRelease, module.replace(/\.ko\..*$/, ".ko"));
       await Deno.mkdir(join(target, ".."), { recursive: true });
       const source = join(installed, module);
@@ -372,7 +381,10 @@ export async function ensureKernel(
     await packCpio(staged, join(tmp, "modules.cpio"));
     await Deno.remove(staged, { recursive: true });
     await Deno.remove(root, { recursive: true });
-    return { files: ["vmlinuz", "modules.cpio"], facts: { release, packageVersion } };
+    return {
+      files: ["vmlinuz", "modules.cpio"],
+      facts: { release, packageVersion, absentModules: modules.absent.join(",") },
+    };
   }, log);
   return {
     recipe,
