@@ -121,7 +121,14 @@ export interface CellObservations {
  * ```
  */
 export function emptyObservations(): CellObservations {
-  return { phases: {}, steps: {}, logs: {}, errors: [], done: false };
+  // Names come from the guest: null-prototype records keep "constructor" or "__proto__" plain keys.
+  return {
+    phases: Object.create(null),
+    steps: Object.create(null),
+    logs: Object.create(null),
+    errors: [],
+    done: false,
+  };
 }
 
 /**
@@ -138,7 +145,7 @@ export function emptyObservations(): CellObservations {
 export function recordMessage(observations: CellObservations, message: AgentMessage): void {
   switch (message.type) {
     case "KV":
-      (observations.phases[message.phase] ??= {})[message.key] = message.value;
+      (observations.phases[message.phase] ??= Object.create(null))[message.key] = message.value;
       break;
     case "STEP":
       observations.steps[message.step] = {

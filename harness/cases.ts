@@ -118,7 +118,7 @@ export function parseCaseDefinition(text: string, file: string): CaseDefinition 
 
 function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
   const record = readRecord(value, "");
-  rejectUnknownKeys(record, ["name", "description", "fixture", "stop", "dump"], "");
+  rejectUnknownKeys(record, ["name", "description", "fixture", "stop", "dump", "inject"], "");
   const name = readString(record.name, "name");
   if (!CASE_NAME_PATTERN.test(name)) {
     throw new ShapeError("name", name, "lower-case letters and digits in dash-separated words");
@@ -136,6 +136,9 @@ function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
     fixture: readFixture(record.fixture, "fixture"),
     stop: readStop(record.stop, "stop"),
     dump: readDump(record.dump, "dump"),
+    ...(record.inject === undefined
+      ? {}
+      : { inject: readOneOf(record.inject, "inject", ["hang", "panic", "criu-crash"]) }),
   };
 }
 

@@ -29,6 +29,15 @@ const SIGNAL_NAMES: Record<number, string> = {
   11: "SIGSEGV",
   13: "SIGPIPE",
   15: "SIGTERM",
+  10: "SIGUSR1",
+  12: "SIGUSR2",
+  14: "SIGALRM",
+  17: "SIGCHLD",
+  18: "SIGCONT",
+  19: "SIGSTOP",
+  20: "SIGTSTP",
+  21: "SIGTTIN",
+  22: "SIGTTOU",
 };
 
 /**
@@ -58,7 +67,8 @@ export function firstCriuError(log: string[]): string | null {
  * ```
  */
 export function failedInProbe(log: string[]): boolean {
-  return !log.some((l) => /seiz|Seiz|SEIZE|Dumping task|freez/i.test(l));
+  // No log at all (CRIU missing, or crashed before writing) proves nothing about the probe.
+  return log.some((l) => l.trim() !== "") && !log.some((l) => /seiz|Dumping task/i.test(l));
 }
 
 function commandResult(
@@ -93,7 +103,35 @@ function keysMatching(values: Record<string, string>, pattern: RegExp): string[]
   return Object.keys(values).filter((key) => pattern.test(key)).sort();
 }
 
-/** One check comparing the same keys before and after; values are joined in key order. */
+/**
+ * The signals in a /proc signal mask (hex, bit n-1 = signal n), e.g. `0000000000080000` →
+ * `SIGTSTP`; numbers for signals without a name here.
+ *
+ * @example
+ * ```ts
+ * import { signalMaskNames } from "./checks.ts";
+ * console.log(signalMaskNames("0000000000080000")); // "SIGTSTP"
+ * console.log(signalMaskNames("0000000000000000")); // "none"
+ * ```
+ */
+export function signalMaskNames(mask: string): string {
+  if (!/^[0-9a-f]{1,16}$/i.test(mask)) return mask;
+  const bits = BigInt(`0x${mask}`);
+  const names = [];
+  for (let signal = 1; signal <= 64; signal++) {
+    if ((bits >> BigInt(signal - 1)) & 1n) {
+      names.push(SIGNAL_NAMES[signal] ?? `SIG${signal}`);
+    }
+  }
+  return names.length ? names.join(",") : "none";
+}
+
+const MASK_KEY = /\.(SigBlk|SigIgn|SigCgt|SigPnd|ShdPnd)$/;
+
+/**
+ * One check comparing the same keys before and after. When they differ, only the differing
+ * keys are shown (signal masks also by name), so the reader sees what changed.
+ */
 function compare(
   name: string,
   before: Record<string, string>,
@@ -103,16 +141,26 @@ function compare(
 ): CheckResult {
   const keys = [...new Set([...keysMatching(before, pattern), ...keysMatching(after, pattern)])]
     .sort();
+  const value = (values: Record<string, string>, key: string) => {
+    const raw = values[key];
+    if (raw === undefined) return "absent";
+    return MASK_KEY.test(key) ? `${raw}(${signalMaskNames(raw)})` : raw;
+  };
+  const differing = keys.filter((key) => before[key] !== after[key]);
+  const shown = differing.length > 0 ? differing : keys;
   const show = (values: Record<string, string>) =>
-    keys.length === 0 ? null : keys.map((key) => `${key}=${values[key] ?? "absent"}`).join(" ");
-  const beforeText = show(before);
-  const afterText = show(after);
+    keys.length === 0 ? null : shown.map((key) => `${key}=${value(values, key)}`).join(" ");
+  const unchanged = keys.length - differing.length;
   return {
     name,
-    ok: keys.length > 0 && beforeText === afterText,
-    before: beforeText,
-    after: afterText,
-    ...(note ? { note } : {}),
+    ok: keys.length > 0 && differing.length === 0,
+    before: show(before),
+    after: show(after),
+    ...(differing.length > 0 && unchanged > 0
+      ? { note: `${note ? `${note}; ` : ""}${unchanged} other value(s) unchanged` }
+      : note
+      ? { note }
+      : {}),
   };
 }
 

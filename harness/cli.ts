@@ -1,27 +1,47 @@
 /**
- * The command line: `matrix` runs a matrix, `report --in DIR` re-renders the reports of a past
- * run from its results.json.
+ * The command line: `matrix` runs a matrix (or one shard of it), `plan` prints its shards as a
+ * CI job matrix, `merge` combines shard results, `report --in DIR` re-renders the reports of a
+ * past run from its results.json.
  *
- * Exit status of `matrix`: 0 when every cell ran (pass or fail), 1 when any cell is `error`
- * (the harness, an image or a VM failed), 2 for a usage error, 130 when interrupted.
+ * Exit status of `matrix` and `merge`: see {@link EXIT_CODES} (0 all pass/xfail/skip, 1
+ * infrastructure error, 2 usage, 3 regression, 4 unexpected-fail/xpass/flaky, 130 interrupted;
+ * the lowest non-zero wins). `plan` and `report`: 0, or 2 for a usage error.
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "cli-args";
-import {
-  formatProgress,
-  renderMarkdownReport,
-  renderTerminalMatrix,
-  terminalVerdict,
-} from "../reports/mod.ts";
+import { formatProgress, renderTerminalMatrix, terminalVerdict } from "../reports/mod.ts";
 import { loadCases } from "./cases.ts";
+import { renderCiMatrix } from "./ci_matrix.ts";
+import {
+  combineExitCodes,
+  describeUnexpectedCells,
+  EXIT_CODES,
+  exitCodeFor,
+} from "./exit_codes.ts";
+import { loadExpectations } from "./expectations.ts";
 import { ensureHostTools } from "./host_tools.ts";
 import { defaultCacheDir } from "./image.ts";
-import { formatCaseList, MATRIX_USAGE, parseMatrixOptions, UsageError } from "./options.ts";
+import { copyCellLogs, mergeResults } from "./merge.ts";
+import {
+  formatCaseList,
+  MATRIX_USAGE,
+  MERGE_USAGE,
+  parseMatrixOptions,
+  parseMergeOptions,
+  parsePlanOptions,
+  PLAN_USAGE,
+  UsageError,
+} from "./options.ts";
 import { runMatrix } from "./pipeline.ts";
 import { planMatrix } from "./plan.ts";
-import { readResults, RESULTS_FILE_NAME } from "./results.ts";
+import { writeReportFiles } from "./report_files.ts";
+import { readResults, readResultsFrom, RESULTS_FILE_NAME, writeResults } from "./results.ts";
+import { describeRun } from "./run_info.ts";
+import { formatShard, selectShard } from "./shard.ts";
+import { triageCells } from "./triage.ts";
+import type { CaseDefinition, ResultsFile } from "./types.ts";
 import { liveQemuProcesses } from "./vm.ts";
 
 const log = (line: string) => console.error(`criu-matrix: ${line}`);
@@ -37,8 +57,37 @@ function exitOnSignal(signal: Deno.Signal, outDir: string): void {
       }
     }
     log(`interrupted by ${signal}; finished cells are in ${join(outDir, RESULTS_FILE_NAME)}`);
-    Deno.exit(130);
+    Deno.exit(EXIT_CODES.interrupted.code);
   });
+}
+
+/** The baseline named on the command line, read and validated, or null. */
+async function readBaseline(path: string | null): Promise<ResultsFile | null> {
+  return path === null ? null : (await readResultsFrom(path)).results;
+}
+
+/**
+ * Triages a finished run or merge, rewrites its results.json and reports, prints the matrix
+ * and names every unexpected cell; resolves to the exit status the cells call for.
+ */
+async function finishRun(
+  dir: string,
+  untriaged: ResultsFile,
+  cases: readonly CaseDefinition[],
+  baseline: ResultsFile | null,
+): Promise<number> {
+  const expectations = await loadExpectations(undefined, cases.map((c) => c.name));
+  const results = triageCells(untriaged, expectations, baseline);
+  await writeResults(dir, results);
+  const reports = await writeReportFiles(dir, results, cases);
+  console.log(renderTerminalMatrix(results));
+  console.log(
+    `\nresults: ${join(dir, RESULTS_FILE_NAME)}\nreports: ${
+      reports.map((name) => join(dir, name)).join(", ")
+    }`,
+  );
+  for (const line of describeUnexpectedCells(results.cells)) log(line);
+  return exitCodeFor(results.cells);
 }
 
 async function matrixCommand(args: string[]): Promise<number> {
@@ -52,11 +101,18 @@ async function matrixCommand(args: string[]): Promise<number> {
     console.log(formatCaseList(cases));
     return 0;
   }
-  await ensureHostTools(options.arches, log);
-  const plan = planMatrix(options, cases);
+  // Bad input files must stop the run before anything is built or booted.
+  await loadExpectations(undefined, cases.map((c) => c.name));
+  const baseline = await readBaseline(options.baseline);
+  const fullPlan = planMatrix(options, cases);
+  const shard = options.shard ?? { index: 1, count: 1 };
+  const plan = selectShard(fullPlan, shard);
+  await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   log(
-    `${total} cells in ${plan.vms.length} VM(s), ${plan.jobs} at a time; results in ${plan.outDir}`,
+    `${
+      options.shard ? `shard ${formatShard(shard)}: ` : ""
+    }${total} cells in ${plan.vms.length} VM(s), ${plan.jobs} at a time; results in ${plan.outDir}`,
   );
   exitOnSignal("SIGINT", plan.outDir);
   exitOnSignal("SIGTERM", plan.outDir);
@@ -74,19 +130,51 @@ async function matrixCommand(args: string[]): Promise<number> {
         `${cell.criu.version} ${cell.arch} ${cell.case}: ${terminalVerdict(cell)}`,
       )),
   });
-  console.log(renderTerminalMatrix(outcome.results));
-  console.log(
-    `\nresults: ${join(plan.outDir, RESULTS_FILE_NAME)}\nreport:  ${
-      join(plan.outDir, "report.md")
-    }`,
+  return await finishRun(
+    plan.outDir,
+    { ...outcome.results, run: describeRun(fullPlan, shard) },
+    cases,
+    baseline,
   );
-  const errors = outcome.results.cells.filter((cell) => cell.verdict === "error");
-  for (const cell of errors) {
-    log(
-      `error (harness/VM, not CRIU): ${cell.criu.version} ${cell.arch} ${cell.case}: ${cell.summary}`,
-    );
+}
+
+async function planCommand(args: string[]): Promise<number> {
+  const cases = await loadCases();
+  const options = parsePlanOptions(args, { caseNames: cases.map((c) => c.name) });
+  if (options.help) {
+    console.log(PLAN_USAGE);
+    return 0;
   }
-  return errors.length > 0 ? 1 : 0;
+  const plan = planMatrix({ ...options, jobs: 1, outDir: "" }, cases);
+  await Deno.stdout.write(
+    new TextEncoder().encode(renderCiMatrix(plan, options.shards, options.format)),
+  );
+  return 0;
+}
+
+async function mergeCommand(args: string[]): Promise<number> {
+  const options = parseMergeOptions(args);
+  if (options.help) {
+    console.log(MERGE_USAGE);
+    return 0;
+  }
+  const cases = await loadCases();
+  await loadExpectations(undefined, cases.map((c) => c.name));
+  const baseline = await readBaseline(options.baseline);
+  const inputs = await Promise.all(options.inputs.map(async (input) => {
+    const { path, results } = await readResultsFrom(input);
+    return { source: path, results };
+  }));
+  const { results, missingShards } = mergeResults(inputs);
+  await Deno.mkdir(options.outDir, { recursive: true });
+  for (const input of inputs) {
+    await copyCellLogs(dirname(input.source), options.outDir, input.results.cells);
+  }
+  const code = await finishRun(options.outDir, results, cases, baseline);
+  for (const shard of missingShards) {
+    log(`shard ${shard} is missing from the inputs: its cells are not in the merged results`);
+  }
+  return combineExitCodes(code, missingShards.length > 0 ? EXIT_CODES.error.code : 0);
 }
 
 async function reportCommand(args: string[]): Promise<number> {
@@ -96,7 +184,7 @@ async function reportCommand(args: string[]): Promise<number> {
   }
   const results = await readResults(join(values.in, RESULTS_FILE_NAME));
   const cases = await loadCases();
-  await Deno.writeTextFile(join(values.in, "report.md"), renderMarkdownReport(results, cases));
+  await writeReportFiles(values.in, results, cases);
   console.log(renderTerminalMatrix(results));
   return 0;
 }
@@ -116,10 +204,16 @@ export async function main(args: string[]): Promise<number> {
     switch (command) {
       case "matrix":
         return await matrixCommand(rest);
+      case "plan":
+        return await planCommand(rest);
+      case "merge":
+        return await mergeCommand(rest);
       case "report":
         return await reportCommand(rest);
       default:
-        throw new UsageError(`unknown command "${command ?? ""}"; accepted: matrix, report`);
+        throw new UsageError(
+          `unknown command "${command ?? ""}"; accepted: matrix, plan, merge, report`,
+        );
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -55,7 +55,7 @@ async function present(program: string): Promise<boolean> {
 }
 
 /**
- * Makes sure every tool for `arches` is there: installs missing packages with apt as root, or
+ * Makes sure every tool for `arches` (and `extra`) is there: installs missing packages with apt as root, or
  * throws a {@link UsageError} with the `apt-get install` line to run.
  *
  * @example
@@ -67,9 +67,10 @@ async function present(program: string): Promise<boolean> {
 export async function ensureHostTools(
   arches: readonly Arch[],
   log: (line: string) => void,
+  extra: readonly HostTool[] = [],
 ): Promise<void> {
   const missing: string[] = [];
-  for (const tool of requiredHostTools(arches)) {
+  for (const tool of [...requiredHostTools(arches), ...extra]) {
     if (!(await present(tool.program)) && !missing.includes(tool.debianPackage)) {
       missing.push(tool.debianPackage);
     }

@@ -1,6 +1,6 @@
 /**
- * The command line of `task matrix`: parsing, validation against the catalog and the loaded
- * cases, the `--help` text and the `--list` listing.
+ * The command lines of `task matrix`, `task plan` and `task merge`: parsing, validation
+ * against the catalog and the loaded cases, the `--help` texts and the `--list` listing.
  *
  * @module
  */
@@ -17,13 +17,16 @@ import {
   KERNEL_SUITES,
   nativeKernelSuite,
 } from "./catalog.ts";
+import { CI_FORMATS, type CiFormat } from "./ci_matrix.ts";
+import { formatExitCodes } from "./exit_codes.ts";
+import { parseShard, type ShardSpec } from "./shard.ts";
 import type { Arch, CaseDefinition, CriuSpec, KernelSuite } from "./types.ts";
 
 /** `native`: each CRIU version boots the kernel of its own suite; a suite: that kernel for all. */
 export type KernelChoice = "native" | KernelSuite;
 
-/** What `task matrix` was asked to do, validated and with defaults filled in. */
-export interface MatrixOptions {
+/** Which cells a plan holds: the options `task matrix` and `task plan` share. */
+export interface SelectionOptions {
   arches: Arch[];
   criu: CriuSpec[];
   /** Case names, in the order given. */
@@ -31,11 +34,36 @@ export interface MatrixOptions {
   kernels: KernelChoice[];
   /** The QEMU CPU model per arch, with any `,property=value` suffix. */
   cpu: Record<Arch, string>;
+}
+
+/** What `task matrix` was asked to do, validated and with defaults filled in. */
+export interface MatrixOptions extends SelectionOptions {
   jobs: number;
   outDir: string;
   /** Multiplies every guest and CRIU timeout; > 1 for slow hosts (TCG). */
   timeoutScale: number;
+  /** A previous run's directory or results.json to compare with, or null. */
+  baseline: string | null;
+  /** The one shard of the plan to run, or null for all of it. */
+  shard: ShardSpec | null;
   list: boolean;
+  help: boolean;
+}
+
+/** What `task plan` was asked to print. */
+export interface PlanOptions extends SelectionOptions {
+  /** Shards asked for; the plan prints no more than there are VMs. */
+  shards: number;
+  format: CiFormat;
+  help: boolean;
+}
+
+/** What `task merge` was asked to merge, and where to. */
+export interface MergeOptions {
+  /** Shard run directories or results.json files, in the order given. */
+  inputs: string[];
+  outDir: string;
+  baseline: string | null;
   help: boolean;
 }
 
@@ -67,7 +95,7 @@ interface OptionSpec {
   help: string;
 }
 
-const OPTION_SPECS: readonly OptionSpec[] = [
+const SELECTION_SPECS: readonly OptionSpec[] = [
   {
     name: "arch",
     value: "LIST",
@@ -99,6 +127,18 @@ const OPTION_SPECS: readonly OptionSpec[] = [
     repeatable: true,
     help: "QEMU CPU model of one arch, repeatable, e.g. --cpu aarch64=max,pauth-impdef=on.",
   },
+];
+
+const BASELINE_SPEC: OptionSpec = {
+  name: "baseline",
+  value: "PATH",
+  help: "A previous run's directory or results.json: its passing cells that fail now are " +
+    "regressions.",
+};
+const HELP_SPEC: OptionSpec = { name: "help", short: "h", help: "Show this help, then exit." };
+
+const MATRIX_SPECS: readonly OptionSpec[] = [
+  ...SELECTION_SPECS,
   { name: "jobs", value: "N", help: "VMs run in parallel. Default: the number of cores." },
   { name: "out", value: "DIR", help: "Output directory. Default: out/<UTC time>." },
   {
@@ -106,27 +146,99 @@ const OPTION_SPECS: readonly OptionSpec[] = [
     value: "F",
     help: "Multiply every timeout by F (a positive number). Default: 1.",
   },
+  BASELINE_SPEC,
+  {
+    name: "shard",
+    value: "K/N",
+    help: "Run only shard K of N (whole VMs, balanced by cost; see task plan). Default: all.",
+  },
   { name: "list", help: "List cases, CRIU versions, arches, kernels and CPU models, then exit." },
-  { name: "help", short: "h", help: "Show this help, then exit." },
+  HELP_SPEC,
 ];
 
-const ACCEPTED_OPTIONS = OPTION_SPECS.map((spec) => `--${spec.name}`).join(", ");
+const PLAN_SPECS: readonly OptionSpec[] = [
+  ...SELECTION_SPECS,
+  {
+    name: "shards",
+    value: "N",
+    help: "Split the plan into N shards (fewer if there are fewer VMs). Default: 1.",
+  },
+  {
+    name: "format",
+    value: "FORMAT",
+    help: "github (strategy.matrix JSON), gitlab (parallel:matrix YAML) or json (shards with " +
+      "their VMs). Default: json.",
+  },
+  HELP_SPEC,
+];
+
+const MERGE_SPECS: readonly OptionSpec[] = [
+  {
+    name: "out",
+    value: "DIR",
+    help: "Where to write the merged results.json and reports (required).",
+  },
+  BASELINE_SPEC,
+  HELP_SPEC,
+];
+
+function formatUsage(
+  heading: string[],
+  specs: readonly OptionSpec[],
+  footer: string[] = [],
+): string {
+  return [
+    ...heading,
+    "",
+    alignColumns(
+      specs.map((spec) => [
+        [spec.short ? `-${spec.short},` : "", `--${spec.name}`, spec.value].filter(Boolean).join(
+          " ",
+        ),
+        spec.help,
+      ]),
+      { indent: "  " },
+    ),
+    ...footer,
+  ].join("\n");
+}
 
 /** The `--help` text of `task matrix`. */
-export const MATRIX_USAGE: string = [
-  "Usage: deno task matrix [OPTIONS]",
-  "",
-  "Checkpoints and restores stopped processes with several CRIU versions in QEMU VMs.",
-  "Lists are comma-separated; duplicates are dropped, order is kept.",
-  "",
-  alignColumns(
-    OPTION_SPECS.map((spec) => [
-      [spec.short ? `-${spec.short},` : "", `--${spec.name}`, spec.value].filter(Boolean).join(" "),
-      spec.help,
-    ]),
-    { indent: "  " },
-  ),
-].join("\n");
+export const MATRIX_USAGE: string = formatUsage(
+  [
+    "Usage: deno task matrix [OPTIONS]",
+    "",
+    "Checkpoints and restores stopped processes with several CRIU versions in QEMU VMs.",
+    "Lists are comma-separated; duplicates are dropped, order is kept. Cells are triaged against",
+    "cases/expectations/expectations.json and any --baseline; unexpected cells are named at the end.",
+  ],
+  MATRIX_SPECS,
+  ["", formatExitCodes()],
+);
+
+/** The `--help` text of `task plan`. */
+export const PLAN_USAGE: string = formatUsage(
+  [
+    "Usage: deno task plan [OPTIONS]",
+    "",
+    "Prints the shards of the matrix the same options would run, as a CI job matrix; run each",
+    "with task matrix --shard K/N and the same selection options.",
+  ],
+  PLAN_SPECS,
+);
+
+/** The `--help` text of `task merge`. */
+export const MERGE_USAGE: string = formatUsage(
+  [
+    "Usage: deno task merge --out DIR [--baseline PATH] INPUT...",
+    "",
+    "Merges the results of the shards of one plan (each INPUT a run directory or its",
+    "results.json) into DIR/results.json, triages them again and writes every report.",
+    "Refuses inputs from different plans or case definitions, or holding the same cell.",
+  ],
+  MERGE_SPECS,
+  ["", formatExitCodes()],
+);
 
 /**
  * Parses the arguments of `task matrix` (without the `matrix` word). Throws
@@ -143,7 +255,80 @@ export const MATRIX_USAGE: string = [
  * ```
  */
 export function parseMatrixOptions(args: string[], context: MatrixOptionsContext): MatrixOptions {
-  const values = readRawValues(args);
+  const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
+  const shard = values.get("shard")?.[0];
+  return {
+    ...readSelection(values, context.caseNames),
+    jobs: parseJobs(values.get("jobs")?.[0], context.cores ?? navigator.hardwareConcurrency),
+    outDir: parseOut(values.get("out")?.[0], context.now ?? new Date()),
+    timeoutScale: parseTimeoutScale(values.get("timeout-scale")?.[0]),
+    baseline: parsePath("baseline", values.get("baseline")?.[0]),
+    shard: shard === undefined ? null : withOption("shard", () => parseShard(shard)),
+    list: values.has("list"),
+    help: values.has("help"),
+  };
+}
+
+/**
+ * Parses the arguments of `task plan` (without the `plan` word): the selection options of
+ * `task matrix`, `--shards N` and `--format`. Throws {@link UsageError}.
+ *
+ * @example
+ * ```ts
+ * import { parsePlanOptions } from "./options.ts";
+ * const options = parsePlanOptions(["--shards", "4", "--format", "github"], {
+ *   caseNames: ["sigstop"],
+ * });
+ * options.shards; // 4
+ * ```
+ */
+export function parsePlanOptions(
+  args: string[],
+  context: Pick<MatrixOptionsContext, "caseNames">,
+): PlanOptions {
+  const { values } = readRawValues(args, PLAN_SPECS, "plan");
+  const shards = values.get("shards")?.[0];
+  return {
+    ...readSelection(values, context.caseNames),
+    shards: shards === undefined ? 1 : parsePositiveInteger("shards", shards, "1"),
+    format: parseChoice("format", values.get("format")?.[0] ?? "json", CI_FORMATS),
+    help: values.has("help"),
+  };
+}
+
+/**
+ * Parses the arguments of `task merge` (without the `merge` word). `--out` and at least one
+ * input are required unless `--help` is given. Throws {@link UsageError}.
+ *
+ * @example
+ * ```ts
+ * import { parseMergeOptions } from "./options.ts";
+ * parseMergeOptions(["--out", "out/all", "out/s1", "out/s2"]).inputs; // ["out/s1", "out/s2"]
+ * ```
+ */
+export function parseMergeOptions(args: string[]): MergeOptions {
+  const { values, positionals } = readRawValues(args, MERGE_SPECS, "merge");
+  const help = values.has("help");
+  const outDir = values.get("out")?.[0];
+  if (!help && (outDir === undefined || positionals.length === 0)) {
+    throw new UsageError(
+      `merge: ${
+        outDir === undefined ? "--out DIR is required" : "no inputs given"
+      }; write e.g. deno task merge --out out/merged out/shard-1 out/shard-2`,
+    );
+  }
+  return {
+    inputs: dedupe(positionals),
+    outDir: outDir === undefined ? "" : parseOut(outDir, new Date()),
+    baseline: parsePath("baseline", values.get("baseline")?.[0]),
+    help,
+  };
+}
+
+function readSelection(
+  values: Map<string, string[]>,
+  caseNames: readonly string[],
+): SelectionOptions {
   const cpu = parseCpuModels(values.get("cpu") ?? []);
   const criuNames = parseList(
     "criu",
@@ -153,23 +338,26 @@ export function parseMatrixOptions(args: string[], context: MatrixOptionsContext
   return {
     arches: parseList("arch", values.get("arch"), ARCHES),
     criu: dedupe(criuNames.map((name) => findCriu(name)!)),
-    cases: parseList("case", values.get("case"), context.caseNames),
+    cases: parseList("case", values.get("case"), caseNames),
     kernels: parseList("kernel", values.get("kernel") ?? ["native"], ["native", ...KERNEL_SUITES]),
     cpu,
-    jobs: parseJobs(values.get("jobs")?.[0], context.cores ?? navigator.hardwareConcurrency),
-    outDir: parseOut(values.get("out")?.[0], context.now ?? new Date()),
-    timeoutScale: parseTimeoutScale(values.get("timeout-scale")?.[0]),
-    list: values.has("list"),
-    help: values.has("help"),
   };
 }
 
-/** The raw values of each option given, after checking every token is a known, well-formed option. */
-function readRawValues(args: string[]): Map<string, string[]> {
+/**
+ * The raw values of each option given, after checking every token is a known, well-formed
+ * option; positional arguments only for `merge`, which takes its inputs that way.
+ */
+function readRawValues(
+  args: string[],
+  specs: readonly OptionSpec[],
+  command: "matrix" | "plan" | "merge",
+): { values: Map<string, string[]>; positionals: string[] } {
+  const acceptedOptions = specs.map((spec) => `--${spec.name}`).join(", ");
   const { tokens } = parseArgs({
     args,
     options: Object.fromEntries(
-      OPTION_SPECS.map((spec) => [
+      specs.map((spec) => [
         spec.name,
         {
           type: spec.value ? "string" : "boolean",
@@ -183,17 +371,22 @@ function readRawValues(args: string[]): Map<string, string[]> {
     tokens: true,
   });
   const values = new Map<string, string[]>();
+  const positionals: string[] = [];
   for (const token of tokens) {
+    if (token.kind === "positional" && command === "merge") {
+      positionals.push(token.value);
+      continue;
+    }
     if (token.kind === "positional") {
       throw new UsageError(
-        `unexpected argument "${token.value}"; matrix takes only options: ${ACCEPTED_OPTIONS}`,
+        `unexpected argument "${token.value}"; ${command} takes only options: ${acceptedOptions}`,
       );
     }
     if (token.kind !== "option") continue;
-    const spec = OPTION_SPECS.find((candidate) => candidate.name === token.name);
+    const spec = specs.find((candidate) => candidate.name === token.name);
     if (spec === undefined) {
       throw new UsageError(
-        `unknown option "${token.rawName}"; accepted: ${ACCEPTED_OPTIONS} (see --help)`,
+        `unknown option "${token.rawName}"; accepted: ${acceptedOptions} (see --help)`,
       );
     }
     const value = readTokenValue(spec, token.rawName, token.value, token.inlineValue);
@@ -205,7 +398,16 @@ function readRawValues(args: string[]): Map<string, string[]> {
     }
     values.set(spec.name, [...previous, value]);
   }
-  return values;
+  return { values, positionals };
+}
+
+/** Runs `parse`, turning its Error into a {@link UsageError} that names the option. */
+function withOption<T>(option: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(`--${option}: ${(error as Error).message}`);
+  }
 }
 
 function readTokenValue(
@@ -248,6 +450,13 @@ function parseList<T extends string>(
     }
   }
   return dedupe(items as T[]);
+}
+
+function parseChoice<T extends string>(option: string, raw: string, accepted: readonly T[]): T {
+  if (!accepted.includes(raw as T)) {
+    throw new UsageError(`--${option}: unknown value "${raw}"; accepted: ${accepted.join(", ")}`);
+  }
+  return raw as T;
 }
 
 function dedupe<T>(items: readonly T[]): T[] {
@@ -293,14 +502,29 @@ function parseCpuModels(rawValues: readonly string[]): Record<Arch, string> {
 }
 
 function parseJobs(raw: string | undefined, cores: number): number {
-  if (raw === undefined) return cores;
-  const jobs = Number(raw);
-  if (!/^\d+$/.test(raw) || jobs < 1) {
+  return raw === undefined
+    ? cores
+    : parsePositiveInteger("jobs", raw, `${cores}, the number of cores`);
+}
+
+function parsePositiveInteger(option: string, raw: string, defaultText: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1) {
     throw new UsageError(
-      `--jobs: "${raw}" is not a positive whole number; accepted: 1, 2, 3, … (default: ${cores}, the number of cores)`,
+      `--${option}: "${raw}" is not a positive whole number; accepted: 1, 2, 3, … (default: ${defaultText})`,
     );
   }
-  return jobs;
+  return value;
+}
+
+function parsePath(option: string, raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (raw.trim() === "") {
+    throw new UsageError(
+      `--${option}: empty path ""; accepted: a run directory or its results.json`,
+    );
+  }
+  return raw;
 }
 
 function parseOut(raw: string | undefined, now: Date): string {

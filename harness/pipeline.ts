@@ -30,7 +30,12 @@ export interface PipelineOptions {
 export interface PipelineOutcome {
   results: ResultsFile;
   accel: Record<string, Accel>;
-  seconds: { total: number; images: number; vms: Record<string, VmRunStats & { seconds: number }> };
+  seconds: {
+    total: number;
+    images: number;
+    /** Per VM plan: its boots and guest time, and when (seconds after the run started) it ran. */
+    vms: Record<string, VmRunStats & { seconds: number; startedAt: number }>;
+  };
 }
 
 /** The images of one VM, or why they could not be had. */
@@ -234,7 +239,11 @@ export async function runMatrix(
         timeoutScale: options.timeoutScale,
         onCell: record,
       });
-      outcome.seconds.vms[vm.id] = { ...stats, seconds: (performance.now() - vmStarted) / 1000 };
+      outcome.seconds.vms[vm.id] = {
+        ...stats,
+        seconds: (performance.now() - vmStarted) / 1000,
+        startedAt: (vmStarted - started) / 1000,
+      };
     });
     await writer.finish();
     outcome.results = writer.snapshot();

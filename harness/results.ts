@@ -18,7 +18,15 @@ import {
   ShapeError,
 } from "./json_shape.ts";
 import { ARCHES, DEBIAN_SUITES, KERNEL_SUITES } from "./catalog.ts";
-import type { CellResult, CheckResult, CriuCommandResult, ResultsFile } from "./types.ts";
+import type {
+  CellAttempt,
+  CellResult,
+  CellTriage,
+  CheckResult,
+  CriuCommandResult,
+  ResultsFile,
+  RunInfo,
+} from "./types.ts";
 
 /** The results file name inside the output directory. */
 export const RESULTS_FILE_NAME = "results.json";
@@ -105,14 +113,32 @@ export class ResultsWriter {
 
   #save(): Promise<void> {
     // A failed write must not block later ones: each write carries the full state.
-    const write = this.#queue.catch(() => {}).then(async () => {
-      const temp = join(this.dir, TEMP_FILE_NAME);
-      await Deno.writeTextFile(temp, `${JSON.stringify(this.#results, null, 2)}\n`);
-      await Deno.rename(temp, this.path);
-    });
+    const write = this.#queue.catch(() => {}).then(() => writeResults(this.dir, this.#results));
     this.#queue = write;
     return write;
   }
+}
+
+/**
+ * Writes `DIR/results.json` atomically (a temporary file renamed over it), e.g. to rewrite a
+ * finished run with its triage.
+ *
+ * @example
+ * ```ts
+ * import { writeResults } from "./results.ts";
+ * await writeResults(await Deno.makeTempDir(), {
+ *   tool: "criu-matrix",
+ *   schemaVersion: 1,
+ *   startedAt: "2026-11-27T16:45:00.000Z",
+ *   finishedAt: null,
+ *   cells: [],
+ * });
+ * ```
+ */
+export async function writeResults(dir: string, results: ResultsFile): Promise<void> {
+  const temp = join(dir, TEMP_FILE_NAME);
+  await Deno.writeTextFile(temp, `${JSON.stringify(results, null, 2)}\n`);
+  await Deno.rename(temp, join(dir, RESULTS_FILE_NAME));
 }
 
 /** A results file that cannot be read, is not JSON, or does not match {@link ResultsFile}. */
@@ -145,6 +171,25 @@ export async function readResults(path: string): Promise<ResultsFile> {
     );
   }
   return parseResults(text, path);
+}
+
+/**
+ * Reads the results of a run given its output directory or its results.json; resolves to the
+ * file read and its validated content. Throws {@link ResultsFileError} like {@link readResults}.
+ *
+ * @example
+ * ```ts
+ * import { readResultsFrom, ResultsWriter } from "./results.ts";
+ * const writer = await ResultsWriter.create(await Deno.makeTempDir());
+ * (await readResultsFrom(writer.dir)).path === writer.path; // true
+ * ```
+ */
+export async function readResultsFrom(
+  dirOrFile: string,
+): Promise<{ path: string; results: ResultsFile }> {
+  const isDir = await Deno.stat(dirOrFile).then((info) => info.isDirectory, () => false);
+  const path = isDir ? join(dirOrFile, RESULTS_FILE_NAME) : dirOrFile;
+  return { path, results: await readResults(path) };
 }
 
 /**
@@ -181,12 +226,35 @@ export function parseResults(text: string, file: string): ResultsFile {
 
 function readResultsFile(value: unknown): ResultsFile {
   const record = readRecord(value, "");
-  return {
+  const results: ResultsFile = {
     tool: readOneOf(record.tool, "tool", ["criu-matrix"]),
     schemaVersion: readOneOf(record.schemaVersion, "schemaVersion", [1]),
     startedAt: readTimestamp(record.startedAt, "startedAt"),
     finishedAt: readNullable(record.finishedAt, "finishedAt", readTimestamp),
     cells: readArray(record.cells, "cells", readCell),
+  };
+  if (record.run !== undefined) results.run = readRunInfo(record.run, "run");
+  return results;
+}
+
+function readRunInfo(value: unknown, field: string): RunInfo {
+  const record = readRecord(value, field);
+  const at = (key: string) => childField(field, key);
+  const hashes = readRecord(record.caseHashes, at("caseHashes"));
+  return {
+    planId: readString(record.planId, at("planId"), { nonEmpty: true }),
+    shards: readArray(record.shards, at("shards"), (item, itemField) => {
+      const shard = readString(item, itemField);
+      if (!/^[1-9]\d*\/[1-9]\d*$/.test(shard)) {
+        throw new ShapeError(itemField, shard, 'a shard "K/N"');
+      }
+      return shard;
+    }),
+    caseHashes: Object.fromEntries(
+      Object.entries(hashes).map((
+        [name, hash],
+      ) => [name, readString(hash, childField(at("caseHashes"), name), { nonEmpty: true })]),
+    ),
   };
 }
 
@@ -209,7 +277,7 @@ function readCell(value: unknown, field: string): CellResult {
   const logs = readRecord(record.logs, at("logs"));
   const criuAt = (key: string) => childField(at("criu"), key);
   const logAt = (key: string) => readNullable(logs[key], childField(at("logs"), key), readString);
-  return {
+  const cell: CellResult = {
     arch: readOneOf(record.arch, at("arch"), ARCHES),
     criu: {
       version: readString(criu.version, criuAt("version"), { nonEmpty: true }),
@@ -224,15 +292,8 @@ function readCell(value: unknown, field: string): CellResult {
     cpu: readString(record.cpu, at("cpu")),
     accel: readOneOf(record.accel, at("accel"), ["kvm", "tcg"]),
     case: readString(record.case, at("case"), { nonEmpty: true }),
-    verdict: readOneOf(record.verdict, at("verdict"), ["pass", "fail", "error", "skip"]),
-    stage: readOneOf(record.stage, at("stage"), [
-      "probe",
-      "dump",
-      "restore",
-      "check",
-      "resume",
-      null,
-    ]),
+    verdict: readOneOf(record.verdict, at("verdict"), VERDICTS),
+    stage: readOneOf(record.stage, at("stage"), STAGES),
     errorKind: readNullable(record.errorKind, at("errorKind"), readString),
     summary: readString(record.summary, at("summary")),
     dump: readNullable(record.dump, at("dump"), readCommand),
@@ -245,6 +306,43 @@ function readCell(value: unknown, field: string): CellResult {
       console: logAt("console"),
       agent: logAt("agent"),
     },
+  };
+  if (record.triage !== undefined) cell.triage = readTriage(record.triage, at("triage"));
+  if (record.attempts !== undefined) {
+    cell.attempts = readArray(record.attempts, at("attempts"), readAttempt);
+  }
+  return cell;
+}
+
+const VERDICTS = ["pass", "fail", "error", "skip"] as const;
+const STAGES = ["probe", "dump", "restore", "check", "resume", null] as const;
+const TRIAGE_STATUSES = [
+  "pass",
+  "xfail",
+  "xpass",
+  "regression",
+  "flaky",
+  "unexpected-fail",
+  "error",
+  "skip",
+] as const;
+
+function readTriage(value: unknown, field: string): CellTriage {
+  const record = readRecord(value, field);
+  return {
+    status: readOneOf(record.status, childField(field, "status"), TRIAGE_STATUSES),
+    reason: readNullable(record.reason, childField(field, "reason"), readString),
+  };
+}
+
+function readAttempt(value: unknown, field: string): CellAttempt {
+  const record = readRecord(value, field);
+  const at = (key: string) => childField(field, key);
+  return {
+    verdict: readOneOf(record.verdict, at("verdict"), VERDICTS),
+    stage: readOneOf(record.stage, at("stage"), STAGES),
+    summary: readString(record.summary, at("summary")),
+    seconds: readNumber(record.seconds, at("seconds"), { min: 0 }),
   };
 }
 

@@ -62,6 +62,7 @@ export function runParameters(
     `shell=${caseDef.dump.shellJob ? "yes" : "no"}`,
     `dump_timeout=${Math.round(timeouts.dump)}`,
     `restore_timeout=${Math.round(timeouts.restore)}`,
+    `inject=${caseDef.inject ?? "none"}`,
   ];
 }
 

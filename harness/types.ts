@@ -48,6 +48,12 @@ export interface CaseDefinition {
   stop: { via: "kill" | "pty" | "none"; signal: StopSignal | null };
   /** How CRIU is asked to dump. With `leaveRunning`, nothing is restored: the original is checked. */
   dump: { leaveRunning: boolean; shellJob: boolean };
+  /**
+   * Only for the fault-injection suite (tests/faults/): after the task is stopped, the agent
+   * stops answering (`hang`), the guest kernel panics (`panic`), or CRIU crashes with SIGSEGV
+   * (`criu-crash`).
+   */
+  inject?: "hang" | "panic" | "criu-crash";
 }
 
 /** A CRIU to test: today a Debian package of one suite. */
@@ -112,6 +118,35 @@ export interface CriuCommandResult {
   seconds: number;
 }
 
+/**
+ * How a cell compares with what is known (`cases/expectations.json`) and with a baseline run.
+ * `pass`: passed as expected; `xfail`: failed as an expectation says; `xpass`: passed although
+ * expected to fail; `regression`: passed in the baseline, does not now; `flaky`: its verdict
+ * changed between attempts; `unexpected-fail`: failed with no expectation and no baseline pass;
+ * `error`: the harness, image or VM failed; `skip`: not run.
+ */
+export interface CellTriage {
+  status:
+    | "pass"
+    | "xfail"
+    | "xpass"
+    | "regression"
+    | "flaky"
+    | "unexpected-fail"
+    | "error"
+    | "skip";
+  /** The expectation or baseline that decided it, for a reader. */
+  reason: string | null;
+}
+
+/** One earlier try of a cell rerun with `--rerun-failed`. */
+export interface CellAttempt {
+  verdict: Verdict;
+  stage: Stage;
+  summary: string;
+  seconds: number;
+}
+
 /** One cell of the matrix: one case on one VM. */
 export interface CellResult {
   arch: Arch;
@@ -142,6 +177,10 @@ export interface CellResult {
     console: string | null;
     agent: string | null;
   };
+  /** Set once the run is over, by triage against the expectations and any baseline. */
+  triage?: CellTriage;
+  /** Earlier tries of this cell, oldest first, when it was rerun; absent when it ran once. */
+  attempts?: CellAttempt[];
 }
 
 /** The file `DIR/results.json`. */
@@ -151,4 +190,19 @@ export interface ResultsFile {
   startedAt: string;
   finishedAt: string | null;
   cells: CellResult[];
+  /** What this file covers, so shards can be merged safely; absent in files of older runs. */
+  run?: RunInfo;
+}
+
+/** Which part of which matrix a results file holds, written when a run (or merge) finishes. */
+export interface RunInfo {
+  /**
+   * Names the whole, unsharded plan (a hash of its VMs and their cases): every shard of one
+   * plan has the same one.
+   */
+  planId: string;
+  /** The shards held, as `K/N`: one for a shard, `1/1` for an unsharded run, several after a merge. */
+  shards: string[];
+  /** A hash of each case definition that was run, by case name. */
+  caseHashes: Record<string, string>;
 }

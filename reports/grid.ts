@@ -6,7 +6,7 @@
  */
 
 import { compareCaseNames } from "../harness/cases.ts";
-import { ARCHES, CRIU_VERSIONS, KERNEL_SUITES } from "../harness/catalog.ts";
+import { ARCHES, CRIU_VERSIONS, KERNEL_SERIES, KERNEL_SUITES } from "../harness/catalog.ts";
 import { cellKey } from "../harness/results.ts";
 import type { Arch, CellResult, ResultsFile, Verdict } from "../harness/types.ts";
 
@@ -150,4 +150,55 @@ export function criuErrorLine(
     if (line) return { command, line };
   }
   return null;
+}
+
+/**
+ * The lines that name a column for a reader: CRIU, machine, kernel. A kernel no cell reported a
+ * version of shows the series its suite is expected to ship.
+ *
+ * @example
+ * ```ts
+ * import { columnLabel } from "./grid.ts";
+ * columnLabel({
+ *   criu: { version: "3.17.1", suite: "bookworm", packageVersion: "3.17.1-2", reportedVersion: null },
+ *   arch: "x86_64",
+ *   cpu: "max",
+ *   accel: "kvm",
+ *   kernel: { suite: "sid", version: null },
+ * }); // ["CRIU 3.17.1 (bookworm)", "x86_64 · max · kvm", "kernel sid 7.x (expected)"]
+ * ```
+ */
+export function columnLabel(
+  column: Pick<MatrixColumn, "criu" | "arch" | "cpu" | "accel" | "kernel">,
+): string[] {
+  const kernelVersion = column.kernel.version ?? `${KERNEL_SERIES[column.kernel.suite]} (expected)`;
+  return [
+    `CRIU ${column.criu.version} (${column.criu.suite})`,
+    `${column.arch} · ${column.cpu} · ${column.accel}`,
+    `kernel ${column.kernel.suite} ${kernelVersion}`,
+  ];
+}
+
+/**
+ * What a verdict needs said next to it: the stage of a fail, the kind (else the stage) of an
+ * error; null for a pass, a skip, or when nothing is known.
+ *
+ * @example
+ * ```ts
+ * import { verdictDetail } from "./grid.ts";
+ * verdictDetail({ verdict: "error", stage: null, errorKind: "timeout" }); // "timeout"
+ * verdictDetail({ verdict: "pass", stage: null, errorKind: null }); // null
+ * ```
+ */
+export function verdictDetail(
+  cell: Pick<CellResult, "verdict" | "stage" | "errorKind">,
+): string | null {
+  switch (cell.verdict) {
+    case "fail":
+      return cell.stage || null;
+    case "error":
+      return cell.errorKind || cell.stage || null;
+    default:
+      return null;
+  }
 }

@@ -5,15 +5,18 @@
  * @module
  */
 
-import { KERNEL_SERIES, STOP_SIGNALS } from "../harness/catalog.ts";
 import type { CaseDefinition, CellResult, ResultsFile } from "../harness/types.ts";
 import {
   buildMatrixGrid,
+  columnLabel,
   countVerdicts,
   criuErrorLine,
   type MatrixColumn,
   type MatrixGrid,
+  verdictDetail,
 } from "./grid.ts";
+import { describeRunTimes } from "./run_times.ts";
+import { SIGNAL_SUPPORT_RULE, type SignalSupport, stopSignalSupport } from "./signal_support.ts";
 import { formatDuration } from "./terminal.ts";
 
 const SYMBOL = { pass: "✅", fail: "❌", error: "⚠️", skip: "➖" } as const;
@@ -52,22 +55,13 @@ export function renderMarkdownReport(
 
 function renderRunTimes(results: ResultsFile): string {
   const counts = countVerdicts(results.cells);
-  const finished = results.finishedAt === null
-    ? "not finished (still running, or interrupted)"
-    : `${formatTime(results.finishedAt)} (took ${
-      formatDuration((Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000)
-    })`;
+  const times = describeRunTimes(results);
   return [
-    `- Started: ${formatTime(results.startedAt)}`,
-    `- Finished: ${finished}`,
+    `- Started: ${times.started}`,
+    `- Finished: ${times.finished}`,
     `- Cells: ${results.cells.length}: ${counts.pass} ${SYMBOL.pass} pass, ${counts.fail} ${SYMBOL.fail} fail, ` +
     `${counts.error} ${SYMBOL.error} error, ${counts.skip} ${SYMBOL.skip} skip`,
   ].join("\n");
-}
-
-/** `2026-11-27 16:45:00 UTC` */
-function formatTime(iso: string): string {
-  return `${new Date(iso).toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
 function renderLegend(): string {
@@ -109,75 +103,38 @@ function renderMatrix(grid: MatrixGrid): string {
 }
 
 function columnHeader(column: MatrixColumn): string[] {
-  const kernelVersion = column.kernel.version ?? `${KERNEL_SERIES[column.kernel.suite]} (expected)`;
-  return [
-    `CRIU ${escapeInline(column.criu.version)} (${column.criu.suite})`,
-    `${column.arch} · ${escapeInline(column.cpu)} · ${column.accel}`,
-    `kernel ${column.kernel.suite} ${escapeInline(kernelVersion)}`,
-  ];
+  return columnLabel(column).map(escapeInline);
 }
 
 function cellText(cell: CellResult | undefined): string {
-  switch (cell?.verdict) {
-    case undefined:
-      return "";
-    case "pass":
-    case "skip":
-      return SYMBOL[cell.verdict];
-    case "fail":
-      return `${SYMBOL.fail} ${cell.stage ?? ""}`.trimEnd();
-    case "error":
-      return `${SYMBOL.error} ${escapeInline(cell.errorKind ?? cell.stage ?? "")}`.trimEnd();
-  }
+  if (cell === undefined) return "";
+  const detail = verdictDetail(cell);
+  return detail === null ? SYMBOL[cell.verdict] : `${SYMBOL[cell.verdict]} ${escapeInline(detail)}`;
 }
 
 function renderSignalSupport(grid: MatrixGrid, cases: readonly CaseDefinition[]): string {
-  const signalOf = new Map(cases.map((definition) => [definition.name, definition.stop.signal]));
-  const signals = STOP_SIGNALS.filter((signal) =>
-    grid.caseNames.some((name) => signalOf.get(name) === signal)
-  );
-  const intro = "A column supports a signal when every case stopped by it passed there.";
-  if (signals.length === 0) {
-    return `## Stop signal support\n\n${intro}\n\nNo case of this run is stopped by a signal.`;
+  const rows = stopSignalSupport(grid, cases);
+  if (rows.length === 0) {
+    return `## Stop signal support\n\n${SIGNAL_SUPPORT_RULE}\n\nNo case of this run is stopped by a signal.`;
   }
   return [
     "## Stop signal support",
     "",
-    intro,
+    SIGNAL_SUPPORT_RULE,
     "",
     table(
       ["Signal", ...grid.columns.map((column) => columnHeader(column).join("<br>"))],
-      signals.map((signal) => [
-        signal,
-        ...grid.columns.map((column) =>
-          signalSupport(column.cells.filter((cell) => signalOf.get(cell.case) === signal))
-        ),
-      ]),
+      rows.map((row) => [row.signal, ...row.support.map(supportText)]),
     ),
     "",
-    signals.map((signal) =>
-      `- ${signal}: ${
-        grid.caseNames.filter((name) => signalOf.get(name) === signal).map(code).join(", ")
-      }`
-    ).join("\n"),
+    rows.map((row) => `- ${row.signal}: ${row.caseNames.map(code).join(", ")}`).join("\n"),
   ].join("\n");
 }
 
-/** The support of one signal in one column, from the cells of the cases it stops. */
-function signalSupport(cells: readonly CellResult[]): string {
-  const counts = countVerdicts(cells);
-  if (cells.length === 0) return "not run";
-  if (counts.fail > 0 && counts.pass > 0) return "partial";
-  if (counts.fail > 0) {
-    const failed = cells.find((cell) => cell.verdict === "fail")!;
-    const error = criuErrorLine(failed);
-    return `not supported (${failed.stage ?? "run"} fails: ${
-      escapeInline(error?.line ?? failed.summary)
-    })`;
-  }
-  if (counts.error > 0) return "unknown (errors)";
-  if (counts.skip > 0) return "unknown (skipped)";
-  return "supported";
+function supportText(support: SignalSupport): string {
+  return support.detail === null
+    ? support.level
+    : `${support.level} (${escapeInline(support.detail)})`;
 }
 
 function renderFailures(grid: MatrixGrid): string {

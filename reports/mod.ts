@@ -12,3 +12,6 @@ export {
   renderTerminalMatrix,
   terminalVerdict,
 } from "./terminal.ts";
+export { renderJunitXml } from "./junit.ts";
+export { type LogReader, logReaderFor, tailLines } from "./logs.ts";
+export { renderHtmlReport } from "./html.ts";

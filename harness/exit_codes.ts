@@ -1,0 +1,124 @@
+/**
+ * The exit status of `task matrix` and `task merge`, decided from the triage of every cell,
+ * and the lines naming each cell that caused it.
+ *
+ * @module
+ */
+
+import { cellKey } from "./results.ts";
+import type { CellResult, CellTriage } from "./types.ts";
+
+/**
+ * Every exit status, with what it means. When several apply, the lowest non-zero one wins:
+ * an infrastructure error makes the other statuses untrustworthy, and a regression matters more
+ * than a failure that was never seen to pass.
+ */
+export const EXIT_CODES = {
+  /** Every cell is pass, xfail or skip. */
+  ok: { code: 0, meaning: "every cell pass, xfail (known failure) or skip" },
+  /** A cell is `error` (harness, image or VM), or a shard is missing from a merge. */
+  error: {
+    code: 1,
+    meaning:
+      "infrastructure error: a cell is error (harness, image or VM), or a merge lacks a shard",
+  },
+  /** Bad command line or input files; nothing ran. */
+  usage: {
+    code: 2,
+    meaning: "usage error: bad option, expectations, baseline or merge input; nothing ran",
+  },
+  /** A cell passed in the baseline and fails now. */
+  regression: { code: 3, meaning: "regression: a cell that passed in the baseline fails now" },
+  /** A cell failed unexpectedly, passed although expected to fail, or changed verdict between tries. */
+  unexpected: { code: 4, meaning: "unexpected-fail, xpass or flaky cell" },
+  /** Stopped by SIGINT or SIGTERM. */
+  interrupted: {
+    code: 130,
+    meaning: "interrupted (SIGINT/SIGTERM); finished cells are in results.json",
+  },
+} as const;
+
+const STATUS_EXIT: Readonly<Record<CellTriage["status"], number>> = {
+  "pass": EXIT_CODES.ok.code,
+  "xfail": EXIT_CODES.ok.code,
+  "skip": EXIT_CODES.ok.code,
+  "error": EXIT_CODES.error.code,
+  "regression": EXIT_CODES.regression.code,
+  "unexpected-fail": EXIT_CODES.unexpected.code,
+  "xpass": EXIT_CODES.unexpected.code,
+  "flaky": EXIT_CODES.unexpected.code,
+};
+
+/**
+ * The help text's "Exit status" section, one line per status.
+ *
+ * @example
+ * ```ts
+ * import { formatExitCodes } from "./exit_codes.ts";
+ * formatExitCodes().includes("3    regression"); // true
+ * ```
+ */
+export function formatExitCodes(): string {
+  return [
+    "Exit status (when several apply, the lowest non-zero one wins):",
+    ...Object.values(EXIT_CODES).map(({ code, meaning }) =>
+      `  ${String(code).padEnd(5)}${meaning}`
+    ),
+  ].join("\n");
+}
+
+/**
+ * The exit status for triaged cells: the lowest non-zero status any cell calls for, or 0.
+ * A cell without triage counts as an error: it should not happen once a run is over.
+ *
+ * @example
+ * ```ts
+ * import { exitCodeFor } from "./exit_codes.ts";
+ * exitCodeFor([{ triage: { status: "xfail", reason: null } }]); // 0
+ * exitCodeFor([
+ *   { triage: { status: "regression", reason: null } },
+ *   { triage: { status: "flaky", reason: null } },
+ * ]); // 3
+ * ```
+ */
+export function exitCodeFor(cells: readonly Pick<CellResult, "triage">[]): number {
+  return combineExitCodes(
+    ...cells.map((cell) =>
+      cell.triage === undefined ? EXIT_CODES.error.code : STATUS_EXIT[cell.triage.status]
+    ),
+  );
+}
+
+/**
+ * The exit status several findings call for together: the lowest non-zero one, or 0.
+ *
+ * @example
+ * ```ts
+ * import { combineExitCodes } from "./exit_codes.ts";
+ * combineExitCodes(0, 4, 1); // 1
+ * ```
+ */
+export function combineExitCodes(...codes: number[]): number {
+  const failures = codes.filter((code) => code !== 0);
+  return failures.length === 0 ? 0 : Math.min(...failures);
+}
+
+/**
+ * One line per cell that makes the exit status non-zero: status, cell, summary and reason.
+ *
+ * @example
+ * ```ts ignore
+ * import { describeUnexpectedCells } from "./exit_codes.ts";
+ * describeUnexpectedCells(results.cells).forEach((line) => console.error(line));
+ * // "regression: 4.1.1/x86_64/trixie/sigstop: dump exited 1 (passed in the baseline run)"
+ * ```
+ */
+export function describeUnexpectedCells(cells: readonly CellResult[]): string[] {
+  return cells
+    .filter((cell) => exitCodeFor([cell]) !== 0)
+    .map((cell) => {
+      const status = cell.triage?.status ?? "untriaged";
+      const reason = cell.triage?.reason ? ` (${cell.triage.reason})` : "";
+      return `${status}: ${cellKey(cell)}: ${cell.summary}${reason}`;
+    });
+}

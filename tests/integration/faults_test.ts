@@ -1,0 +1,93 @@
+/**
+ * Fault injection, for real: a guest that stops answering, a guest kernel panic, a CRIU that
+ * crashes, and a kernel that cannot boot. Each must become the right verdict for its own cell
+ * only, leave no QEMU behind, and let the next cases run in a fresh guest.
+ */
+import assert from "assert";
+import { join } from "node:path";
+import { loadCases } from "../../harness/cases.ts";
+import { CRIU_VERSIONS } from "../../harness/catalog.ts";
+import { defaultCacheDir } from "../../harness/image.ts";
+import { runMatrix } from "../../harness/pipeline.ts";
+import type { CaseDefinition, MatrixPlan } from "../../harness/types.ts";
+import { liveQemuProcesses } from "../../harness/vm.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+
+/** QEMU processes on this machine whose command line mentions `marker`. */
+async function qemuProcessesMentioning(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    if (cmdline.startsWith("qemu-system") && cmdline.includes(marker)) {
+      pids.push(Number(entry.name));
+    }
+  }
+  return pids;
+}
+
+Deno.test("faults: hang, panic and CRIU crash are results of their cell only", async (t) => {
+  const cases = [
+    ...await loadCases(),
+    ...await loadCases(new URL("../faults/cases/", import.meta.url)),
+  ];
+  const pick = (...names: string[]): CaseDefinition[] =>
+    names.map((name) => cases.find((c) => c.name === name)!);
+  const outDir = join(REPO, "out/test-runs/faults");
+  await Deno.remove(outDir, { recursive: true }).catch(() => {});
+  const plan: MatrixPlan = {
+    jobs: 1,
+    outDir,
+    vms: [{
+      id: "criu-4.1.1_x86_64_kernel-trixie",
+      arch: "x86_64",
+      criu: CRIU_VERSIONS.find((c) => c.version === "4.1.1")!,
+      kernel: { suite: "trixie" },
+      cpu: "max",
+      cases: pick("fault-hang", "sigstop", "fault-panic", "sigtstp", "fault-criu-crash", "running"),
+    }],
+  };
+  const outcome = await runMatrix(plan, {
+    cacheDir: defaultCacheDir(),
+    // Short timeouts keep the hang affordable; x86_64 cases take about a second each.
+    timeoutScale: 0.25,
+    cases,
+    log: () => {},
+  });
+  const byCase = new Map(outcome.results.cells.map((cell) => [cell.case, cell]));
+
+  await t.step("a guest that stops answering is an error (timeout), not a CRIU failure", () => {
+    const hang = byCase.get("fault-hang")!;
+    assert.equal(hang.verdict, "error");
+    assert.equal(hang.errorKind, "timeout");
+  });
+
+  await t.step("a kernel panic is an error (panic) with the console line", async () => {
+    const panic = byCase.get("fault-panic")!;
+    assert.equal(panic.verdict, "error");
+    assert.equal(panic.errorKind, "panic");
+    assert.match(panic.summary, /Kernel panic - not syncing/);
+    const console = await Deno.readTextFile(join(outDir, panic.logs.console!));
+    assert.match(console, /sysrq/i);
+  });
+
+  await t.step("a crashing CRIU is a failure at dump naming the signal", () => {
+    const crash = byCase.get("fault-criu-crash")!;
+    assert.equal(crash.verdict, "fail");
+    assert.equal(crash.stage, "dump");
+    assert.match(crash.summary, /SIGSEGV/);
+  });
+
+  await t.step("the cases after each fault ran in a fresh guest", () => {
+    assert.equal(byCase.get("sigstop")!.verdict, "pass");
+    assert.equal(byCase.get("sigtstp")!.verdict, "pass");
+    assert.equal(byCase.get("running")!.verdict, "pass");
+    assert.equal(outcome.seconds.vms[plan.vms[0].id].boots, 3);
+  });
+
+  await t.step("no QEMU is left behind", async () => {
+    assert.equal(liveQemuProcesses.size, 0);
+    assert.deepEqual(await qemuProcessesMentioning("criu-matrix-"), []);
+  });
+});

@@ -1,0 +1,143 @@
+import assert from "assert";
+import {
+  combineExitCodes,
+  describeUnexpectedCells,
+  EXIT_CODES,
+  exitCodeFor,
+  formatExitCodes,
+} from "../../harness/exit_codes.ts";
+import { parseExpectations } from "../../harness/expectations.ts";
+import { MATRIX_USAGE } from "../../harness/options.ts";
+import { triageCells } from "../../harness/triage.ts";
+import type { CellResult, CellTriage, ResultsFile } from "../../harness/types.ts";
+import { makeCell } from "./results_fixture.ts";
+
+const EXPECTATIONS = parseExpectations(
+  JSON.stringify({
+    expectations: [
+      { cases: ["sigtstp"], criu: "<3.18", verdict: "fail", stage: "dump", reason: "old compel" },
+    ],
+  }),
+  "expectations.json",
+  ["sigstop", "sigtstp"],
+);
+
+const FAIL_AT_DUMP = { verdict: "fail", stage: "dump", summary: "dump exited 1" } as const;
+
+function results(cells: CellResult[]): ResultsFile {
+  return {
+    tool: "criu-matrix",
+    schemaVersion: 1,
+    startedAt: "2026-11-27T16:45:00.000Z",
+    finishedAt: null,
+    cells,
+  };
+}
+
+function triage(cell: CellResult, baseline: ResultsFile | null = null): CellTriage {
+  return triageCells(results([cell]), EXPECTATIONS, baseline).cells[0].triage!;
+}
+
+Deno.test("triageCells", async (t) => {
+  await t.step("error and skip keep their verdict", () => {
+    assert.equal(triage(makeCell({ verdict: "error", errorKind: "timeout" })).status, "error");
+    assert.equal(triage(makeCell({ verdict: "skip" })).status, "skip");
+  });
+  await t.step("pass, and xpass when expected to fail", () => {
+    assert.deepEqual(triage(makeCell()), { status: "pass", reason: null });
+    const xpass = triage(makeCell({ case: "sigtstp" }));
+    assert.equal(xpass.status, "xpass");
+    assert.match(xpass.reason!, /old compel/);
+  });
+  await t.step("xfail needs the expected stage", () => {
+    assert.deepEqual(triage(makeCell({ case: "sigtstp", ...FAIL_AT_DUMP })), {
+      status: "xfail",
+      reason: "old compel",
+    });
+    const elsewhere = triage(makeCell({ case: "sigtstp", ...FAIL_AT_DUMP, stage: "restore" }));
+    assert.equal(elsewhere.status, "unexpected-fail");
+    assert.match(elsewhere.reason!, /expected to fail at dump, failed at restore/);
+  });
+  await t.step("the expectation's version range applies", () => {
+    const newer = makeCell({
+      case: "sigtstp",
+      ...FAIL_AT_DUMP,
+      criu: { version: "4.1.1", suite: "trixie", packageVersion: "4.1.1-1", reportedVersion: null },
+    });
+    assert.equal(triage(newer).status, "unexpected-fail");
+  });
+  await t.step("regression: a fail whose cell passed in the baseline", () => {
+    const baseline = results([makeCell()]);
+    assert.equal(triage(makeCell(FAIL_AT_DUMP), baseline).status, "regression");
+    assert.equal(
+      triage(makeCell(FAIL_AT_DUMP), results([makeCell(FAIL_AT_DUMP)])).status,
+      "unexpected-fail",
+    );
+    const otherKernel = results([makeCell({ kernel: { suite: "sid", version: null } })]);
+    assert.equal(triage(makeCell(FAIL_AT_DUMP), otherKernel).status, "unexpected-fail");
+  });
+  await t.step("flaky when attempts differ, never a pass", () => {
+    const attempt = {
+      verdict: "fail",
+      stage: "dump",
+      summary: "dump exited 1",
+      seconds: 1,
+    } as const;
+    for (
+      const cell of [
+        makeCell({ attempts: [attempt] }),
+        makeCell({ case: "sigtstp", attempts: [attempt] }),
+      ]
+    ) {
+      const flaky = triage(cell, results([makeCell()]));
+      assert.equal(flaky.status, "flaky");
+      assert.match(flaky.reason!, /fail, pass/);
+    }
+    const steady = makeCell({ ...FAIL_AT_DUMP, attempts: [attempt] });
+    assert.equal(triage(steady).status, "unexpected-fail");
+  });
+  await t.step("leaves its input alone", () => {
+    const input = results([makeCell()]);
+    triageCells(input, EXPECTATIONS);
+    assert.equal(input.cells[0].triage, undefined);
+  });
+});
+
+Deno.test("exit codes", async (t) => {
+  const withStatus = (...statuses: CellTriage["status"][]) =>
+    statuses.map((status) => ({ triage: { status, reason: null } }));
+  await t.step("0 when every cell is pass, xfail or skip", () => {
+    assert.equal(exitCodeFor(withStatus("pass", "xfail", "skip")), 0);
+    assert.equal(exitCodeFor([]), 0);
+  });
+  await t.step("each status on its own", () => {
+    assert.equal(exitCodeFor(withStatus("error")), 1);
+    assert.equal(exitCodeFor(withStatus("regression")), 3);
+    for (const status of ["unexpected-fail", "xpass", "flaky"] as const) {
+      assert.equal(exitCodeFor(withStatus(status)), 4, status);
+    }
+    assert.equal(exitCodeFor([{}]), 1, "an untriaged cell is an error");
+  });
+  await t.step("the lowest non-zero wins", () => {
+    assert.equal(exitCodeFor(withStatus("flaky", "regression", "pass")), 3);
+    assert.equal(exitCodeFor(withStatus("flaky", "regression", "error")), 1);
+    assert.equal(combineExitCodes(0, 4, 0, 3), 3);
+    assert.equal(combineExitCodes(), 0);
+  });
+  await t.step("are documented in the help", () => {
+    assert.ok(MATRIX_USAGE.includes(formatExitCodes()));
+    for (const { code, meaning } of Object.values(EXIT_CODES)) {
+      assert.ok(MATRIX_USAGE.includes(`${code}`) && MATRIX_USAGE.includes(meaning), meaning);
+    }
+  });
+  await t.step("each unexpected cell is named", () => {
+    const cells = triageCells(
+      results([makeCell(), makeCell({ ...FAIL_AT_DUMP, case: "sigstop" })]),
+      EXPECTATIONS,
+      results([makeCell()]),
+    ).cells;
+    assert.deepEqual(describeUnexpectedCells(cells), [
+      "regression: 3.17.1/x86_64/bookworm/sigstop: dump exited 1 (passed in the baseline run)",
+    ]);
+  });
+});

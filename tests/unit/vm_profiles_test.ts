@@ -1,0 +1,237 @@
+import assert from "assert";
+import { runParameters } from "../../harness/run_vm.ts";
+import { imageKey } from "../../harness/image.ts";
+import type { Arch, CaseDefinition } from "../../harness/types.ts";
+import { type BootSpec, QEMU_PROFILES, qemuCommand } from "../../vm/profiles.ts";
+import {
+  DEBIAN_MIRROR,
+  GUEST_MODULES,
+  kernelRecipe,
+  type RootfsRecipe,
+  rootfsRecipe,
+} from "../../vm/recipes.ts";
+
+const ARCHES: Arch[] = ["x86_64", "aarch64"];
+
+function spec(arch: Arch, accel: "kvm" | "tcg", cpu = "max"): BootSpec {
+  return {
+    profile: QEMU_PROFILES[arch],
+    accel,
+    cpu,
+    kernel: "/cache/kernel/vmlinuz",
+    initrd: "/cache/initrd.cpio",
+    agentSocket: "/tmp/cm/1.sock",
+    memoryMiB: 1536,
+  };
+}
+
+/** The value following `flag` (every occurrence). */
+function valuesOf(argv: string[], flag: string): string[] {
+  return argv.flatMap((arg, i) => (arg === flag ? [argv[i + 1]] : []));
+}
+
+Deno.test("qemuCommand", async (t) => {
+  for (const arch of ARCHES) {
+    for (const accel of ["kvm", "tcg"] as const) {
+      await t.step(`${arch} ${accel}`, () => {
+        const argv = qemuCommand(spec(arch, accel, arch === "x86_64" ? "qemu64" : "cortex-a57"));
+        assert.equal(argv[0], `qemu-system-${arch}`);
+        // No network at all: no default devices, and no NIC.
+        assert.ok(argv.includes("-nodefaults"));
+        assert.deepEqual(valuesOf(argv, "-nic"), ["none"]);
+        assert.ok(!argv.some((a) => /^-(net|netdev)$/.test(a)), argv.join(" "));
+        assert.ok(!argv.some((a) => /virtio-net|e1000|user,|hostfwd/.test(a)), argv.join(" "));
+        // A panic ends QEMU instead of rebooting into the same case.
+        assert.ok(argv.includes("-no-reboot"));
+        assert.deepEqual(valuesOf(argv, "-display"), ["none"]);
+        assert.deepEqual(valuesOf(argv, "-serial"), ["stdio"]);
+        const append = valuesOf(argv, "-append");
+        assert.equal(append.length, 1);
+        const console = arch === "x86_64" ? "ttyS0" : "ttyAMA0";
+        assert.ok(append[0].split(" ").includes(`console=${console}`), append[0]);
+        assert.ok(append[0].split(" ").includes("panic=-1"), append[0]);
+        assert.deepEqual(valuesOf(argv, "-kernel"), ["/cache/kernel/vmlinuz"]);
+        assert.deepEqual(valuesOf(argv, "-initrd"), ["/cache/initrd.cpio"]);
+        assert.deepEqual(valuesOf(argv, "-m"), ["1536"]);
+        // KVM runs the host CPU; TCG the plan's model.
+        assert.deepEqual(
+          valuesOf(argv, "-cpu"),
+          [accel === "kvm" ? "host" : arch === "x86_64" ? "qemu64" : "cortex-a57"],
+        );
+        assert.equal(valuesOf(argv, "-accel").length, 1);
+        assert.match(valuesOf(argv, "-accel")[0], new RegExp(`^${accel}\\b`));
+        assert.deepEqual(valuesOf(argv, "-M"), [arch === "x86_64" ? "pc" : "virt"]);
+        // The agent's channel: a virtio-serial port with the name the guest's init looks for.
+        const chardev = valuesOf(argv, "-chardev");
+        assert.equal(chardev.length, 1);
+        assert.match(chardev[0], /^socket,id=agent,path=\/tmp\/cm\/1\.sock,server=on,wait=off$/);
+        const devices = valuesOf(argv, "-device");
+        assert.ok(devices.includes("virtio-serial-pci"), devices.join(" "));
+        assert.ok(
+          devices.includes("virtserialport,chardev=agent,name=criu-matrix.agent"),
+          devices.join(" "),
+        );
+      });
+    }
+  }
+
+  await t.step("the guest's init opens the same port name", async () => {
+    const init = await Deno.readTextFile(new URL("../../vm/guest/init", import.meta.url));
+    assert.ok(init.includes("criu-matrix.agent"), "vm/guest/init does not name the port");
+  });
+
+  await t.step("profile consoles", () => {
+    assert.equal(QEMU_PROFILES.x86_64.console, "ttyS0");
+    assert.equal(QEMU_PROFILES.aarch64.console, "ttyAMA0");
+    // KVM can only help a guest of the host's own arch.
+    assert.equal(QEMU_PROFILES.x86_64.kvmCapable && QEMU_PROFILES.aarch64.kvmCapable, false);
+  });
+});
+
+Deno.test("recipes", async (t) => {
+  await t.step("experimental: sid plus experimental, preferring experimental", () => {
+    const { mmdebstrap } = rootfsRecipe("experimental", "x86_64");
+    assert.equal(mmdebstrap.suite, "sid");
+    assert.deepEqual(mmdebstrap.sources, [
+      `deb ${DEBIAN_MIRROR} sid main`,
+      `deb ${DEBIAN_MIRROR} experimental main`,
+    ]);
+    assert.ok(mmdebstrap.aptOptions.includes('APT::Default-Release "experimental"'));
+    assert.ok(mmdebstrap.aptOptions.includes('Acquire::Check-Valid-Until "false"'));
+  });
+
+  await t.step("sid ignores an expired Release file", () => {
+    for (const recipe of [rootfsRecipe("sid", "aarch64"), kernelRecipe("sid", "aarch64")]) {
+      assert.equal(recipe.mmdebstrap.suite, "sid");
+      assert.deepEqual(recipe.mmdebstrap.sources, [`deb ${DEBIAN_MIRROR} sid main`]);
+      assert.ok(recipe.mmdebstrap.aptOptions.includes('Acquire::Check-Valid-Until "false"'));
+      assert.ok(!recipe.mmdebstrap.aptOptions.some((o) => o.startsWith("APT::Default-Release")));
+    }
+  });
+
+  await t.step("stable suites use their own archive only", () => {
+    for (const suite of ["bookworm", "trixie"] as const) {
+      assert.deepEqual(rootfsRecipe(suite, "x86_64").mmdebstrap.sources, [
+        `deb ${DEBIAN_MIRROR} ${suite} main`,
+      ]);
+    }
+  });
+
+  await t.step("bookworm-backports kernels: bookworm plus backports, preferring backports", () => {
+    const { mmdebstrap } = kernelRecipe("bookworm-backports", "x86_64");
+    assert.equal(mmdebstrap.suite, "bookworm");
+    assert.equal(mmdebstrap.sources.length, 2);
+    assert.ok(mmdebstrap.sources[1].endsWith(" bookworm-backports main"));
+    assert.ok(mmdebstrap.aptOptions.includes('APT::Default-Release "bookworm-backports"'));
+  });
+
+  await t.step("kernel package names per arch", () => {
+    assert.deepEqual(kernelRecipe("trixie", "x86_64").packages, ["linux-image-cloud-amd64"]);
+    assert.deepEqual(kernelRecipe("trixie", "aarch64").packages, ["linux-image-cloud-arm64"]);
+    assert.deepEqual(kernelRecipe("sid", "aarch64").modules, GUEST_MODULES);
+    assert.ok(GUEST_MODULES.includes("virtio_console"), "the agent's channel needs it");
+  });
+
+  await t.step("the rootfs has CRIU and the tools the init and agent use", () => {
+    const { packages } = rootfsRecipe("bookworm", "aarch64");
+    assert.ok(packages.includes("criu"));
+    assert.ok(packages.includes("busybox-static"));
+  });
+
+  await t.step("the cache key changes with the recipe's packages, suite and arch", async () => {
+    const base = rootfsRecipe("trixie", "x86_64");
+    const json = JSON.stringify(base);
+    const changed: RootfsRecipe = { ...base, packages: [...base.packages, "strace"] };
+    assert.notEqual(JSON.stringify(changed), json);
+    const keys = new Set([
+      await imageKey(base),
+      await imageKey(changed),
+      await imageKey({ ...base, packages: base.packages.slice(1) }),
+      await imageKey(rootfsRecipe("sid", "x86_64")),
+      await imageKey(rootfsRecipe("trixie", "aarch64")),
+      await imageKey({ ...base, format: base.format + 1 }),
+      await imageKey(kernelRecipe("trixie", "x86_64")),
+    ]);
+    assert.equal(keys.size, 7);
+    // ...and only with them: building the same recipe twice hits the cache.
+    assert.equal(await imageKey(rootfsRecipe("trixie", "x86_64")), await imageKey(base));
+    assert.equal(JSON.stringify(rootfsRecipe("trixie", "x86_64")), json);
+  });
+});
+
+/** The RUN keys vm/guest/agent accepts: the patterns of the `case "$assignment"` in run_case. */
+async function agentRunKeys(): Promise<string[]> {
+  const agent = await Deno.readTextFile(new URL("../../vm/guest/agent", import.meta.url));
+  const block = agent.match(/case "\$assignment" in\s*\n([\s\S]*?)\)\s*eval/);
+  assert.ok(block, 'no `case "$assignment" in ... ) eval` in vm/guest/agent');
+  const patterns = block[1].replace(/\\\n/g, " ").split("|").map((p) => p.trim());
+  return patterns.map((p) => {
+    const key = p.match(/^([a-z_]+)=\*$/);
+    assert.ok(key, `unexpected pattern in the agent's RUN parameters: ${p}`);
+    return key[1];
+  });
+}
+
+Deno.test("runParameters: exactly the keys the agent accepts", async (t) => {
+  const agentKeys = await agentRunKeys();
+  const ctrlZ: CaseDefinition = {
+    name: "ctrl-z-shell-job",
+    description: "",
+    fixture: { threads: 4, handler: "reraise", pendingSignal: "SIGUSR2" },
+    stop: { via: "pty", signal: "SIGTSTP" },
+    dump: { leaveRunning: true, shellJob: true },
+  };
+  const running: CaseDefinition = {
+    name: "running",
+    description: "",
+    fixture: { threads: 1, handler: "none", pendingSignal: null },
+    stop: { via: "none", signal: null },
+    dump: { leaveRunning: false, shellJob: false },
+  };
+
+  await t.step("the same set of keys, each once", () => {
+    for (const caseDef of [ctrlZ, running]) {
+      const keys = runParameters(caseDef, { dump: 30, restore: 30 }).map((p) => p.split("=")[0]);
+      assert.equal(new Set(keys).size, keys.length, keys.join(" "));
+      assert.deepEqual([...keys].sort(), [...agentKeys].sort());
+    }
+  });
+
+  await t.step("every parameter is one shell word of key=value", () => {
+    for (const p of runParameters(ctrlZ, { dump: 30.4, restore: 29.6 })) {
+      assert.match(p, /^[a-z_]+=[A-Za-z0-9_.-]+$/);
+    }
+  });
+
+  await t.step("values in the agent's vocabulary", () => {
+    const params = Object.fromEntries(
+      runParameters(ctrlZ, { dump: 30.4, restore: 29.6 }).map((p) => p.split("=")),
+    );
+    assert.equal(params.threads, "4");
+    assert.equal(params.handler, "reraise");
+    assert.equal(params.pending, "SIGUSR2");
+    assert.equal(params.stop, "SIGTSTP");
+    assert.equal(params.via, "pty");
+    assert.equal(params.leave, "yes");
+    assert.equal(params.shell, "yes");
+    // busybox timeout takes whole seconds.
+    assert.equal(params.dump_timeout, "30");
+    assert.equal(params.restore_timeout, "30");
+    const none = Object.fromEntries(
+      runParameters(running, { dump: 60, restore: 60 }).map((p) => p.split("=")),
+    );
+    assert.equal(none.pending, "none");
+    assert.equal(none.stop, "none");
+    assert.equal(none.via, "none");
+    assert.equal(none.leave, "no");
+    assert.equal(none.shell, "no");
+  });
+
+  await t.step("the agent's defaults cover every key it accepts", async () => {
+    const agent = await Deno.readTextFile(new URL("../../vm/guest/agent", import.meta.url));
+    const body = agent.slice(agent.indexOf("run_case() {"));
+    for (const key of agentKeys) {
+      assert.match(body, new RegExp(`\\b${key}=[^*\\s]`), `no default for ${key}`);
+    }
+  });
+});
