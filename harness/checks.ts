@@ -77,9 +77,13 @@ function commandResult(
 ): CriuCommandResult | null {
   const observed = observations.steps[step];
   if (!observed) return null;
+  // A CRIU that died before logging leaves its last words on its output (e.g. a shell's
+  // "Segmentation fault").
+  const output = (observations.logs[`${step}-output`] ?? []).filter((line) => line.trim());
   return {
     exitCode: observed.exitCode,
-    error: firstCriuError(observations.logs[step] ?? []),
+    error: firstCriuError(observations.logs[step] ?? []) ?? firstCriuError(output) ??
+      (observed.exitCode !== 0 ? output.at(-1)?.trim() ?? null : null),
     timedOut: observed.timedOut,
     seconds: observed.seconds,
   };

@@ -193,9 +193,14 @@ async function writeCellLogs(
   observations: CellObservations,
   texts: { console: string; agent: string },
 ): Promise<CellResult["logs"]> {
+  // CRIU's own log, then whatever the command printed on its output.
   const logText = (name: string) => {
-    const lines = observations.logs[name];
-    return lines ? `${lines.join("\n")}\n` : null;
+    const log = observations.logs[name];
+    const output = observations.logs[`${name}-output`];
+    if (!log && !output) return null;
+    const parts = [log?.join("\n") ?? ""];
+    if (output?.length) parts.push(`--- criu ${name} output ---`, output.join("\n"));
+    return `${parts.join("\n")}\n`;
   };
   const dumpText = logText("dump");
   const restoreText = logText("restore");
