@@ -41,7 +41,8 @@ import { readResults, readResultsFrom, RESULTS_FILE_NAME, writeResults } from ".
 import { describeRun } from "./run_info.ts";
 import { formatShard, selectShard } from "./shard.ts";
 import { triageCells } from "./triage.ts";
-import type { CaseDefinition, ResultsFile } from "./types.ts";
+import type { ShardSpec } from "./shard.ts";
+import type { CaseDefinition, CellResult, MatrixPlan, ResultsFile } from "./types.ts";
 import { liveQemuProcesses } from "./vm.ts";
 
 const log = (line: string) => console.error(`criu-matrix: ${line}`);
@@ -104,9 +105,13 @@ async function matrixCommand(args: string[]): Promise<number> {
   // Bad input files must stop the run before anything is built or booted.
   await loadExpectations(undefined, cases.map((c) => c.name));
   const baseline = await readBaseline(options.baseline);
-  const fullPlan = planMatrix(options, cases);
+  const fullPlan = planMatrix(
+    options.resume ? { ...options, outDir: options.resume } : options,
+    cases,
+  );
   const shard = options.shard ?? { index: 1, count: 1 };
   const plan = selectShard(fullPlan, shard);
+  const keep = options.resume ? await resumableCells(options.resume, fullPlan, shard) : undefined;
   await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   log(
@@ -122,6 +127,9 @@ async function matrixCommand(args: string[]): Promise<number> {
     timeoutScale: options.timeoutScale,
     cases,
     log,
+    keep,
+    rerunFailed: options.rerunFailed,
+    run: describeRun(fullPlan, shard),
     onProgress: (done, all, cell) =>
       console.error(formatProgress(
         done,
@@ -136,6 +144,27 @@ async function matrixCommand(args: string[]): Promise<number> {
     cases,
     baseline,
   );
+}
+
+/**
+ * The finished cells of the interrupted run in `dir`, which must have been the same plan (same
+ * options): a different one would mix two matrices in one report.
+ */
+async function resumableCells(
+  dir: string,
+  plan: MatrixPlan,
+  shard: ShardSpec,
+): Promise<{ startedAt: string; cells: CellResult[] }> {
+  const { results } = await readResultsFrom(dir);
+  const expected = describeRun(plan, shard);
+  if (results.run && results.run.planId !== expected.planId) {
+    throw new UsageError(
+      `--resume ${dir}: that run was planned with other options (plan ${results.run.planId}, ` +
+        `now ${expected.planId}); resume it with the options it was started with`,
+    );
+  }
+  log(`resuming ${dir}: keeping ${results.cells.length} finished cell(s)`);
+  return { startedAt: results.startedAt, cells: results.cells };
 }
 
 async function planCommand(args: string[]): Promise<number> {

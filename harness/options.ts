@@ -46,6 +46,10 @@ export interface MatrixOptions extends SelectionOptions {
   baseline: string | null;
   /** The one shard of the plan to run, or null for all of it. */
   shard: ShardSpec | null;
+  /** A previous run's directory whose finished cells are kept; only the missing ones run. */
+  resume: string | null;
+  /** How many times a failed or errored cell is run again, each time in a fresh VM. */
+  rerunFailed: number;
   list: boolean;
   help: boolean;
 }
@@ -151,6 +155,18 @@ const MATRIX_SPECS: readonly OptionSpec[] = [
     name: "shard",
     value: "K/N",
     help: "Run only shard K of N (whole VMs, balanced by cost; see task plan). Default: all.",
+  },
+  {
+    name: "resume",
+    value: "DIR",
+    help: "Continue an interrupted run in DIR: keep its finished cells, run only the missing " +
+      "ones (same options as the first run).",
+  },
+  {
+    name: "rerun-failed",
+    value: "N",
+    help: "Run failed and errored cells up to N more times, each in a fresh VM; every attempt " +
+      "is reported, and a cell whose verdict changes is flaky. Default: 0.",
   },
   { name: "list", help: "List cases, CRIU versions, arches, kernels and CPU models, then exit." },
   HELP_SPEC,
@@ -264,6 +280,8 @@ export function parseMatrixOptions(args: string[], context: MatrixOptionsContext
     timeoutScale: parseTimeoutScale(values.get("timeout-scale")?.[0]),
     baseline: parsePath("baseline", values.get("baseline")?.[0]),
     shard: shard === undefined ? null : withOption("shard", () => parseShard(shard)),
+    resume: parsePath("resume", values.get("resume")?.[0]),
+    rerunFailed: parseCount("rerun-failed", values.get("rerun-failed")?.[0]),
     list: values.has("list"),
     help: values.has("help"),
   };
@@ -515,6 +533,16 @@ function parsePositiveInteger(option: string, raw: string, defaultText: string):
     );
   }
   return value;
+}
+
+function parseCount(option: string, raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  if (!/^\d+$/.test(raw)) {
+    throw new UsageError(
+      `--${option}: "${raw}" is not a whole number; accepted: 0, 1, 2, … (default: 0)`,
+    );
+  }
+  return Number(raw);
 }
 
 function parsePath(option: string, raw: string | undefined): string | null {

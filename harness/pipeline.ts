@@ -5,13 +5,13 @@
  * @module
  */
 import { join } from "node:path";
-import { renderMarkdownReport } from "../reports/mod.ts";
 import { kernelRecipe, rootfsRecipe } from "../vm/recipes.ts";
 import { type Accel, QEMU_PROFILES } from "../vm/profiles.ts";
 import { buildFixtures, type FixtureSet } from "./fixtures.ts";
 import { ensureKernel, ensureRootfs, type KernelImage, type RootfsImage } from "./image.ts";
 import { buildOverlay, concatenateInitrd } from "./initrd.ts";
-import { ResultsWriter } from "./results.ts";
+import { writeReportFiles } from "./report_files.ts";
+import { cellKey, ResultsWriter } from "./results.ts";
 import { runVm, type VmRunStats } from "./run_vm.ts";
 import type { Arch, CaseDefinition, CellResult, MatrixPlan, ResultsFile, VmPlan } from "./types.ts";
 import { GuestVm } from "./vm.ts";
@@ -24,6 +24,12 @@ export interface PipelineOptions {
   log: (line: string) => void;
   /** Called after each cell with the count done so far. */
   onProgress?: (done: number, total: number, cell: CellResult) => void;
+  /** Cells an interrupted run already finished (`--resume`): kept as they are, not run again. */
+  keep?: { startedAt: string; cells: readonly CellResult[] };
+  /** Runs failed and errored cells up to this many more times, each in a fresh VM. */
+  rerunFailed?: number;
+  /** What the run is (plan id, shard, case hashes), recorded from the first write on. */
+  run?: ResultsFile["run"];
 }
 
 /** What a run produced, and how long its parts took (for the benchmark). */
@@ -177,6 +183,15 @@ function imageErrorCell(vm: VmPlan, caseDef: CaseDefinition, message: string): C
   };
 }
 
+/** The plan without the cells in `done` (and without VMs left with no case). */
+function withoutCells(plan: MatrixPlan, done: ReadonlySet<string>): MatrixPlan {
+  const vms = plan.vms.map((vm) => ({
+    ...vm,
+    cases: vm.cases.filter((c) => !done.has(cellKey({ ...vm, case: c.name }))),
+  })).filter((vm) => vm.cases.length > 0);
+  return { ...plan, vms };
+}
+
 /**
  * Runs a planned matrix end to end and writes `results.json` (after every cell) and `report.md`.
  *
@@ -192,7 +207,14 @@ export async function runMatrix(
   options: PipelineOptions,
 ): Promise<PipelineOutcome> {
   const started = performance.now();
-  const writer = await ResultsWriter.create(plan.outDir);
+  const kept = options.keep?.cells ?? [];
+  if (options.keep) plan = withoutCells(plan, new Set(kept.map(cellKey)));
+  const writer = await ResultsWriter.create(
+    plan.outDir,
+    options.keep ? new Date(options.keep.startedAt) : new Date(),
+    kept,
+    options.run,
+  );
   const workDir = await Deno.makeTempDir({ prefix: "criu-matrix-" });
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   let done = 0;
@@ -227,7 +249,7 @@ export async function runMatrix(
       }
       const socketDir = await Deno.makeTempDir({ dir: workDir, prefix: "s" });
       const vmStarted = performance.now();
-      const stats = await runVm(vm, {
+      const context = {
         profile: QEMU_PROFILES[vm.arch],
         accel: outcome.accel[vm.arch],
         kernel: vmAssets.kernel,
@@ -237,8 +259,37 @@ export async function runMatrix(
         socketDir,
         nonce,
         timeoutScale: options.timeoutScale,
-        onCell: record,
+      };
+      const latest = new Map<string, CellResult>();
+      const stats = await runVm(vm, {
+        ...context,
+        onCell: async (cell) => {
+          latest.set(cell.case, cell);
+          await record(cell);
+        },
       });
+      for (let attempt = 2; attempt <= 1 + (options.rerunFailed ?? 0); attempt++) {
+        const again = vm.cases.filter((c) =>
+          ["fail", "error"].includes(latest.get(c.name)!.verdict)
+        );
+        if (again.length === 0) break;
+        const rerun = await runVm({ ...vm, cases: again }, {
+          ...context,
+          attempt,
+          onCell: async (cell) => {
+            const previous = latest.get(cell.case)!;
+            const { verdict, stage, summary, seconds } = previous;
+            const attempts = [...(previous.attempts ?? []), { verdict, stage, summary, seconds }];
+            const retried = { ...cell, attempts };
+            latest.set(cell.case, retried);
+            await writer.replace(retried);
+            options.onProgress?.(done, total, retried);
+          },
+        });
+        stats.boots += rerun.boots;
+        stats.bootSeconds.push(...rerun.bootSeconds);
+        stats.guestSeconds += rerun.guestSeconds;
+      }
       outcome.seconds.vms[vm.id] = {
         ...stats,
         seconds: (performance.now() - vmStarted) / 1000,
@@ -247,10 +298,7 @@ export async function runMatrix(
     });
     await writer.finish();
     outcome.results = writer.snapshot();
-    await Deno.writeTextFile(
-      join(plan.outDir, "report.md"),
-      renderMarkdownReport(outcome.results, options.cases),
-    );
+    await writeReportFiles(plan.outDir, outcome.results, options.cases);
   } finally {
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
   }

@@ -86,12 +86,31 @@ export class ResultsWriter {
     };
   }
 
-  /** Creates `dir` if needed and writes a results file with no cells yet. */
-  static async create(dir: string, startedAt: Date = new Date()): Promise<ResultsWriter> {
+  /**
+   * Creates `dir` if needed and writes a results file holding `cells` (those an interrupted run
+   * already finished, when resuming; none otherwise).
+   */
+  static async create(
+    dir: string,
+    startedAt: Date = new Date(),
+    cells: readonly CellResult[] = [],
+    run?: ResultsFile["run"],
+  ): Promise<ResultsWriter> {
     await Deno.mkdir(dir, { recursive: true });
     const writer = new ResultsWriter(dir, startedAt);
+    writer.#results.cells.push(...structuredClone(cells));
+    if (run) writer.#results.run = structuredClone(run);
     await writer.#save();
     return writer;
+  }
+
+  /** Replaces the cell with the same {@link cellKey} (a rerun's last try), or adds it. */
+  replace(cell: CellResult): Promise<void> {
+    const key = cellKey(cell);
+    const index = this.#results.cells.findIndex((existing) => cellKey(existing) === key);
+    if (index < 0) this.#results.cells.push(structuredClone(cell));
+    else this.#results.cells[index] = structuredClone(cell);
+    return this.#save();
   }
 
   /** Adds a cell and resolves once the file on disk contains it. */
@@ -137,7 +156,16 @@ export class ResultsWriter {
  */
 export async function writeResults(dir: string, results: ResultsFile): Promise<void> {
   const temp = join(dir, TEMP_FILE_NAME);
-  await Deno.writeTextFile(temp, `${JSON.stringify(results, null, 2)}\n`);
+  try {
+    await Deno.writeTextFile(temp, `${JSON.stringify(results, null, 2)}\n`);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw new ResultsFileError(
+      join(dir, RESULTS_FILE_NAME),
+      `cannot be updated (${(error as Error).message}); the cells written before are still ` +
+        `there and valid. Free space or fix permissions, then continue with --resume ${dir}`,
+    );
+  }
   await Deno.rename(temp, join(dir, RESULTS_FILE_NAME));
 }
 
@@ -307,6 +335,9 @@ function readCell(value: unknown, field: string): CellResult {
       agent: logAt("agent"),
     },
   };
+  if (record.bootSeconds !== undefined) {
+    cell.bootSeconds = readNumber(record.bootSeconds, at("bootSeconds"), { min: 0 });
+  }
   if (record.triage !== undefined) cell.triage = readTriage(record.triage, at("triage"));
   if (record.attempts !== undefined) {
     cell.attempts = readArray(record.attempts, at("attempts"), readAttempt);

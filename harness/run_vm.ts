@@ -33,6 +33,8 @@ export interface VmRunContext {
   onCell: (cell: CellResult) => Promise<void>;
   /** Called when a cell starts. */
   onCellStart?: (plan: VmPlan, caseName: string) => void;
+  /** 1 for a first run; a rerun's logs go to their own directory. */
+  attempt?: number;
 }
 
 /** What the run learned about its boots, for the benchmark and the results. */
@@ -90,7 +92,8 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     restore: BASE_TIMEOUTS.restore * scale,
     silence: (Math.max(BASE_TIMEOUTS.dump, BASE_TIMEOUTS.restore) + BASE_TIMEOUTS.silence) * scale,
   };
-  const vmDir = join("cells", safeName(plan.id));
+  const attempt = context.attempt ?? 1;
+  const vmDir = join("cells", safeName(plan.id) + (attempt > 1 ? `-attempt${attempt}` : ""));
   const stats: VmRunStats = { boots: 0, bootSeconds: [], guestSeconds: 0 };
   const remaining = [...plan.cases];
   const cellBase = (caseDef: CaseDefinition, vm: GuestVm | null) => ({
@@ -165,7 +168,13 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
         console: vm.consoleSince(consoleOffset),
         agent: vm.transcriptSince(transcriptOffset).join("\n") + "\n",
       });
-      await context.onCell({ ...cellBase(caseDef, vm), ...evaluation, seconds, logs });
+      await context.onCell({
+        ...cellBase(caseDef, vm),
+        ...evaluation,
+        seconds,
+        bootSeconds: vm.bootSeconds,
+        logs,
+      });
       failed = failure !== null;
     }
     if (failed) await vm.kill();

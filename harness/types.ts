@@ -177,6 +177,8 @@ export interface CellResult {
     console: string | null;
     agent: string | null;
   };
+  /** Seconds the VM that ran this cell took from QEMU's start to its agent's READY. */
+  bootSeconds?: number;
   /** Set once the run is over, by triage against the expectations and any baseline. */
   triage?: CellTriage;
   /** Earlier tries of this cell, oldest first, when it was rerun; absent when it ran once. */

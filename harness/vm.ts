@@ -90,7 +90,9 @@ export class GuestVm {
   ): Promise<GuestVm | { failure: VmFailure; console: string }> {
     const started = performance.now();
     await Deno.remove(spec.agentSocket).catch(() => {});
-    const [program, ...args] = qemuCommand(spec);
+    // QEMU must not outlive the harness, even one killed with SIGKILL: the kernel kills it when
+    // its parent dies (util-linux's setpriv sets the parent-death signal, then execs QEMU).
+    const [program, ...args] = ["setpriv", "--pdeathsig", "KILL", "--", ...qemuCommand(spec)];
     const consoleFile = await Deno.open(options.consoleLog, {
       write: true,
       create: true,

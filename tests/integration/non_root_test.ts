@@ -1,0 +1,82 @@
+/**
+ * The matrix itself needs no root: an ordinary user runs a small matrix from a cache it owns.
+ * (Root is only for installing host packages.) Skipped, with the reason, when not run as root,
+ * since only root can create the test user.
+ */
+import assert from "assert";
+import { join } from "node:path";
+import { defaultCacheDir, ensureKernel, ensureRootfs } from "../../harness/image.ts";
+import { readResults } from "../../harness/results.ts";
+import { kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+const USER = "criu-matrix-test";
+
+async function run(command: string[], env?: Record<string, string>): Promise<Deno.CommandOutput> {
+  const [program, ...args] = command;
+  return await new Deno.Command(program, { args, env, stdout: "piped", stderr: "piped" }).output();
+}
+
+Deno.test({
+  name: "an ordinary user runs a matrix (root only installs packages)",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await run(["useradd", "--create-home", "--shell", "/bin/sh", USER]);
+    const home = `/home/${USER}`;
+    // The user's own cache, seeded with the images a root run built (copying is what a user
+    // would do with a shared cache; building as non-root is covered by mmdebstrap's own modes).
+    const cache = join(home, "cache");
+    const [rootfs, kernel] = await Promise.all([
+      ensureRootfs(rootfsRecipe("trixie", "x86_64"), defaultCacheDir()),
+      ensureKernel(kernelRecipe("trixie", "x86_64"), defaultCacheDir()),
+    ]);
+    await Deno.mkdir(join(cache, "images"), { recursive: true });
+    for (const dir of [rootfs.dir, kernel.dir]) {
+      assert.equal((await run(["cp", "-a", dir, join(cache, "images")])).code, 0);
+    }
+    // Deno itself, where the user can run it (npx keeps it under root's home).
+    const deno = join(home, "deno");
+    await Deno.copyFile(Deno.execPath(), deno);
+    const out = join(home, "out");
+    assert.equal((await run(["chown", "-R", `${USER}:${USER}`, home])).code, 0);
+    await Deno.chmod(deno, 0o755);
+
+    const result = await run([
+      "setpriv",
+      "--reuid",
+      USER,
+      "--regid",
+      USER,
+      "--init-groups",
+      "--",
+      deno,
+      "run",
+      "--allow-all",
+      join(REPO, "harness/cli.ts"),
+      "matrix",
+      "--criu",
+      "4.1.1",
+      "--arch",
+      "x86_64",
+      "--case",
+      "sigstop,sigtstp",
+      "--out",
+      out,
+    ], {
+      HOME: home,
+      CRIU_MATRIX_CACHE: cache,
+      DENO_DIR: join(home, ".deno"),
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    });
+    const stderr = new TextDecoder().decode(result.stderr);
+    assert.equal(result.code, 0, stderr.slice(-2000));
+    const results = await readResults(join(out, "results.json"));
+    assert.deepEqual(results.cells.map((c) => `${c.case}:${c.verdict}`).sort(), [
+      "sigstop:pass",
+      "sigtstp:pass",
+    ]);
+    const owner = (await Deno.stat(join(out, "results.json"))).uid;
+    assert.notEqual(owner, 0);
+    await run(["userdel", "--remove", USER]);
+  },
+});
