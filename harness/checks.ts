@@ -229,7 +229,8 @@ function consistencyChecks(
       /^(thread\.[a-z]+\.\d+\.SigPnd|task\.[a-z]+\.ShdPnd)$/,
     ),
   ];
-  if (caseDef.stop.via !== "none") {
+  // A zdtm test stops (or not) what it likes: the probe tells how it was left, if at all.
+  if (caseDef.stop.via !== "none" || caseDef.zdtm) {
     checks.push(compare(
       "stop signal: ptrace probe",
       before,
@@ -247,6 +248,17 @@ function consistencyChecks(
     ));
   }
   return checks;
+}
+
+/** A zdtm test's own verdict: the last line of its output file, after SIGTERM. */
+function zdtmVerdictCheck(test: string, observations: CellObservations): CheckResult {
+  const result = observations.phases.finish?.["zdtm.result"];
+  return {
+    name: `zdtm: ${test} checks itself after restore`,
+    ok: result !== undefined && /\bPASS\b/.test(result) && !/\bFAIL\b/.test(result),
+    before: "PASS",
+    after: result ?? null,
+  };
 }
 
 /** The behaviour checks after SIGCONT (and, for stopped cases, a second stop). */
@@ -380,7 +392,9 @@ export function evaluateCell(caseDef: CaseDefinition, observations: CellObservat
     observations.phases.before ?? {},
     observations.phases.after ?? {},
   );
-  const behaviour = behaviourChecks(caseDef, observations);
+  const behaviour = caseDef.zdtm
+    ? [zdtmVerdictCheck(caseDef.zdtm.test, observations)]
+    : behaviourChecks(caseDef, observations);
   const checks = [...consistency, ...behaviour];
   const firstBad = consistency.find((c) => !c.ok) ?? behaviour.find((c) => !c.ok);
   if (firstBad) {

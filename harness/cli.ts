@@ -21,6 +21,7 @@ import {
   exitCodeFor,
 } from "./exit_codes.ts";
 import { loadExpectations } from "./expectations.ts";
+import { resolveCustomCriu, zdtmCases } from "./custom_inputs.ts";
 import { ensureHostTools } from "./host_tools.ts";
 import { defaultCacheDir } from "./image.ts";
 import { copyCellLogs, mergeResults } from "./merge.ts";
@@ -92,8 +93,12 @@ async function finishRun(
 }
 
 async function matrixCommand(args: string[]): Promise<number> {
-  const cases = await loadCases();
-  const options = parseMatrixOptions(args, { caseNames: cases.map((c) => c.name) });
+  // What the user brings (a CRIU tree or binary, zdtm tests) is checked before anything boots.
+  const cases = [...await loadCases(), ...await zdtmCases(args, defaultCacheDir(), log)];
+  const options = parseMatrixOptions(args, {
+    caseNames: cases.map((c) => c.name),
+    customCriu: await resolveCustomCriu(args),
+  });
   if (options.help) {
     console.log(MATRIX_USAGE);
     return 0;
@@ -129,6 +134,7 @@ async function matrixCommand(args: string[]): Promise<number> {
     log,
     keep,
     rerunFailed: options.rerunFailed,
+    zdtmTree: options.zdtm ?? undefined,
     run: describeRun(fullPlan, shard),
     onProgress: (done, all, cell) =>
       console.error(formatProgress(

@@ -1,7 +1,7 @@
 /**
  * Builds the in-guest C fixtures (`fixtures/*.c`) as static binaries for one arch, cached by
- * content: `${cacheDir}/fixtures/<arch>-<hash>/`, where the hash covers the sources and the
- * compiler command lines. A build goes to a temporary directory first and is renamed into
+ * content: `${cacheDir}/fixtures/<arch>-<hash>/`, where the hash covers the sources, the headers
+ * they share (`fixtures/*.h`) and the compiler command lines. A build goes to a temporary directory first and is renamed into
  * place, so a half build is never reused.
  *
  * @example
@@ -81,6 +81,21 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The headers in `dir` (`*.h`), as [name, text], sorted by name. */
+async function readHeaders(dir: string): Promise<[string, string][]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".h")) names.push(entry.name);
+  }
+  names.sort();
+  return await Promise.all(
+    names.map(async (name): Promise<[string, string]> => [
+      name,
+      await Deno.readTextFile(`${dir}/${name}`),
+    ]),
+  );
+}
+
 function programsIn(dir: string): Record<FixtureProgram, string> {
   return Object.fromEntries(FIXTURE_PROGRAMS.map((p) => [p, `${dir}/${p}`])) as Record<
     FixtureProgram,
@@ -108,10 +123,14 @@ export async function buildFixtures(
     FIXTURE_PROGRAMS.map((p) => Deno.readTextFile(`${sourceDir}/${p}.c`)),
   );
   // The command lines hashed name files relatively, so the hash does not depend on where the
-  // repository or the cache lives.
-  const hashed = FIXTURE_PROGRAMS.map((p, i) =>
-    `${[cc, ...CFLAGS, "-o", p, `${p}.c`].join(" ")}\n${sources[i]}`
-  ).join("\n\0\n");
+  // repository or the cache lives. The headers the sources include (fixtures/*.h) count too.
+  const headers = await readHeaders(sourceDir);
+  const hashed = [
+    ...FIXTURE_PROGRAMS.map((p, i) =>
+      `${[cc, ...CFLAGS, "-o", p, `${p}.c`].join(" ")}\n${sources[i]}`
+    ),
+    ...headers.map(([name, text]) => `${name}\n${text}`),
+  ].join("\n\0\n");
   const hash = (await sha256Hex(hashed)).slice(0, 16);
 
   const root = `${absolute(cacheDir)}/fixtures`;

@@ -12,7 +12,8 @@ import { runCommand } from "./exec.ts";
 export const GUEST_DIR = new URL("../vm/guest/", import.meta.url).pathname;
 
 /**
- * Writes the overlay cpio: `/init`, `/opt/criu-matrix/agent` and every fixture program.
+ * Writes the overlay cpio: `/init`, `/opt/criu-matrix/agent`, every fixture program, and
+ * `extraFiles` (guest path relative to `/` → host file).
  *
  * @example
  * ```ts ignore
@@ -23,6 +24,7 @@ export const GUEST_DIR = new URL("../vm/guest/", import.meta.url).pathname;
 export async function buildOverlay(
   programs: Record<string, string>,
   cpioPath: string,
+  extraFiles: Record<string, string> = {},
 ): Promise<void> {
   const staging = await Deno.makeTempDir({ prefix: "criu-matrix-overlay-" });
   try {
@@ -32,6 +34,12 @@ export async function buildOverlay(
     await Deno.copyFile(join(GUEST_DIR, "agent"), join(bin, "agent"));
     for (const [name, path] of Object.entries(programs)) {
       await Deno.copyFile(path, join(bin, name));
+    }
+    // Executables at other guest paths (a user's criu over the packaged one, zdtm tests).
+    for (const [guestPath, path] of Object.entries(extraFiles)) {
+      await Deno.mkdir(join(staging, guestPath, ".."), { recursive: true });
+      await Deno.copyFile(path, join(staging, guestPath));
+      await Deno.chmod(join(staging, guestPath), 0o755);
     }
     for (
       const file of [

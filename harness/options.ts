@@ -48,6 +48,8 @@ export interface MatrixOptions extends SelectionOptions {
   shard: ShardSpec | null;
   /** A previous run's directory whose finished cells are kept; only the missing ones run. */
   resume: string | null;
+  /** A CRIU source tree whose zdtm static tests `--case zdtm:NAME` runs, or null. */
+  zdtm: string | null;
   /** How many times a failed or errored cell is run again, each time in a fresh VM. */
   rerunFailed: number;
   list: boolean;
@@ -79,6 +81,11 @@ export interface MatrixOptionsContext {
   now?: Date;
   /** The default for `--jobs`; defaults to `navigator.hardwareConcurrency`. */
   cores?: number;
+  /**
+   * `--criu` items that are not Debian versions or suites (source trees, patches, binaries),
+   * already checked by the caller, with the CRIU each stands for.
+   */
+  customCriu?: Readonly<Record<string, CriuSpec>>;
 }
 
 /** A mistake on the command line. The message is what the user sees; the CLI exits with 2. */
@@ -110,7 +117,9 @@ const SELECTION_SPECS: readonly OptionSpec[] = [
     name: "criu",
     value: "LIST",
     repeatable: true,
-    help: "CRIU versions, or the suites that ship them (see --list). Default: all.",
+    help: "CRIU versions or the suites that ship them (see --list); or a CRIU source tree " +
+      "(built per arch), a tree plus patches (DIR+fix.patch), or a binary (PATH, or " +
+      "x86_64=PATH,aarch64=PATH). Default: all Debian versions.",
   },
   {
     name: "case",
@@ -155,6 +164,12 @@ const MATRIX_SPECS: readonly OptionSpec[] = [
     name: "shard",
     value: "K/N",
     help: "Run only shard K of N (whole VMs, balanced by cost; see task plan). Default: all.",
+  },
+  {
+    name: "zdtm",
+    value: "DIR",
+    help: "A CRIU source tree (or release tarball, unpacked): --case zdtm:NAME runs its " +
+      "test/zdtm/static/NAME test, built static for each arch.",
   },
   {
     name: "resume",
@@ -274,7 +289,8 @@ export function parseMatrixOptions(args: string[], context: MatrixOptionsContext
   const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
   const shard = values.get("shard")?.[0];
   return {
-    ...readSelection(values, context.caseNames),
+    ...readSelection(values, context.caseNames, context.customCriu),
+    zdtm: parsePath("zdtm", values.get("zdtm")?.[0]),
     jobs: parseJobs(values.get("jobs")?.[0], context.cores ?? navigator.hardwareConcurrency),
     outDir: parseOut(values.get("out")?.[0], context.now ?? new Date()),
     timeoutScale: parseTimeoutScale(values.get("timeout-scale")?.[0]),
@@ -346,16 +362,17 @@ export function parseMergeOptions(args: string[]): MergeOptions {
 function readSelection(
   values: Map<string, string[]>,
   caseNames: readonly string[],
+  customCriu: Readonly<Record<string, CriuSpec>> = {},
 ): SelectionOptions {
   const cpu = parseCpuModels(values.get("cpu") ?? []);
   const criuNames = parseList(
     "criu",
     values.get("criu"),
-    CRIU_VERSIONS.flatMap((c) => [c.version, c.suite]),
+    [...CRIU_VERSIONS.flatMap((c) => [c.version, c.suite]), ...Object.keys(customCriu)],
   );
   return {
     arches: parseList("arch", values.get("arch"), ARCHES),
-    criu: dedupe(criuNames.map((name) => findCriu(name)!)),
+    criu: dedupe(criuNames.map((name) => findCriu(name) ?? customCriu[name])),
     cases: parseList("case", values.get("case"), caseNames),
     kernels: parseList("kernel", values.get("kernel") ?? ["native"], ["native", ...KERNEL_SUITES]),
     cpu,

@@ -7,7 +7,9 @@
 import { join } from "node:path";
 import { kernelRecipe, rootfsRecipe } from "../vm/recipes.ts";
 import { type Accel, QEMU_PROFILES } from "../vm/profiles.ts";
+import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild, ensureCriuBuildDeps } from "./criu_source.ts";
 import { buildFixtures, type FixtureSet } from "./fixtures.ts";
+import { buildZdtmTests } from "./zdtm.ts";
 import { ensureKernel, ensureRootfs, type KernelImage, type RootfsImage } from "./image.ts";
 import { buildOverlay, concatenateInitrd } from "./initrd.ts";
 import { writeReportFiles } from "./report_files.ts";
@@ -28,6 +30,8 @@ export interface PipelineOptions {
   keep?: { startedAt: string; cells: readonly CellResult[] };
   /** Runs failed and errored cells up to this many more times, each in a fresh VM. */
   rerunFailed?: number;
+  /** The CRIU source tree whose zdtm tests the run's `zdtm:` cases use. */
+  zdtmTree?: string;
   /** What the run is (plan id, shard, case hashes), recorded from the first write on. */
   run?: ResultsFile["run"];
 }
@@ -46,8 +50,8 @@ export interface PipelineOutcome {
 
 /** The images of one VM, or why they could not be had. */
 type VmAssets =
-  | { ok: true; rootfs: RootfsImage; kernel: KernelImage; initrd: string }
-  | { ok: false; message: string };
+  | { ok: true; rootfs: RootfsImage; kernel: KernelImage; initrd: string; criuLabel: string }
+  | { ok: false; kind: "build" | "image"; message: string };
 
 /** Runs `tasks` with at most `limit` at once. */
 async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
@@ -67,46 +71,137 @@ function once<T>(): (key: string, build: () => Promise<T>) => Promise<T> {
   };
 }
 
+/** A user's CRIU for one arch: the binary to put over the packaged one, and what it needs. */
+interface GuestCriu {
+  binary: string;
+  packages: readonly string[];
+  /** What the cells report as the CRIU's package version: its origin. */
+  label: string;
+}
+
+/** Builds (or finds) the CRIU of a VM that does not use a Debian package; null when it does. */
+async function customCriu(vm: VmPlan, options: PipelineOptions): Promise<GuestCriu | null> {
+  const origin = vm.criu.origin;
+  if (!origin) return null;
+  if (origin.kind === "binary") {
+    const binary = origin.binaries[vm.arch];
+    if (!binary) {
+      throw new AssetFailure("build", `--criu: no ${vm.arch} binary was given (${vm.arch}=PATH)`);
+    }
+    return { binary, packages: CRIU_RUNTIME_PACKAGES, label: `binary ${binary}` };
+  }
+  try {
+    await ensureCriuBuildDeps(vm.arch, options.log);
+    const build = await ensureCriuBuild({
+      tree: origin.tree,
+      patches: origin.patches,
+      arch: vm.arch,
+      cacheDir: options.cacheDir,
+      log: options.log,
+    });
+    const { tree, commit, contentHash, patches } = build.origin;
+    const label = [
+      `source ${tree} @ ${commit ?? `content ${contentHash.slice(0, 12)}`}`,
+      ...patches.map((patch) => `${patch.path} (sha256 ${patch.sha256.slice(0, 12)})`),
+    ].join(" + ");
+    return { binary: build.binary, packages: build.runtimePackages, label };
+  } catch (error) {
+    throw new AssetFailure("build", error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** A failure preparing a VM's assets, with the error kind its cells report. */
+class AssetFailure extends Error {
+  constructor(readonly kind: "build" | "image", message: string) {
+    super(message);
+  }
+}
+
 async function prepareAssets(
   plan: MatrixPlan,
   workDir: string,
   options: PipelineOptions,
 ): Promise<Map<string, VmAssets>> {
   const fixtures = once<FixtureSet>();
+  const zdtm = once<Record<string, string>>();
+  const criu = once<GuestCriu | null>();
   const rootfs = once<RootfsImage>();
   const kernels = once<KernelImage>();
   const overlays = once<string>();
   const assets = new Map<string, VmAssets>();
+  const zdtmTests = [
+    ...new Set(plan.vms.flatMap((vm) => vm.cases.flatMap((c) => c.zdtm ? [c.zdtm.test] : []))),
+  ];
   // mmdebstrap is mostly waiting on the network: a few at once beat one at a time.
   await pool(plan.vms, 4, async (vm) => {
     try {
+      const guestCriu = await criu(`${vm.criu.version}/${vm.arch}`, () => customCriu(vm, options));
+      const packages = guestCriu?.packages ?? [];
       const [rootfsImage, kernelImage, overlay] = await Promise.all([
         rootfs(
-          `${vm.criu.suite}/${vm.arch}`,
-          () => ensureRootfs(rootfsRecipe(vm.criu.suite, vm.arch), options.cacheDir, options.log),
+          `${vm.criu.suite}/${vm.arch}/${packages.join(",")}`,
+          () =>
+            ensureRootfs(
+              rootfsRecipe(vm.criu.suite, vm.arch, packages),
+              options.cacheDir,
+              options.log,
+            ),
         ),
         kernels(
           `${vm.kernel.suite}/${vm.arch}`,
           () => ensureKernel(kernelRecipe(vm.kernel.suite, vm.arch), options.cacheDir, options.log),
         ),
-        overlays(vm.arch, async () => {
+        overlays(`${vm.arch}/${vm.criu.version}`, async () => {
           const built = await fixtures(vm.arch, () => buildFixtures(vm.arch, options.cacheDir));
-          const path = join(workDir, `overlay-${vm.arch}.cpio`);
-          await buildOverlay(built.programs, path);
+          const zdtmFiles = zdtmTests.length > 0 && options.zdtmTree
+            ? await zdtm(vm.arch, () => zdtmOverlayFiles(vm.arch, zdtmTests, options))
+            : {};
+          const path = join(workDir, `overlay-${vm.arch}-${vm.criu.version}.cpio`);
+          await buildOverlay(built.programs, path, {
+            ...zdtmFiles,
+            ...(guestCriu ? { "usr/sbin/criu": guestCriu.binary } : {}),
+          });
           return path;
         }),
       ]);
       const initrd = join(workDir, `${vm.id}.initrd`);
       await concatenateInitrd([rootfsImage.cpio, kernelImage.modulesCpio, overlay], initrd);
-      assets.set(vm.id, { ok: true, rootfs: rootfsImage, kernel: kernelImage, initrd });
+      assets.set(vm.id, {
+        ok: true,
+        rootfs: rootfsImage,
+        kernel: kernelImage,
+        initrd,
+        criuLabel: guestCriu?.label ?? rootfsImage.criuPackageVersion,
+      });
     } catch (error) {
       assets.set(vm.id, {
         ok: false,
+        kind: error instanceof AssetFailure ? error.kind : "image",
         message: error instanceof Error ? error.message : String(error),
       });
     }
   });
   return assets;
+}
+
+/** The zdtm test programs of the run for one arch, at their guest paths. */
+async function zdtmOverlayFiles(
+  arch: Arch,
+  tests: string[],
+  options: PipelineOptions,
+): Promise<Record<string, string>> {
+  const built = await buildZdtmTests({
+    tree: options.zdtmTree!,
+    tests,
+    arch,
+    cacheDir: options.cacheDir,
+    log: options.log,
+  }).catch((error) => {
+    throw new AssetFailure("build", error instanceof Error ? error.message : String(error));
+  });
+  return Object.fromEntries(
+    tests.map((test) => [`opt/criu-matrix/zdtm/${test}`, built.programs[test]]),
+  );
 }
 
 /**
@@ -163,7 +258,11 @@ export function randomNonce(): string {
     .join("");
 }
 
-function imageErrorCell(vm: VmPlan, caseDef: CaseDefinition, message: string): CellResult {
+function assetErrorCell(
+  vm: VmPlan,
+  caseDef: CaseDefinition,
+  failure: { kind: "build" | "image"; message: string },
+): CellResult {
   return {
     arch: vm.arch,
     criu: { ...vm.criu, reportedVersion: null },
@@ -173,8 +272,9 @@ function imageErrorCell(vm: VmPlan, caseDef: CaseDefinition, message: string): C
     case: caseDef.name,
     verdict: "error",
     stage: null,
-    errorKind: "image",
-    summary: `the image could not be built: ${message.split("\n")[0]}`,
+    errorKind: failure.kind,
+    summary: `${failure.kind === "build" ? "CRIU or its tests" : "the image"} could not be ` +
+      `built: ${failure.message.split("\n").slice(0, 3).join(" ")}`,
     dump: null,
     restore: null,
     checks: [],
@@ -244,7 +344,7 @@ export async function runMatrix(
     await pool(plan.vms, plan.jobs, async (vm) => {
       const vmAssets = assets.get(vm.id)!;
       if (!vmAssets.ok) {
-        for (const caseDef of vm.cases) await record(imageErrorCell(vm, caseDef, vmAssets.message));
+        for (const caseDef of vm.cases) await record(assetErrorCell(vm, caseDef, vmAssets));
         return;
       }
       const socketDir = await Deno.makeTempDir({ dir: workDir, prefix: "s" });
@@ -254,7 +354,7 @@ export async function runMatrix(
         accel: outcome.accel[vm.arch],
         kernel: vmAssets.kernel,
         initrd: vmAssets.initrd,
-        criuPackageVersion: vmAssets.rootfs.criuPackageVersion,
+        criuPackageVersion: vmAssets.criuLabel,
         outDir: plan.outDir,
         socketDir,
         nonce,

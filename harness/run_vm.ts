@@ -65,6 +65,8 @@ export function runParameters(
     `dump_timeout=${Math.round(timeouts.dump)}`,
     `restore_timeout=${Math.round(timeouts.restore)}`,
     `inject=${caseDef.inject ?? "none"}`,
+    `zdtm=${caseDef.zdtm?.test ?? "none"}`,
+    `zdtm_args=${caseDef.zdtm?.args.join(",") ?? ""}`,
   ];
 }
 

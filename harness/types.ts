@@ -54,6 +54,11 @@ export interface CaseDefinition {
    * (`criu-crash`).
    */
   inject?: "hang" | "panic" | "criu-crash";
+  /**
+   * A test program of CRIU's own zdtm suite (test/zdtm/static/NAME) run instead of the fixture:
+   * it stops what it needs itself, and says PASS or FAIL after SIGTERM.
+   */
+  zdtm?: { test: string; args: string[] };
 }
 
 /** A CRIU to test: today a Debian package of one suite. */
@@ -62,8 +67,15 @@ export interface CriuSpec {
   version: string;
   /** The Debian suite whose package provides it. */
   suite: DebianSuite;
-  /** The exact Debian package version, e.g. `3.17.1-2+deb12u2`. */
+  /** The exact Debian package version, e.g. `3.17.1-2+deb12u2`; for other origins, a label. */
   packageVersion: string;
+  /**
+   * Where a CRIU that is not a Debian package comes from: a source tree (plus patches) built
+   * for each arch, or prebuilt binaries. It then runs in a bookworm guest (`suite`).
+   */
+  origin?:
+    | { kind: "source"; tree: string; patches: string[] }
+    | { kind: "binary"; binaries: Partial<Record<Arch, string>> };
 }
 
 /** A kernel to boot: the Debian cloud kernel of one suite. */

@@ -52,15 +52,19 @@ export function parseVersionRange(text: string): RangeTerm[] {
  * ```ts
  * import { parseVersion } from "./version_range.ts";
  * parseVersion("3.17.1"); // [3, 17, 1]
+ * parseVersion("4.1.1-src+fix"); // [4, 1, 1]
  * ```
  */
 export function parseVersion(text: string): number[] {
-  if (!VERSION_PATTERN.test(text)) {
+  // A CRIU built from source or patched is labelled like 4.1.1-src+fix: its release decides.
+  const release = text.replace(/[-+~].*$/, "");
+  if (!VERSION_PATTERN.test(release)) {
     throw new Error(
-      `"${text}" is not a dotted version; accepted: numbers separated by dots, e.g. 3.17.1`,
+      `"${text}" is not a dotted version; accepted: numbers separated by dots, e.g. 3.17.1 ` +
+        `(optionally with a -suffix)`,
     );
   }
-  return text.split(".").map(Number);
+  return release.split(".").map(Number);
 }
 
 /**

@@ -95,13 +95,18 @@ function sourcesFor(suite: DebianSuite | KernelSuite): RootfsRecipe["mmdebstrap"
  * console.log(rootfsRecipe("bookworm", "x86_64").packages.includes("criu")); // true
  * ```
  */
-export function rootfsRecipe(suite: DebianSuite, arch: Arch): RootfsRecipe {
+export function rootfsRecipe(
+  suite: DebianSuite,
+  arch: Arch,
+  extraPackages: readonly string[] = [],
+): RootfsRecipe {
   return {
     kind: "rootfs",
     format: IMAGE_FORMAT,
     suite,
     arch,
-    packages: ["criu", "busybox-static", "kmod", "iproute2", "iptables"],
+    // A CRIU brought by the user replaces the packaged one and may need more libraries.
+    packages: ["criu", "busybox-static", "kmod", "iproute2", "iptables", ...extraPackages],
     mmdebstrap: sourcesFor(suite),
   };
 }

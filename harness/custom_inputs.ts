@@ -1,0 +1,155 @@
+/**
+ * What a user brings on the command line beyond the catalog: a CRIU source tree (with patches)
+ * or binary for `--criu`, and CRIU's own zdtm tests as `--case zdtm:NAME` with `--zdtm DIR`.
+ * Both are checked before anything boots, and turned into the plan's ordinary types.
+ *
+ * @module
+ */
+import { basename } from "node:path";
+import { CRIU_VERSIONS } from "./catalog.ts";
+import { classifyCriuArgument, readCriuVersion } from "./criu_source.ts";
+import { sha256Hex } from "./image.ts";
+import { UsageError } from "./options.ts";
+import type { CaseDefinition, CriuSpec } from "./types.ts";
+import { buildZdtmTests, listZdtmStaticTests } from "./zdtm.ts";
+
+/** The prefix of case names that run a zdtm static test. */
+export const ZDTM_CASE_PREFIX = "zdtm:";
+
+/**
+ * Every value given for `--NAME` in `args` (`--NAME VALUE` and `--NAME=VALUE`), unvalidated.
+ *
+ * @example
+ * ```ts
+ * import { rawOptionValues } from "./custom_inputs.ts";
+ * rawOptionValues(["--criu", "4.1.1", "--criu=./src"], "criu"); // ["4.1.1", "./src"]
+ * ```
+ */
+export function rawOptionValues(args: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  args.forEach((arg, index) => {
+    if (arg === `--${name}` && index + 1 < args.length) values.push(args[index + 1]);
+    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
+  });
+  return values;
+}
+
+const ARCH_BINARY = /^(x86_64|aarch64)=/;
+
+function isCatalogCriu(item: string): boolean {
+  return CRIU_VERSIONS.some((criu) => criu.version === item || criu.suite === item);
+}
+
+function usageError(error: unknown): UsageError {
+  return new UsageError(`--criu: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+/**
+ * The `--criu` items of `args` that name a source tree, a tree plus patches or binaries, each
+ * with the {@link CriuSpec} it stands for (it runs in a bookworm guest). Items that are neither
+ * in the catalog nor look like paths are left for option parsing to reject with the accepted list.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveCustomCriu } from "./custom_inputs.ts";
+ * const custom = await resolveCustomCriu(["--criu", "./criu-4.1.1+fix.patch"]);
+ * console.log(custom["./criu-4.1.1+fix.patch"].version); // "4.1.1-src+fix"
+ * ```
+ */
+export async function resolveCustomCriu(
+  args: readonly string[],
+): Promise<Record<string, CriuSpec>> {
+  const items = rawOptionValues(args, "criu").flatMap((value) => value.split(","))
+    .map((item) => item.trim());
+  const custom: Record<string, CriuSpec> = {};
+  // Per-arch binaries given together (x86_64=A,aarch64=B) are one CRIU.
+  const binaries = items.filter((item) => ARCH_BINARY.test(item));
+  if (binaries.length > 0) {
+    const spec = await classifyCriuArgument(binaries.join(",")).then(toSpec, (error) => {
+      throw usageError(error);
+    });
+    for (const item of binaries) custom[item] = spec;
+  }
+  for (const item of items) {
+    if (ARCH_BINARY.test(item) || isCatalogCriu(item) || !/[/.]/.test(item)) continue;
+    custom[item] = await classifyCriuArgument(item).then(toSpec, (error) => {
+      throw usageError(error);
+    });
+  }
+  return custom;
+}
+
+async function toSpec(
+  argument: Awaited<ReturnType<typeof classifyCriuArgument>>,
+): Promise<CriuSpec> {
+  if (argument.kind === "tree") {
+    const patches = argument.patches.map((patch) => basename(patch).replace(/\.(patch|diff)$/, ""));
+    return {
+      version: [`${await readCriuVersion(argument.tree)}-src`, ...patches].join("+"),
+      suite: "bookworm",
+      packageVersion: `source ${argument.tree}${argument.patches.map((p) => ` + ${p}`).join("")}`,
+      origin: { kind: "source", tree: argument.tree, patches: argument.patches },
+    };
+  }
+  const paths = Object.values(argument.binaries).join(",");
+  return {
+    version: `binary-${(await sha256Hex(paths)).slice(0, 8)}`,
+    suite: "bookworm",
+    packageVersion: `binary ${paths}`,
+    origin: { kind: "binary", binaries: argument.binaries },
+  };
+}
+
+/**
+ * The zdtm cases `--case` asks for (`zdtm:NAME`), as case definitions, checked against the
+ * tree's test/zdtm/static. Their start arguments come from the tree's Makefile (a build for the
+ * host arch, cached; the pipeline builds the other arches).
+ *
+ * @example
+ * ```ts ignore
+ * import { zdtmCases } from "./custom_inputs.ts";
+ * const cases = await zdtmCases(["--zdtm", "criu-4.1.1", "--case", "zdtm:stopped"], cache, log);
+ * console.log(cases[0].zdtm?.test); // "stopped"
+ * ```
+ */
+export async function zdtmCases(
+  args: readonly string[],
+  cacheDir: string,
+  log: (line: string) => void,
+): Promise<CaseDefinition[]> {
+  const requested = rawOptionValues(args, "case").flatMap((value) => value.split(","))
+    .map((item) => item.trim()).filter((item) => item.startsWith(ZDTM_CASE_PREFIX));
+  if (requested.length === 0) return [];
+  const [tree] = rawOptionValues(args, "zdtm");
+  if (!tree) {
+    throw new UsageError(
+      `--case ${requested[0]}: zdtm cases need --zdtm DIR, a CRIU source tree holding test/zdtm`,
+    );
+  }
+  const tests = requested.map((name) => name.slice(ZDTM_CASE_PREFIX.length));
+  const known = await listZdtmStaticTests(tree).catch((error) => {
+    throw new UsageError(`--zdtm ${tree}: ${error instanceof Error ? error.message : error}`);
+  });
+  const unknown = tests.filter((test) => !known.includes(test));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--case: unknown zdtm test(s) ${unknown.join(", ")}; ${tree}/test/zdtm/static has: ${
+        known.join(", ")
+      }`,
+    );
+  }
+  const built = await buildZdtmTests({ tree, tests, arch: "x86_64", cacheDir, log });
+  return tests.map((test) => ({
+    name: `${ZDTM_CASE_PREFIX}${test}`,
+    description: `CRIU's own zdtm test static/${test}, checked by itself after restore`,
+    fixture: { threads: 1, handler: "none", pendingSignal: null },
+    stop: { via: "none", signal: null },
+    dump: { leaveRunning: false, shellJob: false },
+    zdtm: {
+      test,
+      args: built.commands[test].slice(1).filter((arg) =>
+        !arg.startsWith("--pidfile=") && !arg.startsWith("--outfile=")
+      ),
+    },
+  }));
+}
