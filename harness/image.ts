@@ -136,16 +136,26 @@ async function cachedImage(
       buildSeconds: (performance.now() - started) / 1000,
     };
     await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2));
-    // A corrupt image in the way is replaced; an image another run just finished is kept.
+    // A corrupt image in the way is replaced; an image another run just finished is kept,
+    // also when that run renamed it into place between our check and our rename.
+    const finishedElsewhere = async () => {
+      const theirs = await readManifest(dir);
+      if (theirs) await Deno.remove(tmp, { recursive: true });
+      return theirs;
+    };
     if (await Deno.stat(dir).then(() => true, () => false)) {
-      if (await readManifest(dir)) {
-        await Deno.remove(tmp, { recursive: true });
-        return { dir, manifest: (await readManifest(dir))! };
-      }
+      const theirs = await finishedElsewhere();
+      if (theirs) return { dir, manifest: theirs };
       await Deno.rename(dir, `${tmp}.corrupt`);
       await Deno.remove(`${tmp}.corrupt`, { recursive: true });
     }
-    await Deno.rename(tmp, dir);
+    try {
+      await Deno.rename(tmp, dir);
+    } catch (error) {
+      const theirs = await finishedElsewhere();
+      if (theirs) return { dir, manifest: theirs };
+      throw error;
+    }
     return { dir, manifest };
   } catch (error) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});

@@ -1,0 +1,45 @@
+/**
+ * The image cache under damage, for real: a truncated image is detected by its content hash and
+ * rebuilt, and two runs building the same image at once both get a whole one.
+ */
+import assert from "assert";
+import { join } from "node:path";
+import { defaultCacheDir, ensureKernel, imageKey } from "../../harness/image.ts";
+import { kernelRecipe } from "../../vm/recipes.ts";
+
+const recipe = kernelRecipe("bookworm", "x86_64");
+
+Deno.test("cache: a truncated image is rebuilt, concurrent builds do not collide", async (t) => {
+  const good = await ensureKernel(recipe, defaultCacheDir());
+  const goodSize = (await Deno.stat(good.vmlinuz)).size;
+
+  await t.step("a truncated vmlinuz fails its hash and is rebuilt", async () => {
+    const cache = await Deno.makeTempDir({ prefix: "criu-matrix-cache-" });
+    const copy = join(cache, "images", await imageKey(recipe));
+    await Deno.mkdir(join(cache, "images"), { recursive: true });
+    const cp = await new Deno.Command("cp", { args: ["-a", good.dir, copy] }).output();
+    assert.equal(cp.code, 0);
+    await Deno.truncate(join(copy, "vmlinuz"), 1000);
+    const logged: string[] = [];
+    const rebuilt = await ensureKernel(recipe, cache, (line) => logged.push(line));
+    assert.ok(logged.some((line) => line.startsWith("building image")), logged.join("\n"));
+    assert.equal((await Deno.stat(rebuilt.vmlinuz)).size, goodSize);
+    await Deno.remove(cache, { recursive: true });
+  });
+
+  await t.step("two builds of the same image at once both succeed with a whole image", async () => {
+    const cache = await Deno.makeTempDir({ prefix: "criu-matrix-cache-" });
+    const [first, second] = await Promise.all([
+      ensureKernel(recipe, cache),
+      ensureKernel(recipe, cache),
+    ]);
+    assert.equal(first.dir, second.dir);
+    assert.equal((await Deno.stat(first.vmlinuz)).size, goodSize);
+    const leftovers = [];
+    for await (const entry of Deno.readDir(join(cache, "images"))) {
+      if (entry.name.startsWith(".")) leftovers.push(entry.name);
+    }
+    assert.deepEqual(leftovers, []);
+    await Deno.remove(cache, { recursive: true });
+  });
+});

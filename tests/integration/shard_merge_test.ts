@@ -1,0 +1,72 @@
+/**
+ * Sharding end to end, for real: `task plan` prints the shards, each shard runs in its own
+ * process and VMs, `task merge` combines them, and the merged cells equal an unsharded run's.
+ */
+import assert from "assert";
+import { join } from "node:path";
+import { readResults } from "../../harness/results.ts";
+import type { ResultsFile } from "../../harness/types.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
+const OUT = join(REPO, "out/test-runs/shard-merge");
+const SELECTION = ["--criu", "3.17.1,4.1.1", "--arch", "x86_64", "--case", "sigstop,sigtstp"];
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", join(REPO, "harness/cli.ts"), ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}
+
+function outcomes(results: ResultsFile): string[] {
+  return results.cells.map((c) =>
+    `${c.criu.version}/${c.arch}/${c.kernel.suite}/${c.case}=${c.verdict}/${c.stage}`
+  ).sort();
+}
+
+Deno.test("plan, run shards, merge: the same cells as one unsharded run", async () => {
+  await Deno.remove(OUT, { recursive: true }).catch(() => {});
+  const plan = await cli(["plan", ...SELECTION, "--shards", "2", "--format", "github"]);
+  assert.equal(plan.code, 0, plan.stderr);
+  const shards: string[] = JSON.parse(plan.stdout).include.map((s: { shard: string }) => s.shard);
+  assert.deepEqual(shards, ["1/2", "2/2"]);
+
+  for (const [index, shard] of shards.entries()) {
+    const run = await cli([
+      "matrix",
+      ...SELECTION,
+      "--shard",
+      shard,
+      "--out",
+      join(OUT, `s${index}`),
+    ]);
+    assert.ok([0, 4].includes(run.code), run.stderr.slice(-2000));
+  }
+  const merged = await cli([
+    "merge",
+    "--out",
+    join(OUT, "merged"),
+    ...shards.map((_, index) => join(OUT, `s${index}`)),
+  ]);
+  assert.ok([0, 4].includes(merged.code), merged.stderr.slice(-2000));
+  const whole = await cli(["matrix", ...SELECTION, "--out", join(OUT, "whole")]);
+  assert.ok([0, 4].includes(whole.code), whole.stderr.slice(-2000));
+
+  const mergedResults = await readResults(join(OUT, "merged/results.json"));
+  assert.deepEqual(
+    outcomes(mergedResults),
+    outcomes(await readResults(join(OUT, "whole/results.json"))),
+  );
+  for (const report of ["report.md", "junit.xml", "index.html"]) {
+    await Deno.stat(join(OUT, "merged", report));
+  }
+  // The merged directory holds each cell's logs.
+  for (const cell of mergedResults.cells) await Deno.stat(join(OUT, "merged", cell.logs.agent!));
+
+  const overlap = await cli(["merge", "--out", join(OUT, "bad"), join(OUT, "s0"), join(OUT, "s0")]);
+  assert.equal(overlap.code, 2);
+  assert.match(overlap.stderr, /s0/);
+});
