@@ -16,6 +16,7 @@ import { runCommand } from "./exec.ts";
 import { sha256Hex } from "./image.ts";
 import { UsageError } from "./options.ts";
 import type { Arch } from "./types.ts";
+import { DEBIAN_ARCH } from "../vm/recipes.ts";
 
 /**
  * What a `--criu` value names. Accepted forms:
@@ -84,7 +85,6 @@ const MULTIARCH: Record<Arch, string> = {
   x86_64: "x86_64-linux-gnu",
   aarch64: "aarch64-linux-gnu",
 };
-const DEBIAN_ARCH: Record<Arch, string> = { x86_64: "amd64", aarch64: "arm64" };
 const ELF_MACHINE: Record<number, Arch> = { 62: "x86_64", 183: "aarch64" };
 const TREE_MARKERS = ["criu/Makefile", "compel/Makefile", "Makefile.versions"];
 

@@ -109,6 +109,45 @@ function rankIn<T>(list: readonly T[], item: T): number {
 }
 
 /**
+ * The legend of the reports, in verdict order: what each verdict means, and what the detail a
+ * cell shows next to it names (the stage of a fail, the kind of an error; see `verdictDetail`).
+ *
+ * @example
+ * ```ts
+ * import { VERDICT_LEGEND } from "./grid.ts";
+ * VERDICT_LEGEND.fail.detail; // "stage"
+ * Object.keys(VERDICT_LEGEND); // ["pass", "fail", "error", "skip"]
+ * ```
+ */
+export const VERDICT_LEGEND: Readonly<
+  Record<Verdict, { readonly detail: string | null; readonly meaning: string }>
+> = {
+  pass: { detail: null, meaning: "CRIU dumped and restored the task and every check held." },
+  fail: {
+    detail: "stage",
+    meaning: "CRIU refused, or restored something different; the stage says where " +
+      "(probe, dump, restore, check, resume).",
+  },
+  error: {
+    detail: "kind",
+    meaning: "The harness, image or VM failed (timeout, panic, boot, agent, ...): " +
+      "says nothing about CRIU.",
+  },
+  skip: { detail: null, meaning: "Not run in this configuration." },
+};
+
+/**
+ * What an empty cell of the matrix means, for the legends.
+ *
+ * @example
+ * ```ts
+ * import { EMPTY_CELL_MEANING } from "./grid.ts";
+ * EMPTY_CELL_MEANING; // "No result (yet) for this case here."
+ * ```
+ */
+export const EMPTY_CELL_MEANING = "No result (yet) for this case here.";
+
+/**
  * How many cells have each verdict.
  *
  * @example

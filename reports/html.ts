@@ -20,8 +20,10 @@ import {
   columnLabel,
   countVerdicts,
   criuErrorLine,
+  EMPTY_CELL_MEANING,
   type MatrixColumn,
   type MatrixGrid,
+  VERDICT_LEGEND,
   verdictDetail,
 } from "./grid.ts";
 import { escapeMarkup as h } from "./markup.ts";
@@ -29,25 +31,12 @@ import { describeRunTimes } from "./run_times.ts";
 import { SIGNAL_SUPPORT_RULE, type SignalSupport, stopSignalSupport } from "./signal_support.ts";
 import { formatDuration } from "./terminal.ts";
 
-const VERDICT: Readonly<Record<Verdict, { symbol: string; word: string; meaning: string }>> = {
-  pass: {
-    symbol: "✓",
-    word: "PASS",
-    meaning: "CRIU dumped and restored the task and every check held.",
-  },
-  fail: {
-    symbol: "✗",
-    word: "FAIL",
-    meaning: "CRIU refused, or restored something different; the stage says where " +
-      "(probe, dump, restore, check, resume).",
-  },
-  error: {
-    symbol: "⚠",
-    word: "ERROR",
-    meaning: "The harness, image or VM failed (timeout, panic, boot, agent, ...): " +
-      "says nothing about CRIU.",
-  },
-  skip: { symbol: "–", word: "SKIP", meaning: "Not run in this configuration." },
+/** How a cell shows each verdict; the legend says what it means (`VERDICT_LEGEND`). */
+const VERDICT: Readonly<Record<Verdict, { symbol: string; word: string }>> = {
+  pass: { symbol: "✓", word: "PASS" },
+  fail: { symbol: "✗", word: "FAIL" },
+  error: { symbol: "⚠", word: "ERROR" },
+  skip: { symbol: "–", word: "SKIP" },
 };
 
 /** The triage statuses worth a mark: the others repeat the verdict. */
@@ -139,11 +128,11 @@ function renderRunTimes(results: ResultsFile): string {
 }
 
 function renderLegend(): string {
-  const verdicts = (Object.keys(VERDICT) as Verdict[]).map((verdict) => {
-    const detail = verdict === "fail" ? " stage" : verdict === "error" ? " kind" : "";
-    return `<li><span class="chip v-${verdict}">${verdictText(verdict)}${detail}</span> ${
-      h(VERDICT[verdict].meaning)
-    }</li>`;
+  const verdicts = (Object.keys(VERDICT_LEGEND) as Verdict[]).map((verdict) => {
+    const { detail, meaning } = VERDICT_LEGEND[verdict];
+    return `<li><span class="chip v-${verdict}">${verdictText(verdict)}${
+      detail ? ` ${detail}` : ""
+    }</span> ${h(meaning)}</li>`;
   });
   const marks = Object.entries(TRIAGE_MARK).map(([status, [word, meaning]]) =>
     `<li><span class="mark m-${status}">${word}</span> ${h(meaning)}</li>`
@@ -152,7 +141,7 @@ function renderLegend(): string {
 <h2>Legend</h2>
 <ul class="legend">
 ${verdicts.join("\n")}
-<li><span class="chip empty">(empty)</span> No result (yet) for this case here.</li>
+<li><span class="chip empty">(empty)</span> ${h(EMPTY_CELL_MEANING)}</li>
 </ul>
 <ul class="legend">
 ${marks.join("\n")}

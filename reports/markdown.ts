@@ -5,14 +5,16 @@
  * @module
  */
 
-import type { CaseDefinition, CellResult, ResultsFile } from "../harness/types.ts";
+import type { CaseDefinition, CellResult, ResultsFile, Verdict } from "../harness/types.ts";
 import {
   buildMatrixGrid,
   columnLabel,
   countVerdicts,
   criuErrorLine,
+  EMPTY_CELL_MEANING,
   type MatrixColumn,
   type MatrixGrid,
+  VERDICT_LEGEND,
   verdictDetail,
 } from "./grid.ts";
 import { describeRunTimes } from "./run_times.ts";
@@ -69,20 +71,11 @@ function renderLegend(): string {
     "## Legend",
     "",
     table(["Cell", "Verdict", "Meaning"], [
-      [SYMBOL.pass, "pass", "CRIU dumped and restored the task and every check held."],
-      [
-        `${SYMBOL.fail} stage`,
-        "fail",
-        "CRIU refused, or restored something different; the stage says where " +
-        "(probe, dump, restore, check, resume).",
-      ],
-      [
-        `${SYMBOL.error} kind`,
-        "error",
-        "The harness, image or VM failed (timeout, panic, boot, agent, ...): says nothing about CRIU.",
-      ],
-      [SYMBOL.skip, "skip", "Not run in this configuration."],
-      ["(empty)", "", "No result (yet) for this case here."],
+      ...(Object.keys(VERDICT_LEGEND) as Verdict[]).map((verdict) => {
+        const { detail, meaning } = VERDICT_LEGEND[verdict];
+        return [detail ? `${SYMBOL[verdict]} ${detail}` : SYMBOL[verdict], verdict, meaning];
+      }),
+      ["(empty)", "", EMPTY_CELL_MEANING],
     ]),
   ].join("\n");
 }

@@ -15,18 +15,14 @@ import {
 import { runCommand } from "../harness/exec.ts";
 import { defaultCacheDir } from "../harness/image.ts";
 import type { Arch } from "../harness/types.ts";
+import { readElfHead, tempDirRemovedAtUnload } from "./test_helpers.ts";
 
 const CACHE = defaultCacheDir();
 const VERSION = "4.1.1";
 const MARK = "(criu-matrix test patch)";
 const log = (line: string) => console.log(`    ${line}`);
 
-const scratch = Deno.makeTempDirSync({ prefix: "criu-source-test-" });
-globalThis.addEventListener("unload", () => {
-  try {
-    Deno.removeSync(scratch, { recursive: true });
-  } catch { /* already gone */ }
-});
+const scratch = tempDirRemovedAtUnload("criu-source-test-");
 
 let source: Promise<string> | null = null;
 const tree = () => source ??= fetchDebianCriuSource(VERSION, CACHE);
@@ -44,17 +40,6 @@ function build(arch: Arch, patches: string[] = []): Promise<CriuBuild> {
     );
   }
   return builds.get(key)!;
-}
-
-async function elfMachine(path: string): Promise<number> {
-  const head = new Uint8Array(20);
-  const file = await Deno.open(path);
-  try {
-    await file.read(head);
-  } finally {
-    file.close();
-  }
-  return new DataView(head.buffer).getUint16(18, true);
 }
 
 /** A patch (made with diff -u against the tree) that changes the `--version` output. */
@@ -87,7 +72,7 @@ Deno.test("the x86_64 build runs and reports the tree's version", async () => {
   const b = await build("x86_64");
   assert.equal(b.arch, "x86_64");
   assert.equal(b.version, VERSION);
-  assert.equal(await elfMachine(b.binary), 62, "e_machine = EM_X86_64");
+  assert.equal((await readElfHead(b.binary)).machine, 62, "e_machine = EM_X86_64");
   const { stdout } = await runCommand([b.binary, "--version"]);
   assert.match(stdout, new RegExp(`^Version: ${VERSION.replaceAll(".", "\\.")}$`, "m"));
   assert.deepEqual(b.origin, {
@@ -114,7 +99,7 @@ Deno.test("the x86_64 build runs and reports the tree's version", async () => {
 
 Deno.test("the aarch64 cross build is an aarch64 binary with the same runtime needs", async () => {
   const b = await build("aarch64");
-  assert.equal(await elfMachine(b.binary), 183, "e_machine = EM_AARCH64");
+  assert.equal((await readElfHead(b.binary)).machine, 183, "e_machine = EM_AARCH64");
   assert.equal(await readElfArch(b.binary), "aarch64");
   assert.deepEqual(b.runtimePackages, (await build("x86_64")).runtimePackages);
   assert.ok(b.binary.includes(`/criu-builds/criu-${VERSION}-aarch64-`));

@@ -2,13 +2,16 @@
 // terminate the fixture the way the in-guest agent does, and read the same report files.
 import assert from "assert";
 import { buildFixtures, FIXTURE_PROGRAMS, type FixtureSet } from "../harness/fixtures.ts";
+import {
+  killTree,
+  ppid,
+  readElfHead,
+  stat,
+  tempDirRemovedAtUnload,
+  waitFor,
+} from "./test_helpers.ts";
 
-const CACHE = Deno.makeTempDirSync({ prefix: "criu-matrix-fixtures-test-" });
-globalThis.addEventListener("unload", () => {
-  try {
-    Deno.removeSync(CACHE, { recursive: true });
-  } catch { /* already gone */ }
-});
+const CACHE = tempDirRemovedAtUnload("criu-matrix-fixtures-test-");
 
 let built: Promise<FixtureSet> | null = null;
 function hostFixtures(): Promise<FixtureSet> {
@@ -41,56 +44,7 @@ function readKV(path: string): Record<string, string> | null {
   return kv;
 }
 
-/** Polls `fn` every 10 ms until it returns a truthy value; fails after `ms`. */
-async function waitFor<T>(
-  what: string,
-  fn: () => T | null | undefined | false,
-  ms = 5000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]. */
-function stat(pid: number): string[] | null {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return s.slice(s.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return null;
-  }
-}
-
 const state = (pid: number) => stat(pid)?.[0] ?? "gone";
-const ppid = (pid: number) => Number(stat(pid)?.[1] ?? 0);
-
-/** SIGKILLs the given processes and all their descendants. */
-function killTree(pids: number[]) {
-  const children = new Map<number, number[]>();
-  for (const e of Deno.readDirSync("/proc")) {
-    const pid = Number(e.name);
-    if (!pid) continue;
-    const pp = ppid(pid);
-    children.set(pp, [...(children.get(pp) ?? []), pid]);
-  }
-  const all = new Set<number>();
-  const walk = (p: number) => {
-    if (p <= 1 || all.has(p)) return;
-    all.add(p);
-    for (const c of children.get(p) ?? []) walk(c);
-  };
-  pids.forEach(walk);
-  for (const p of all) {
-    try {
-      Deno.kill(p, "SIGKILL");
-    } catch { /* gone */ }
-  }
-}
 
 interface Started {
   dir: string;
@@ -392,16 +346,11 @@ Deno.test("the aarch64 build produces aarch64 ELF binaries", async () => {
   const fx = await buildFixtures("aarch64", CACHE);
   assert.match(fx.dir, /\/fixtures\/aarch64-[0-9a-f]+$/);
   for (const p of Object.values(fx.programs)) {
-    const head = new Uint8Array(20);
-    const f = await Deno.open(p);
-    try {
-      assert.equal(await f.read(head), 20);
-    } finally {
-      f.close();
-    }
-    assert.deepEqual([...head.slice(0, 4)], [0x7f, 0x45, 0x4c, 0x46], `${p} is ELF`);
-    assert.equal(head[4], 2, "64-bit");
-    assert.equal(head[5], 1, "little-endian");
-    assert.equal(new DataView(head.buffer).getUint16(18, true), 183, "e_machine = EM_AARCH64");
+    const head = await readElfHead(p);
+    assert.equal(head.length, 20);
+    assert.deepEqual([...head.bytes.slice(0, 4)], [0x7f, 0x45, 0x4c, 0x46], `${p} is ELF`);
+    assert.equal(head.bytes[4], 2, "64-bit");
+    assert.equal(head.bytes[5], 1, "little-endian");
+    assert.equal(head.machine, 183, "e_machine = EM_AARCH64");
   }
 });

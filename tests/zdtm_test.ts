@@ -8,6 +8,7 @@ import { runCommand } from "../harness/exec.ts";
 import { defaultCacheDir } from "../harness/image.ts";
 import type { Arch } from "../harness/types.ts";
 import { buildZdtmTests, listZdtmStaticTests, type ZdtmTests } from "../harness/zdtm.ts";
+import { killAll, stat, waitFor } from "./test_helpers.ts";
 
 const CACHE = defaultCacheDir();
 const STOPPED = ["stopped", "stopped01", "stopped02", "stopped12"];
@@ -32,30 +33,13 @@ function zdtm(arch: Arch): Promise<ZdtmTests> {
   return built.get(arch)!;
 }
 
-/** Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]. */
-function stat(pid: number): string[] | null {
-  try {
-    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return s.slice(s.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return null;
-  }
-}
-
 function childrenOf(pid: number): number[] {
   return [...Deno.readDirSync("/proc")].map((e) => Number(e.name))
     .filter((p) => p && Number(stat(p)?.[1]) === pid);
 }
 
-async function waitFor<T>(what: string, fn: () => T | null | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = fn();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** zdtm tests start slower than the fixtures: wait longer, poll less often. */
+const wait = <T>(what: string, fn: () => T | null | false) => waitFor(what, fn, 30_000, 20);
 
 const exists = (path: string) => {
   try {
@@ -127,12 +111,12 @@ for (const name of STOPPED) {
       assert.equal(Number(pgrp), pid);
       const children = childrenOf(pid);
       assert.equal(children.length, 1, "one child");
-      await waitFor("the child to stop", () => stat(children[0])?.[0] === "T");
+      await wait("the child to stop", () => stat(children[0])?.[0] === "T");
       assert.ok(exists(join(dir, `${name}.out.inprogress`)));
       assert.ok(!exists(join(dir, `${name}.out`)));
       // 5. finish with SIGTERM; 6. verdict once T.pid is gone and T.out is there.
       Deno.kill(pid, "SIGTERM");
-      await waitFor(
+      await wait(
         "T.out and no T.pid",
         () => exists(join(dir, `${name}.out`)) && !exists(join(dir, `${name}.pid`)),
       );
@@ -141,13 +125,7 @@ for (const name of STOPPED) {
       assert.ok(last.split(/\s+/).includes("PASS"), `last line of ${name}.out: ${out}`);
       pid = 0;
     } finally {
-      if (pid) {
-        for (const p of [...childrenOf(pid), pid]) {
-          try {
-            Deno.kill(p, "SIGKILL");
-          } catch { /* gone */ }
-        }
-      }
+      if (pid) killAll([...childrenOf(pid), pid]);
       await Deno.remove(dir, { recursive: true });
     }
   });

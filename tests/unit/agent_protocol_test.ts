@@ -1,15 +1,13 @@
 import assert from "assert";
 import {
   type AgentMessage,
-  type CellObservations,
   emptyObservations,
   MAX_LINE_LENGTH,
   parseAgentLine,
   recordMessage,
 } from "../../harness/agent_protocol.ts";
+import { lines, NONCE, observe, SIGSTOP_317 } from "./transcript_fixture.ts";
 
-/** A nonce shaped like `randomNonce()` makes them: 32 hex digits. */
-const NONCE = "5d41402abc4b2a76b9719d911017c592";
 /** The nonce of another run, e.g. a transcript replayed from an earlier boot. */
 const OTHER_NONCE = "7d793037a0760186574b0282f2f435e7";
 
@@ -18,119 +16,7 @@ const OTHER_NONCE = "7d793037a0760186574b0282f2f435e7";
  * the wire lines without their nonce prefix. The LOG lines are a selection; everything else is
  * complete and in order.
  */
-const SIGSTOP_TRANSCRIPT = `
-sigstop KV setup root 132
-sigstop KV setup target 133
-sigstop KV before task.root.present yes
-sigstop KV before task.root.ppid 1
-sigstop KV before task.root.pgid 132
-sigstop KV before task.root.sid 132
-sigstop KV before task.root.Threads 1
-sigstop KV before task.root.SigIgn 0000000000000000
-sigstop KV before task.root.SigCgt 0000000000010200
-sigstop KV before task.root.ShdPnd 0000000000000000
-sigstop KV before thread.root.0.tid 132
-sigstop KV before thread.root.0.State S
-sigstop KV before thread.root.0.SigBlk 0000000000000000
-sigstop KV before thread.root.0.SigPnd 0000000000000000
-sigstop KV before task.target.present yes
-sigstop KV before task.target.ppid 132
-sigstop KV before task.target.pgid 133
-sigstop KV before task.target.sid 132
-sigstop KV before task.target.Threads 1
-sigstop KV before task.target.SigIgn 0000000000000000
-sigstop KV before task.target.SigCgt 0000000000004000
-sigstop KV before task.target.ShdPnd 0000000000000000
-sigstop KV before thread.target.0.tid 133
-sigstop KV before thread.target.0.State T
-sigstop KV before thread.target.0.SigBlk 0000000000000000
-sigstop KV before thread.target.0.SigPnd 0000000000000000
-sigstop KV before parent.wait stopped:SIGSTOP
-sigstop KV before parent.chld_stopped 1
-sigstop KV before parent.chld_continued 0
-sigstop KV before parent.last CLD_STOPPED:SIGSTOP
-sigstop KV before probe.133 stopped:SIGSTOP
-sigstop STEP dump 0 0.77 no
-sigstop LOG dump (00.000911) Version: 3.17.1 (gitid 0)
-sigstop LOG dump (00.001916) Running on (none) Linux 6.1.0-50-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-07-02) x86_64
-sigstop LOG dump (00.002394) Loaded kdat cache from /run/criu.kdat
-sigstop LOG dump (00.003690) Hugetlb size 2 Mb is supported but cannot get dev's number
-sigstop LOG dump (00.028072) cg-prop: \tStrategy "replace"
-sigstop LOG dump (00.028900) cg-prop: Parsing controller "freezer"
-sigstop LOG dump (00.035456) Detected cgroup V1 freezer
-sigstop LOG dump (00.037500) Seized task 132, state 1
-sigstop LOG dump (00.039705) Seized task 133, state 0
-sigstop LOG dump (00.261629) Dumping task (pid: 132)
-sigstop LOG dump (00.462774) Dumping task (pid: 133)
-sigstop LOG dump (00.570141) \tUnseizing 132 into 2
-sigstop LOG dump (00.572845) \tUnseizing 133 into 2
-sigstop LOG dump (00.578771) Dumping finished successfully
-sigstop STEP restore 0 0.34 no
-sigstop LOG restore (00.000612) Version: 3.17.1 (gitid 0)
-sigstop LOG restore (00.001526) Running on (none) Linux 6.1.0-50-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.176-1 (2026-07-02) x86_64
-sigstop LOG restore (00.210077) Restore finished successfully. Tasks resumed.
-sigstop LOG restore (00.210177) Writing stats
-sigstop LOG restore (00.212548) Running post-resume scripts
-sigstop KV after task.root.present yes
-sigstop KV after task.root.ppid 1
-sigstop KV after task.root.pgid 132
-sigstop KV after task.root.sid 132
-sigstop KV after task.root.Threads 1
-sigstop KV after task.root.SigIgn 0000000000000000
-sigstop KV after task.root.SigCgt 0000000000010200
-sigstop KV after task.root.ShdPnd 0000000000000000
-sigstop KV after thread.root.0.tid 132
-sigstop KV after thread.root.0.State S
-sigstop KV after thread.root.0.SigBlk 0000000000000000
-sigstop KV after thread.root.0.SigPnd 0000000000000000
-sigstop KV after task.target.present yes
-sigstop KV after task.target.ppid 132
-sigstop KV after task.target.pgid 133
-sigstop KV after task.target.sid 132
-sigstop KV after task.target.Threads 1
-sigstop KV after task.target.SigIgn 0000000000000000
-sigstop KV after task.target.SigCgt 0000000000004000
-sigstop KV after task.target.ShdPnd 0000000000000000
-sigstop KV after thread.target.0.tid 133
-sigstop KV after thread.target.0.State T
-sigstop KV after thread.target.0.SigBlk 0000000000000000
-sigstop KV after thread.target.0.SigPnd 0000000000000000
-sigstop KV after parent.wait stopped:SIGSTOP
-sigstop KV after parent.chld_stopped 2
-sigstop KV after parent.chld_continued 0
-sigstop KV after parent.last CLD_STOPPED:SIGSTOP
-sigstop KV after probe.133 stopped:SIGSTOP
-sigstop KV resume task.target.present yes
-sigstop KV resume task.target.ppid 132
-sigstop KV resume task.target.pgid 133
-sigstop KV resume task.target.sid 132
-sigstop KV resume task.target.Threads 1
-sigstop KV resume task.target.SigIgn 0000000000000000
-sigstop KV resume task.target.SigCgt 0000000000004000
-sigstop KV resume task.target.ShdPnd 0000000000000000
-sigstop KV resume thread.target.0.tid 133
-sigstop KV resume thread.target.0.State S
-sigstop KV resume thread.target.0.SigBlk 0000000000000000
-sigstop KV resume thread.target.0.SigPnd 0000000000000000
-sigstop KV resume parent.wait continued
-sigstop KV resume parent.chld_stopped 2
-sigstop KV resume parent.chld_continued 1
-sigstop KV resume parent.last CLD_CONTINUED
-sigstop KV restop stopped yes
-sigstop KV restop parent.wait stopped:SIGSTOP
-sigstop KV restop parent.chld_stopped 3
-sigstop KV restop parent.chld_continued 1
-sigstop KV restop parent.last CLD_STOPPED:SIGSTOP
-sigstop KV finish result.verdict PASS
-sigstop KV finish result.memory ok
-sigstop KV finish result.threads 1
-sigstop KV finish result.progressed 1
-sigstop KV finish result.tstp_handled 0
-sigstop KV finish result.cont_handled 0
-sigstop KV finish result.pending none
-sigstop KV finish result.reasons none
-sigstop KV finish exit.target exited:0
-sigstop DONE`.trim().split("\n");
+const SIGSTOP_TRANSCRIPT = lines(SIGSTOP_317);
 
 /** What the agent sends outside a cell (cell `-`) and when a cell goes wrong, per vm/guest/agent. */
 const OTHER_LINES = [
@@ -598,16 +484,6 @@ Deno.test("parseAgentLine: mutated lines of another run never parse", () => {
   }
   assert.ok(checked > 4_000);
 });
-
-function observe(lines: string[]): CellObservations {
-  const observations = emptyObservations();
-  for (const line of lines) {
-    const message = parse(line);
-    assert.notEqual(message, null, line);
-    recordMessage(observations, message!);
-  }
-  return observations;
-}
 
 Deno.test("recordMessage: groups a real transcript for the checks", async (t) => {
   const seen = observe(SIGSTOP_TRANSCRIPT);

@@ -1,0 +1,97 @@
+/**
+ * Helpers shared by the host tests that run real programs (fixtures, zdtm, CRIU builds): temporary
+ * directories, /proc, polling, killing what a test started, and ELF headers.
+ *
+ * @module
+ */
+
+/** A temporary directory made now and removed when the test process ends. */
+export function tempDirRemovedAtUnload(prefix: string): string {
+  const dir = Deno.makeTempDirSync({ prefix });
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* already gone */ }
+  });
+  return dir;
+}
+
+/** Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]. */
+export function stat(pid: number): string[] | null {
+  try {
+    const s = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return s.slice(s.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return null;
+  }
+}
+
+/** The parent of `pid`, 0 once it is gone. */
+export const ppid = (pid: number): number => Number(stat(pid)?.[1] ?? 0);
+
+/** Polls `fn` every `everyMs` until it returns a truthy value; fails after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | null | undefined | false,
+  ms = 5000,
+  everyMs = 10,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** SIGKILLs each of `pids` that is still there. */
+export function killAll(pids: Iterable<number>) {
+  for (const pid of pids) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
+/** SIGKILLs the given processes and all their descendants. */
+export function killTree(pids: number[]) {
+  const children = new Map<number, number[]>();
+  for (const e of Deno.readDirSync("/proc")) {
+    const pid = Number(e.name);
+    if (!pid) continue;
+    const pp = ppid(pid);
+    children.set(pp, [...(children.get(pp) ?? []), pid]);
+  }
+  const all = new Set<number>();
+  const walk = (p: number) => {
+    if (p <= 1 || all.has(p)) return;
+    all.add(p);
+    for (const c of children.get(p) ?? []) walk(c);
+  };
+  pids.forEach(walk);
+  killAll(all);
+}
+
+/** The start of an ELF file, as far as the tests look at it. */
+export interface ElfHead {
+  /** The first 20 bytes (zero-padded if the file had fewer). */
+  bytes: Uint8Array;
+  /** How many bytes were read. */
+  length: number | null;
+  /** e_machine (little-endian): 62 EM_X86_64, 183 EM_AARCH64. */
+  machine: number;
+}
+
+/** Reads the ELF identification, type and machine of `path`. */
+export async function readElfHead(path: string): Promise<ElfHead> {
+  const bytes = new Uint8Array(20);
+  const file = await Deno.open(path);
+  let length: number | null;
+  try {
+    length = await file.read(bytes);
+  } finally {
+    file.close();
+  }
+  return { bytes, length, machine: new DataView(bytes.buffer).getUint16(18, true) };
+}
