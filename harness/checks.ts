@@ -133,6 +133,16 @@ export function signalMaskNames(mask: string): string {
 const MASK_KEY = /\.(SigBlk|SigIgn|SigCgt|SigPnd|ShdPnd)$/;
 
 /**
+ * The value a check compares: a thread that runs is sometimes caught on the CPU (R), sometimes
+ * in a sleep (S, D, I), whatever CRIU did; stopped (T), traced (t) and dead (Z, X) stay apart.
+ */
+function comparable(key: string, value: string | undefined): string | undefined {
+  return key.endsWith(".State") && value !== undefined && /^[RSDI]$/.test(value)
+    ? "running"
+    : value;
+}
+
+/**
  * One check comparing the same keys before and after. When they differ, only the differing
  * keys are shown (signal masks also by name), so the reader sees what changed.
  */
@@ -150,7 +160,9 @@ function compare(
     if (raw === undefined) return "absent";
     return MASK_KEY.test(key) ? `${raw}(${signalMaskNames(raw)})` : raw;
   };
-  const differing = keys.filter((key) => before[key] !== after[key]);
+  const differing = keys.filter((key) =>
+    comparable(key, before[key]) !== comparable(key, after[key])
+  );
   const shown = differing.length > 0 ? differing : keys;
   const show = (values: Record<string, string>) =>
     keys.length === 0 ? null : shown.map((key) => `${key}=${value(values, key)}`).join(" ");

@@ -163,6 +163,26 @@ async function cachedImage(
   }
 }
 
+/**
+ * Removes a cached image (one a guest could not boot from), so the next run rebuilds it. Other
+ * runs still using it keep their open files; a missing dir is fine.
+ *
+ * @example
+ * ```ts ignore
+ * import { forgetImage } from "./image.ts";
+ * await forgetImage(kernel.dir);
+ * ```
+ */
+export async function forgetImage(dir: string): Promise<void> {
+  const doomed = `${dir}.forgotten-${crypto.randomUUID()}`;
+  try {
+    await Deno.rename(dir, doomed);
+  } catch {
+    return;
+  }
+  await Deno.remove(doomed, { recursive: true });
+}
+
 async function mmdebstrap(
   recipe: RootfsRecipe | KernelRecipe,
   tarball: string,

@@ -10,7 +10,13 @@ import { type Accel, QEMU_PROFILES } from "../vm/profiles.ts";
 import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild, ensureCriuBuildDeps } from "./criu_source.ts";
 import { buildFixtures, type FixtureSet } from "./fixtures.ts";
 import { buildZdtmTests } from "./zdtm.ts";
-import { ensureKernel, ensureRootfs, type KernelImage, type RootfsImage } from "./image.ts";
+import {
+  ensureKernel,
+  ensureRootfs,
+  forgetImage,
+  type KernelImage,
+  type RootfsImage,
+} from "./image.ts";
 import { buildOverlay, concatenateInitrd } from "./initrd.ts";
 import { writeReportFiles } from "./report_files.ts";
 import { cellKey, ResultsWriter } from "./results.ts";
@@ -387,8 +393,15 @@ export async function runMatrix(
           },
         });
         stats.boots += rerun.boots;
+        stats.failedBoots += rerun.failedBoots;
         stats.bootSeconds.push(...rerun.bootSeconds);
         stats.guestSeconds += rerun.guestSeconds;
+      }
+      // A guest that never came up must not come from the same cache entries next time.
+      if (stats.failedBoots > 0 && stats.bootSeconds.length === 0) {
+        options.log(`${vm.id}: the guest never booted; dropping its cached images`);
+        await forgetImage(vmAssets.rootfs.dir);
+        await forgetImage(vmAssets.kernel.dir);
       }
       outcome.seconds.vms[vm.id] = {
         ...stats,

@@ -40,6 +40,8 @@ export interface VmRunContext {
 /** What the run learned about its boots, for the benchmark and the results. */
 export interface VmRunStats {
   boots: number;
+  /** Boots that never reached the agent's READY (kind `boot`): the image may be broken. */
+  failedBoots: number;
   bootSeconds: number[];
   guestSeconds: number;
 }
@@ -96,7 +98,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
   };
   const attempt = context.attempt ?? 1;
   const vmDir = join("cells", safeName(plan.id) + (attempt > 1 ? `-attempt${attempt}` : ""));
-  const stats: VmRunStats = { boots: 0, bootSeconds: [], guestSeconds: 0 };
+  const stats: VmRunStats = { boots: 0, failedBoots: 0, bootSeconds: [], guestSeconds: 0 };
   const remaining = [...plan.cases];
   const cellBase = (caseDef: CaseDefinition, vm: GuestVm | null) => ({
     arch: plan.arch,
@@ -127,6 +129,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
       memoryMiB: 1536,
     }, { nonce: context.nonce, consoleLog, bootTimeoutMs: timeouts.boot * 1000 });
     if (!(booted instanceof GuestVm)) {
+      if (booted.failure.kind === "boot") stats.failedBoots++;
       stats.guestSeconds += (performance.now() - bootStarted) / 1000;
       // A guest that cannot boot will not boot for the next case either.
       for (const caseDef of remaining.splice(0)) {

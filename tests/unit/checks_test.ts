@@ -255,6 +255,19 @@ Deno.test("evaluateCell: restored in tracing stop (t, not T) fails at check", ()
   assert.equal(check(result, /^tree: pid/).ok, true);
 });
 
+Deno.test("evaluateCell: a running thread caught sleeping (S) or on the CPU (R) is one state", () => {
+  const seen = observe(
+    edit(
+      SIGSTOP_317,
+      set("sigstop KV before thread.root.0.State S", "R"),
+      set("sigstop KV after thread.root.0.State S", "S"),
+    ),
+  );
+  assert.equal(check(evaluateCell(SIGSTOP, seen), /^state per thread/).ok, true);
+  const dead = observe(edit(SIGSTOP_317, set("sigstop KV after thread.root.0.State S", "Z")));
+  assert.equal(check(evaluateCell(SIGSTOP, dead), /^state per thread/).ok, false);
+});
+
 Deno.test("evaluateCell: restored stopped by SIGSTOP, original by SIGTSTP: fail at check", () => {
   const seen = observe(
     edit(
