@@ -117,6 +117,8 @@ async function matrixCommand(args: string[]): Promise<number> {
   const shard = options.shard ?? { index: 1, count: 1 };
   const plan = selectShard(fullPlan, shard);
   const keep = options.resume ? await resumableCells(options.resume, fullPlan, shard) : undefined;
+  await ensureWritable(plan.outDir, options.resume ? "--resume" : "--out");
+  await ensureWritable(defaultCacheDir(), "the cache directory");
   await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   log(
@@ -171,6 +173,30 @@ async function resumableCells(
   }
   log(`resuming ${dir}: keeping ${results.cells.length} finished cell(s)`);
   return { startedAt: results.startedAt, cells: results.cells };
+}
+
+/**
+ * Fails early, with what to do, when `dir` cannot be written: outside what this process may
+ * write (the `task matrix` permissions), or refused by the file system.
+ */
+async function ensureWritable(dir: string, what: string): Promise<void> {
+  const permission = await Deno.permissions.query({ name: "write", path: dir });
+  if (permission.state !== "granted") {
+    throw new UsageError(
+      `${what} ${dir}: outside the directories task matrix may write (the repository, /tmp, ` +
+        `~/.cache/criu-matrix); choose one inside, or run harness/cli.ts with --allow-write=${dir}`,
+    );
+  }
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    const probe = await Deno.makeTempFile({ dir, prefix: ".write-test-" });
+    await Deno.remove(probe);
+  } catch (error) {
+    throw new UsageError(
+      `${what} ${dir}: not writable (${(error as Error).message}); choose a directory you can ` +
+        `write`,
+    );
+  }
 }
 
 async function planCommand(args: string[]): Promise<number> {

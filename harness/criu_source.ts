@@ -13,7 +13,7 @@
  */
 import { basename, join, resolve } from "node:path";
 import { runCommand } from "./exec.ts";
-import { sha256Hex } from "./image.ts";
+import { sha256Hex, symlink } from "./image.ts";
 import { UsageError } from "./options.ts";
 import type { Arch } from "./types.ts";
 import { DEBIAN_ARCH } from "../vm/recipes.ts";
@@ -551,7 +551,7 @@ export async function ensureCriuBuild(options: {
     }
     const linkDir = join(tmp, "link");
     await Deno.mkdir(linkDir);
-    await Deno.symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(linkDir, "libnet.so"));
+    await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(linkDir, "libnet.so"));
     if (!(await make(src, arch, logFile, linkDir))) {
       const kept = join(root, `failed-${name}.log`);
       await Deno.copyFile(logFile, kept);

@@ -215,6 +215,20 @@ async function debianVersionFromChangelog(root: string, pkg: string): Promise<st
   return match[1];
 }
 
+/**
+ * Makes a symbolic link with ln(1): Deno.symlink needs unscoped file permissions, which
+ * `task matrix` does not grant itself.
+ *
+ * @example
+ * ```ts ignore
+ * import { symlink } from "./image.ts";
+ * await symlink("usr/bin", "/tmp/root/bin");
+ * ```
+ */
+export async function symlink(target: string, path: string): Promise<void> {
+  await runCommand(["ln", "-s", target, path]);
+}
+
 async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
@@ -265,7 +279,7 @@ export async function ensureRootfs(
     // trixie and later are merged-/usr, and their tarballs lack the top-level links.
     for (const link of ["bin", "sbin", "lib", "lib64"]) {
       if (!(await exists(join(root, link))) && (await exists(join(root, "usr", link)))) {
-        await Deno.symlink(`usr/${link}`, join(root, link));
+        await symlink(`usr/${link}`, join(root, link));
       }
     }
     // Kernel modules arrive in a separate cpio under usr/lib/modules, whatever the suite.
@@ -273,7 +287,7 @@ export async function ensureRootfs(
     if ((await Deno.lstat(join(root, "lib"))).isDirectory) {
       await Deno.remove(libModules, { recursive: true }).catch(() => {});
       await Deno.mkdir(join(root, "usr/lib"), { recursive: true });
-      await Deno.symlink("../usr/lib/modules", libModules);
+      await symlink("../usr/lib/modules", libModules);
     }
     await packCpio(root, join(tmp, "rootfs.cpio"));
     await Deno.remove(root, { recursive: true });
@@ -380,7 +394,7 @@ export async function ensureKernel(
     await runCommand(["depmod", "-b", root, release]).catch(async () => {
       // Older depmod only looks under lib/modules.
       await Deno.mkdir(join(root, "lib"), { recursive: true });
-      await Deno.symlink(modulesParent, join(root, "lib/modules"));
+      await symlink(modulesParent, join(root, "lib/modules"));
       await runCommand(["depmod", "-b", root, release]);
     });
     const staged = join(tmp, "modules");

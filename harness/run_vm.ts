@@ -40,7 +40,7 @@ export interface VmRunContext {
 /** What the run learned about its boots, for the benchmark and the results. */
 export interface VmRunStats {
   boots: number;
-  /** Boots that never reached the agent's READY (kind `boot`): the image may be broken. */
+  /** Boots whose kernel never started (kind `boot`, no kernel banner): the image is suspect. */
   failedBoots: number;
   bootSeconds: number[];
   guestSeconds: number;
@@ -129,7 +129,10 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
       memoryMiB: 1536,
     }, { nonce: context.nonce, consoleLog, bootTimeoutMs: timeouts.boot * 1000 });
     if (!(booted instanceof GuestVm)) {
-      if (booted.failure.kind === "boot") stats.failedBoots++;
+      // Only a kernel that never even started says something about the image itself.
+      if (booted.failure.kind === "boot" && !/Linux version/.test(booted.console)) {
+        stats.failedBoots++;
+      }
       stats.guestSeconds += (performance.now() - bootStarted) / 1000;
       // A guest that cannot boot will not boot for the next case either.
       for (const caseDef of remaining.splice(0)) {
