@@ -66,7 +66,14 @@ Deno.test("plan, run shards, merge: the same cells as one unsharded run", async 
   // The merged directory holds each cell's logs.
   for (const cell of mergedResults.cells) await Deno.stat(join(OUT, "merged", cell.logs.agent!));
 
-  const overlap = await cli(["merge", "--out", join(OUT, "bad"), join(OUT, "s0"), join(OUT, "s0")]);
-  assert.equal(overlap.code, 2);
-  assert.match(overlap.stderr, /s0/);
+  // The same shard twice (a copy of its directory) is refused, naming both inputs.
+  const copy = join(OUT, "s0-copy");
+  const cp = await new Deno.Command("cp", { args: ["-r", join(OUT, "s0"), copy] }).output();
+  assert.equal(cp.code, 0);
+  const overlap = await cli(["merge", "--out", join(OUT, "bad"), join(OUT, "s0"), copy]);
+  assert.equal(overlap.code, 2, overlap.stderr);
+  assert.match(
+    overlap.stderr,
+    /s0\/results\.json and .*s0-copy\/results\.json both hold shard 1\/2/,
+  );
 });
