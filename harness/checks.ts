@@ -41,7 +41,17 @@ const SIGNAL_NAMES: Record<number, string> = {
 };
 
 /**
- * The first error line of a CRIU log (without its timestamp), or null.
+ * Errors CRIU logs while probing optional kernel features and then works around: they are not
+ * why a command failed, so the first error line that is not one of these is reported.
+ */
+const PROBE_NOISE = [
+  /criu\/util\.c:\d+\): exited, status=\d+$/,
+  /reported by netlink/,
+  /Unable to create a veth pair/,
+];
+
+/**
+ * The first error line of a CRIU log (without its timestamp) that says why it failed, or null.
  *
  * @example
  * ```ts
@@ -51,7 +61,8 @@ const SIGNAL_NAMES: Record<number, string> = {
  * ```
  */
 export function firstCriuError(log: string[]): string | null {
-  const line = log.find((l) => /\bError\b|^Error/.test(l));
+  const errors = log.filter((l) => /\bError\b|^Error/.test(l));
+  const line = errors.find((l) => !PROBE_NOISE.some((noise) => noise.test(l))) ?? errors[0];
   return line ? line.replace(/^\(\s*[\d.]+\)\s*/, "").trim() : null;
 }
 

@@ -515,6 +515,22 @@ Deno.test("firstCriuError", async (t) => {
       "pie: 132: Error (criu/pie/restorer.c:1): x",
     );
   });
+  await t.step("probing noise is passed over for the error that says why", () => {
+    // CRIU 3.17.1 on a 7.2 kernel, as logged in a real cell.
+    const log = [
+      "(00.308000) Error (criu/util.c:642): exited, status=1",
+      "(00.714255) Error (criu/libnetlink.c:54): -95 reported by netlink: Operation not supported",
+      "(00.714888) Error (criu/net.c:3741): Unable to create a veth pair: -95",
+      "(00.795093) Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds",
+      "(00.796144) Error (criu/crtools.c:260): Could not initialize kernel features detection.",
+    ];
+    assert.equal(
+      firstCriuError(log),
+      "Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds",
+    );
+    assert.equal(failedInProbe(log), true);
+    assert.equal(firstCriuError([log[0]]), "Error (criu/util.c:642): exited, status=1");
+  });
   await t.step("not a word that merely contains Error", () => {
     assert.equal(firstCriuError(["(00.1) Errors: 0", "(00.2) NoError here"]), null);
   });
