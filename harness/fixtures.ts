@@ -39,7 +39,7 @@ export type FixtureProgram = typeof FIXTURE_PROGRAMS[number];
  * @example
  * ```ts
  * const set: FixtureSet = await buildFixtures("x86_64", "/tmp/cache");
- * await Deno.copyFile(set.programs.ptyjob, "rootfs/usr/local/bin/ptyjob");
+ * console.log(set.programs.ptyjob.endsWith("/ptyjob")); // true
  * ```
  */
 export interface FixtureSet {

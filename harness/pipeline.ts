@@ -139,7 +139,7 @@ async function prepareAssets(
     ...new Set(plan.vms.flatMap((vm) => vm.cases.flatMap((c) => c.zdtm ? [c.zdtm.test] : []))),
   ];
   // mmdebstrap is mostly waiting on the network: a few at once beat one at a time.
-  await pool(plan.vms, 4, async (vm) => {
+  await pool(plan.vms, 8, async (vm) => {
     try {
       const guestCriu = await criu(`${vm.criu.version}/${vm.arch}`, () => customCriu(vm, options));
       const packages = guestCriu?.packages ?? [];
