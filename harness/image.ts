@@ -188,17 +188,30 @@ async function mmdebstrap(
   tarball: string,
 ): Promise<void> {
   const { suite, sources, aptOptions } = recipe.mmdebstrap;
-  await runCommand([
-    "mmdebstrap",
-    "--quiet",
-    "--variant=extract",
-    `--architectures=${DEBIAN_ARCH[recipe.arch]}`,
-    `--include=${recipe.packages.join(",")}`,
-    ...aptOptions.map((option) => `--aptopt=${option}`),
-    suite,
-    tarball,
-    ...sources,
-  ]);
+  const root = Deno.uid() === 0;
+  try {
+    await runCommand([
+      "mmdebstrap",
+      "--quiet",
+      "--variant=extract",
+      // Without root, mmdebstrap's unprivileged mode: user namespaces, nothing executed inside.
+      `--mode=${root ? "root" : "unshare"}`,
+      `--architectures=${DEBIAN_ARCH[recipe.arch]}`,
+      `--include=${recipe.packages.join(",")}`,
+      ...aptOptions.map((option) => `--aptopt=${option}`),
+      suite,
+      tarball,
+      ...sources,
+    ]);
+  } catch (error) {
+    if (root) throw error;
+    throw new Error(
+      `${(error as Error).message}\nBuilding images without root needs user namespaces ` +
+        `(mmdebstrap --mode=unshare: the uidmap package, /etc/subuid and /etc/subgid ranges ` +
+        `for this user, and unprivileged user namespaces enabled). Otherwise build the images ` +
+        `once as root into a cache this user can read (CRIU_MATRIX_CACHE).`,
+    );
+  }
 }
 
 async function debianVersionFromChangelog(root: string, pkg: string): Promise<string> {
