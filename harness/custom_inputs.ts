@@ -40,6 +40,24 @@ function isCatalogCriu(item: string): boolean {
   return CRIU_VERSIONS.some((criu) => criu.version === item || criu.suite === item);
 }
 
+/** Paths a `--criu` item names: its tree or binaries, and its patches. */
+function namedPaths(item: string): string[] {
+  return item.split(",").map((part) => part.replace(ARCH_BINARY, "")).flatMap((part) =>
+    part.split("+")
+  );
+}
+
+/** Refuses, saying what to do, a path this process may not read (`task matrix` permissions). */
+async function ensureReadable(path: string, option: string): Promise<void> {
+  const permission = await Deno.permissions.query({ name: "read", path });
+  if (permission.state !== "granted") {
+    throw new UsageError(
+      `--${option} ${path}: outside the directories task matrix may read (the repository, /tmp, ` +
+        `~/.cache/criu-matrix); move it inside, or run harness/cli.ts with --allow-read=${path}`,
+    );
+  }
+}
+
 function usageError(error: unknown): UsageError {
   return new UsageError(`--criu: ${error instanceof Error ? error.message : String(error)}`);
 }
@@ -61,6 +79,9 @@ export async function resolveCustomCriu(
 ): Promise<Record<string, CriuSpec>> {
   const items = rawOptionValues(args, "criu").flatMap((value) => value.split(","))
     .map((item) => item.trim());
+  for (const item of items.filter((i) => !isCatalogCriu(i) && /[/.=]/.test(i))) {
+    for (const path of namedPaths(item)) await ensureReadable(path, "criu");
+  }
   const custom: Record<string, CriuSpec> = {};
   // Per-arch binaries given together (x86_64=A,aarch64=B) are one CRIU.
   const binaries = items.filter((item) => ARCH_BINARY.test(item));
@@ -126,6 +147,7 @@ export async function zdtmCases(
       `--case ${requested[0]}: zdtm cases need --zdtm DIR, a CRIU source tree holding test/zdtm`,
     );
   }
+  await ensureReadable(tree, "zdtm");
   const tests = requested.map((name) => name.slice(ZDTM_CASE_PREFIX.length));
   const known = await listZdtmStaticTests(tree).catch((error) => {
     throw new UsageError(`--zdtm ${tree}: ${error instanceof Error ? error.message : error}`);
