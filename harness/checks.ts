@@ -5,18 +5,13 @@
  * @module
  */
 import type { CellObservations } from "./agent_protocol.ts";
-import type { CaseDefinition, CheckResult, CriuCommandResult, Stage, Verdict } from "./types.ts";
+import type { CaseDefinition, CellResult, CheckResult, CriuCommandResult, Stage } from "./types.ts";
 
-/** What the checks conclude for one cell. */
-export interface Evaluation {
-  verdict: Verdict;
-  stage: Stage;
-  errorKind: string | null;
-  summary: string;
-  dump: CriuCommandResult | null;
-  restore: CriuCommandResult | null;
-  checks: CheckResult[];
-}
+/** What the checks conclude for one cell: the verdict part of its {@link CellResult}. */
+export type Evaluation = Pick<
+  CellResult,
+  "verdict" | "stage" | "errorKind" | "summary" | "dump" | "restore" | "checks"
+>;
 
 const SIGNAL_NAMES: Record<number, string> = {
   1: "SIGHUP",

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { CRIU_VERSIONS } from "../harness/catalog.ts";
+import type { CaseDefinition, MatrixPlan } from "../harness/types.ts";
 
 /** A temporary directory made now and removed when the test process ends. */
 export function tempDirRemovedAtUnload(prefix: string): string {
@@ -94,4 +96,20 @@ export async function readElfHead(path: string): Promise<ElfHead> {
     file.close();
   }
   return { bytes, length, machine: new DataView(bytes.buffer).getUint16(18, true) };
+}
+
+/** A plan of one VM, Debian's CRIU 4.1.1 on trixie's kernel on x86_64, running `cases`. */
+export function singleVmPlan(outDir: string, cases: CaseDefinition[]): MatrixPlan {
+  return {
+    jobs: 1,
+    outDir,
+    vms: [{
+      id: "criu-4.1.1_x86_64_kernel-trixie",
+      arch: "x86_64",
+      criu: CRIU_VERSIONS.find((c) => c.version === "4.1.1")!,
+      kernel: { suite: "trixie" },
+      cpu: "max",
+      cases,
+    }],
+  };
 }

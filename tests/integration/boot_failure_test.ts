@@ -4,10 +4,10 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { CRIU_VERSIONS } from "../../harness/catalog.ts";
 import { loadCases } from "../../harness/cases.ts";
 import { defaultCacheDir, ensureKernel, ensureRootfs, sha256Hex } from "../../harness/image.ts";
 import { runMatrix } from "../../harness/pipeline.ts";
+import { singleVmPlan } from "../test_helpers.ts";
 import { kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -35,18 +35,10 @@ Deno.test("boot failure: error (boot) for its cells, and the image is not reused
   const cases = await loadCases();
   const outDir = join(REPO, "out/test-runs/boot-failure");
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
-  const outcome = await runMatrix({
-    jobs: 1,
-    outDir,
-    vms: [{
-      id: "criu-4.1.1_x86_64_kernel-trixie",
-      arch: "x86_64",
-      criu: CRIU_VERSIONS.find((c) => c.version === "4.1.1")!,
-      kernel: { suite: "trixie" },
-      cpu: "max",
-      cases: cases.filter((c) => c.name === "sigstop" || c.name === "sigtstp"),
-    }],
-  }, { cacheDir: cache, timeoutScale: 0.25, cases, log: () => {} });
+  const outcome = await runMatrix(
+    singleVmPlan(outDir, cases.filter((c) => c.name === "sigstop" || c.name === "sigtstp")),
+    { cacheDir: cache, timeoutScale: 0.25, cases, log: () => {} },
+  );
 
   assert.deepEqual(
     outcome.results.cells.map((c) => `${c.case}:${c.verdict}:${c.errorKind}:${c.stage}`).sort(),

@@ -6,23 +6,23 @@
 import assert from "assert";
 import { join } from "node:path";
 import { loadCases } from "../../harness/cases.ts";
-import { CRIU_VERSIONS } from "../../harness/catalog.ts";
 import { defaultCacheDir } from "../../harness/image.ts";
 import { runMatrix } from "../../harness/pipeline.ts";
-import type { CaseDefinition, MatrixPlan } from "../../harness/types.ts";
+import type { CaseDefinition } from "../../harness/types.ts";
 import { liveQemuProcesses } from "../../harness/vm.ts";
+import { singleVmPlan } from "../test_helpers.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
-/** QEMU processes on this machine whose command line mentions `marker`. */
-async function qemuProcessesMentioning(marker: string): Promise<number[]> {
+/** QEMU processes this test process started (setpriv execs QEMU, so this is their parent). */
+async function ourQemuProcesses(): Promise<number[]> {
   const pids: number[] = [];
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
-    if (cmdline.startsWith("qemu-system") && cmdline.includes(marker)) {
-      pids.push(Number(entry.name));
-    }
+    const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`).catch(() => "");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (cmdline.startsWith("qemu-system") && ppid === Deno.pid) pids.push(Number(entry.name));
   }
   return pids;
 }
@@ -36,18 +36,11 @@ Deno.test("faults: hang, panic and CRIU crash are results of their cell only", a
     names.map((name) => cases.find((c) => c.name === name)!);
   const outDir = join(REPO, "out/test-runs/faults");
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
-  const plan: MatrixPlan = {
-    jobs: 1,
+  const plan = singleVmPlan(
     outDir,
-    vms: [{
-      id: "criu-4.1.1_x86_64_kernel-trixie",
-      arch: "x86_64",
-      criu: CRIU_VERSIONS.find((c) => c.version === "4.1.1")!,
-      kernel: { suite: "trixie" },
-      cpu: "max",
-      cases: pick("fault-hang", "sigstop", "fault-panic", "sigtstp", "fault-criu-crash", "running"),
-    }],
-  };
+    pick("fault-hang", "sigstop", "fault-panic", "sigtstp", "fault-criu-crash", "running"),
+  );
+
   const outcome = await runMatrix(plan, {
     cacheDir: defaultCacheDir(),
     // Short timeouts keep the hang affordable; x86_64 cases take about a second each.
@@ -88,6 +81,6 @@ Deno.test("faults: hang, panic and CRIU crash are results of their cell only", a
 
   await t.step("no QEMU is left behind", async () => {
     assert.equal(liveQemuProcesses.size, 0);
-    assert.deepEqual(await qemuProcessesMentioning("criu-matrix-"), []);
+    assert.deepEqual(await ourQemuProcesses(), []);
   });
 });
