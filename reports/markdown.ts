@@ -49,10 +49,33 @@ export function renderMarkdownReport(
     "# criu-matrix report",
     renderRunTimes(results),
     renderLegend(),
+    renderUnexpected(results),
     renderMatrix(grid),
     renderSignalSupport(grid, cases),
     renderFailures(grid),
-  ].join("\n\n") + "\n";
+  ].filter((section) => section !== "").join("\n\n") + "\n";
+}
+
+/** Triage statuses CI acts on: everything but a pass, a known failure and a skip. */
+const UNEXPECTED = ["regression", "unexpected-fail", "xpass", "flaky", "error"];
+
+/** The cells triage found unexpected, named one per line; empty when there are none. */
+function renderUnexpected(results: ResultsFile): string {
+  const unexpected = results.cells.filter((cell) =>
+    cell.triage && UNEXPECTED.includes(cell.triage.status)
+  );
+  if (unexpected.length === 0) return "";
+  return [
+    "## Unexpected",
+    "",
+    ...unexpected.map((cell) =>
+      `- **${cell.triage!.status}** ${code(cell.case)} on CRIU ${
+        escapeInline(cell.criu.version)
+      } · ${cell.arch} · kernel ${cell.kernel.suite}: ${escapeInline(cell.summary)}${
+        cell.triage!.reason ? ` (${escapeInline(cell.triage!.reason)})` : ""
+      }`
+    ),
+  ].join("\n");
 }
 
 function renderRunTimes(results: ResultsFile): string {
@@ -150,6 +173,13 @@ function renderFailure(cell: CellResult, column: MatrixColumn): string {
     }, after ${formatDuration(cell.seconds)}`,
     `- Summary: ${escapeInline(cell.summary)}`,
   ];
+  if (cell.triage) {
+    lines.push(
+      `- Triage: ${cell.triage.status}${
+        cell.triage.reason ? ` (${escapeInline(cell.triage.reason)})` : ""
+      }`,
+    );
+  }
   const error = criuErrorLine(cell);
   if (error) lines.push(`- CRIU ${error.command} error: ${escapeInline(error.line)}`);
   for (const command of ["dump", "restore"] as const) {

@@ -5,7 +5,8 @@ import {
   renderMarkdownReport,
   renderTerminalMatrix,
 } from "../../reports/mod.ts";
-import { FIXTURE_CASES, FIXTURE_RESULTS } from "./results_fixture.ts";
+import { FIXTURE_CASES, FIXTURE_RESULTS, makeCell } from "./results_fixture.ts";
+import type { ResultsFile } from "../../harness/types.ts";
 
 function assertIncludes(text: string, ...fragments: string[]) {
   for (const fragment of fragments) {
@@ -116,4 +117,26 @@ Deno.test("formatProgress and formatDuration", () => {
   assert.equal(formatProgress(28, 28, 61.9), "[28/28] 1:01 elapsed");
   assert.equal(formatDuration(3725), "1:02:05");
   assert.equal(formatDuration(-3), "0:00");
+});
+
+Deno.test("renderMarkdownReport names every unexpected cell and each failure's triage", () => {
+  const results: ResultsFile = {
+    ...FIXTURE_RESULTS,
+    cells: [
+      makeCell({ case: "sigstop", triage: { status: "pass", reason: null } }),
+      makeCell({
+        case: "sigtstp",
+        verdict: "fail",
+        stage: "dump",
+        summary: "dump exited 1",
+        triage: { status: "regression", reason: "passed in the baseline run" },
+      }),
+    ],
+  };
+  const markdown = renderMarkdownReport(results, FIXTURE_CASES);
+  assert.match(markdown, /## Unexpected\n\n- \*\*regression\*\* `sigtstp` on CRIU /);
+  assert.match(markdown, /- Triage: regression \(passed in the baseline run\)/);
+  assert.doesNotMatch(markdown, /\*\*pass\*\*/);
+  const quiet = renderMarkdownReport({ ...results, cells: [results.cells[0]] }, FIXTURE_CASES);
+  assert.doesNotMatch(quiet, /## Unexpected/);
 });
