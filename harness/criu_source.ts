@@ -12,6 +12,7 @@
  * @module
  */
 import { basename, join, resolve } from "node:path";
+import { cachedBuildDir, exists } from "./build_cache.ts";
 import { runCommand } from "./exec.ts";
 import { sha256Hex, symlink } from "./image.ts";
 import { UsageError } from "./options.ts";
@@ -87,10 +88,6 @@ const MULTIARCH: Record<Arch, string> = {
 };
 const ELF_MACHINE: Record<number, Arch> = { 62: "x86_64", 183: "aarch64" };
 const TREE_MARKERS = ["criu/Makefile", "compel/Makefile", "Makefile.versions"];
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
 
 /**
  * The arch of a 64-bit little-endian ELF file, from its header's `e_machine`.
@@ -280,47 +277,6 @@ export async function hashTreeFiles(tree: string, files: string[]): Promise<stri
 
 async function sha256OfFile(path: string): Promise<string> {
   return await sha256Hex(await Deno.readFile(path));
-}
-
-/**
- * Returns `${root}/${name}`, building it first when it is missing: `build` fills a temporary
- * sibling directory, which is then renamed into place (a concurrent build that finished first
- * wins). `isValid` checks a found entry; an invalid one is rebuilt.
- *
- * @example
- * ```ts ignore
- * import { cachedBuildDir } from "./criu_source.ts";
- * const dir = await cachedBuildDir("/tmp/cache/things", "thing-1a2b", async (tmp) => {
- *   await Deno.writeTextFile(`${tmp}/thing`, "built");
- * });
- * ```
- */
-export async function cachedBuildDir(
-  root: string,
-  name: string,
-  build: (tmp: string) => Promise<void>,
-  isValid: (dir: string) => Promise<boolean> = (dir) => exists(dir),
-): Promise<string> {
-  const dir = join(root, name);
-  if (await isValid(dir)) return dir;
-  await Deno.mkdir(root, { recursive: true });
-  const tmp = await Deno.makeTempDir({ dir: root, prefix: `.building-${name}-` });
-  try {
-    await build(tmp);
-    await Deno.chmod(tmp, 0o755);
-    if (await exists(dir)) {
-      if (await isValid(dir)) {
-        await Deno.remove(tmp, { recursive: true });
-        return dir;
-      }
-      await Deno.remove(dir, { recursive: true });
-    }
-    await Deno.rename(tmp, dir);
-    return dir;
-  } catch (error) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw error;
-  }
 }
 
 /** The host packages a build for `arch` needs: native ones, and `:arm64` ones for aarch64. */

@@ -12,6 +12,8 @@
  *
  * @module
  */
+import { cachedBuildDir } from "./build_cache.ts";
+import { sha256Hex } from "./image.ts";
 
 /**
  * The fixture programs, one per `fixtures/NAME.c`.
@@ -65,21 +67,6 @@ export const COMPILERS: Record<FixtureSet["arch"], string> = {
 
 const CFLAGS = ["-static", "-O2", "-Wall", "-Wextra", "-pthread"];
 const SOURCE_DIR = new URL("../fixtures/", import.meta.url);
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
 
 /** The headers in `dir` (`*.h`), as [name, text], sorted by name. */
 async function readHeaders(dir: string): Promise<[string, string][]> {
@@ -136,11 +123,7 @@ export async function buildFixtures(
   const root = `${absolute(cacheDir)}/fixtures`;
   const dir = `${root}/${arch}-${hash}`;
   const result: FixtureSet = { arch, dir, programs: programsIn(dir) };
-  if (await exists(dir)) return result;
-
-  await Deno.mkdir(root, { recursive: true });
-  const tmp = await Deno.makeTempDir({ dir: root, prefix: `.build-${arch}-${hash}-` });
-  try {
+  await cachedBuildDir(root, `${arch}-${hash}`, async (tmp) => {
     // allSettled: let every compiler finish before the temporary directory is removed.
     const built = await Promise.allSettled(FIXTURE_PROGRAMS.map(async (p) => {
       const args = [...CFLAGS, "-o", `${tmp}/${p}`, `${sourceDir}/${p}.c`];
@@ -157,18 +140,7 @@ export async function buildFixtures(
     }));
     const failed = built.find((b) => b.status === "rejected");
     if (failed) throw failed.reason;
-    await Deno.chmod(tmp, 0o755);
-    try {
-      await Deno.rename(tmp, dir);
-    } catch (e) {
-      // Another build finished first: its result is as good as ours.
-      if (!(await exists(dir))) throw e;
-      await Deno.remove(tmp, { recursive: true });
-    }
-  } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw e;
-  }
+  });
   return result;
 }
 

@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { DEBIAN_ARCH, type KernelRecipe, type RootfsRecipe } from "../vm/recipes.ts";
+import { cachedBuildDir, exists } from "./build_cache.ts";
 import { runCommand } from "./exec.ts";
 import { packCpio } from "./initrd.ts";
 
@@ -117,50 +118,26 @@ async function cachedImage(
   log: (line: string) => void,
 ): Promise<{ dir: string; manifest: Manifest }> {
   const imagesDir = join(cacheDir, "images");
-  await Deno.mkdir(imagesDir, { recursive: true });
-  const dir = join(imagesDir, await imageKey(recipe));
-  const cached = await readManifest(dir);
-  if (cached) return { dir, manifest: cached };
-  log(`building image ${dir}`);
-  const started = performance.now();
-  const tmp = await Deno.makeTempDir({ dir: imagesDir, prefix: ".building-" });
-  try {
+  const name = await imageKey(recipe);
+  // What made a found entry valid (read once, by the validity check), or what this build wrote.
+  let found: Manifest | null = null;
+  let built: Manifest | null = null;
+  const dir = await cachedBuildDir(imagesDir, name, async (tmp) => {
+    log(`building image ${join(imagesDir, name)}`);
+    const started = performance.now();
     const { files, facts } = await build(tmp);
     const hashes: Record<string, string> = {};
     for (const file of files) hashes[file] = await sha256File(join(tmp, file));
-    const manifest: Manifest = {
+    built = {
       recipe,
       files: hashes,
       facts,
       builtAt: new Date().toISOString(),
       buildSeconds: (performance.now() - started) / 1000,
     };
-    await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2));
-    // A corrupt image in the way is replaced; an image another run just finished is kept,
-    // also when that run renamed it into place between our check and our rename.
-    const finishedElsewhere = async () => {
-      const theirs = await readManifest(dir);
-      if (theirs) await Deno.remove(tmp, { recursive: true });
-      return theirs;
-    };
-    if (await Deno.stat(dir).then(() => true, () => false)) {
-      const theirs = await finishedElsewhere();
-      if (theirs) return { dir, manifest: theirs };
-      await Deno.rename(dir, `${tmp}.corrupt`);
-      await Deno.remove(`${tmp}.corrupt`, { recursive: true });
-    }
-    try {
-      await Deno.rename(tmp, dir);
-    } catch (error) {
-      const theirs = await finishedElsewhere();
-      if (theirs) return { dir, manifest: theirs };
-      throw error;
-    }
-    return { dir, manifest };
-  } catch (error) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw error;
-  }
+    await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(built, null, 2));
+  }, async (candidate) => (found = await readManifest(candidate)) !== null);
+  return { dir, manifest: (found ?? built)! };
 }
 
 /**
@@ -240,10 +217,6 @@ async function debianVersionFromChangelog(root: string, pkg: string): Promise<st
  */
 export async function symlink(target: string, path: string): Promise<void> {
   await runCommand(["ln", "-s", target, path]);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.lstat(path).then(() => true, () => false);
 }
 
 /**

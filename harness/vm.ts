@@ -199,6 +199,8 @@ export class GuestVm {
   }
 
   #consoleDone: Promise<void> = Promise.resolve();
+  /** The console's kernel panic line, once there is one. */
+  #panicLine: string | null = null;
 
   #pumpConsole(): void {
     const encoder = new TextEncoder();
@@ -208,7 +210,12 @@ export class GuestVm {
         const text = decoder.decode(chunk, { stream: true });
         this.console += text;
         await this.consoleFile.write(encoder.encode(text));
-        if (PANIC.test(text)) this.#notify();
+        // Only the new text (and the line it may finish) can add a panic: no rescans.
+        const panic = this.#panicLine ?? this.console.slice(-(text.length + 256)).match(PANIC)?.[0];
+        if (panic && !this.#panicLine) {
+          this.#panicLine = panic.trim();
+          this.#notify();
+        }
       }
     };
     this.#consoleDone = Promise.all([
@@ -267,7 +274,7 @@ export class GuestVm {
         const message = this.#pending.shift()!;
         if (accept(message)) return message;
       }
-      if (this.#exitStatus !== null || this.#channelClosed || PANIC.test(this.console)) {
+      if (this.#exitStatus !== null || this.#channelClosed || this.#panicLine !== null) {
         return null;
       }
       const remaining = deadline - performance.now();
@@ -283,8 +290,7 @@ export class GuestVm {
   }
 
   #failure(whenSilent: "boot" | "timeout", timeoutMs: number): VmFailure {
-    const panic = this.console.match(PANIC);
-    if (panic) return { kind: "panic", message: panic[0].trim() };
+    if (this.#panicLine) return { kind: "panic", message: this.#panicLine };
     if (this.#exitStatus !== null || this.#channelClosed) {
       const code = this.#exitStatus?.code ?? "?";
       return {

@@ -47,7 +47,8 @@
 import { join, resolve } from "node:path";
 import { COMPILERS } from "./fixtures.ts";
 import { runCommand } from "./exec.ts";
-import { cachedBuildDir, copyTreeFiles, hashTreeFiles } from "./criu_source.ts";
+import { cachedBuildDir } from "./build_cache.ts";
+import { copyTreeFiles, hashTreeFiles } from "./criu_source.ts";
 import { sha256Hex } from "./image.ts";
 import { UsageError } from "./options.ts";
 import type { Arch } from "./types.ts";
