@@ -1,7 +1,7 @@
 /**
  * The one way criu-matrix caches what it builds (images, CRIU builds, zdtm tests, sources): a
- * directory built in a temporary sibling and renamed into place whole, so a half-built entry is
- * never seen and concurrent builders never corrupt each other.
+ * directory built under a per-entry lock in a temporary sibling and renamed into place whole, so a
+ * half-built entry is never seen and concurrent builders neither collide nor build twice.
  *
  * @module
  */
@@ -21,10 +21,11 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Returns `${root}/${name}`, building it first unless `isValid` accepts what is there: `build`
- * fills a temporary sibling directory, which is then renamed into place. An invalid entry in the
- * way is replaced; an entry another builder finished first (even between our check and our
- * rename) is adopted and ours dropped.
+ * Returns `${root}/${name}`, building it first unless `isValid` accepts what is there. Builders of
+ * one entry take turns under a lock (`${root}/.locks/${name}`, released by the kernel even when a
+ * builder is killed), so the second finds the first's result instead of building it again. `build`
+ * fills a temporary sibling directory, renamed into place whole: readers never see half an entry,
+ * and an invalid entry in the way is replaced.
  *
  * @example
  * ```ts
@@ -44,25 +45,16 @@ export async function cachedBuildDir(
 ): Promise<string> {
   const dir = join(root, name);
   if (await isValid(dir)) return dir;
-  await Deno.mkdir(root, { recursive: true });
+  await Deno.mkdir(join(root, ".locks"), { recursive: true });
+  using lock = await Deno.open(join(root, ".locks", name), { write: true, create: true });
+  await lock.lock(true);
+  if (await isValid(dir)) return dir;
   const tmp = await Deno.makeTempDir({ dir: root, prefix: `.building-${name}-` });
   try {
     await build(tmp);
     await Deno.chmod(tmp, 0o755);
-    const adoptTheirs = async () => {
-      if (!(await isValid(dir))) return false;
-      await Deno.remove(tmp, { recursive: true });
-      return true;
-    };
-    if (await exists(dir)) {
-      if (await adoptTheirs()) return dir;
-      await Deno.remove(dir, { recursive: true });
-    }
-    try {
-      await Deno.rename(tmp, dir);
-    } catch (error) {
-      if (!(await adoptTheirs())) throw error;
-    }
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.rename(tmp, dir);
     return dir;
   } catch (error) {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});

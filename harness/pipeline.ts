@@ -234,7 +234,7 @@ async function probeKvm(
     cpu: vm.cpu,
     kernel: assets.kernel.vmlinuz,
     initrd: assets.initrd,
-    agentSocket: join(workDir, `kvm-probe-${arch}.sock`),
+    agentPipe: join(workDir, `kvm-probe-${arch}`),
     memoryMiB: 1536,
   }, {
     nonce: randomNonce(),
@@ -353,7 +353,7 @@ export async function runMatrix(
         for (const caseDef of vm.cases) await record(assetErrorCell(vm, caseDef, vmAssets));
         return;
       }
-      const socketDir = await Deno.makeTempDir({ dir: workDir, prefix: "s" });
+      const pipeDir = await Deno.makeTempDir({ dir: workDir, prefix: "agent-" });
       const vmStarted = performance.now();
       const context = {
         profile: QEMU_PROFILES[vm.arch],
@@ -362,7 +362,7 @@ export async function runMatrix(
         initrd: vmAssets.initrd,
         criuPackageVersion: vmAssets.criuLabel,
         outDir: plan.outDir,
-        socketDir,
+        pipeDir,
         nonce,
         timeoutScale: options.timeoutScale,
       };

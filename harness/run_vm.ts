@@ -25,8 +25,8 @@ export interface VmRunContext {
   /** Reported criu package version of the image. */
   criuPackageVersion: string;
   outDir: string;
-  /** For sockets; short paths (unix socket paths are limited to 108 bytes). */
-  socketDir: string;
+  /** Where each boot's agent FIFOs are made. */
+  pipeDir: string;
   nonce: string;
   timeoutScale: number;
   /** Called with each finished cell, in order, before the next one starts. */
@@ -125,7 +125,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
       cpu: plan.cpu,
       kernel: context.kernel.vmlinuz,
       initrd: context.initrd,
-      agentSocket: join(context.socketDir, `${stats.boots}.sock`),
+      agentPipe: join(context.pipeDir, `agent-${stats.boots}`),
       memoryMiB: 1536,
     }, { nonce: context.nonce, consoleLog, bootTimeoutMs: timeouts.boot * 1000 });
     if (!(booted instanceof GuestVm)) {

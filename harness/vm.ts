@@ -6,6 +6,7 @@
  * @module
  */
 import { type BootSpec, qemuCommand } from "../vm/profiles.ts";
+import { runCommand } from "./exec.ts";
 import {
   type AgentMessage,
   type CellObservations,
@@ -55,18 +56,27 @@ export class GuestVm {
   #pending: AgentMessage[] = [];
   #wake: (() => void) | null = null;
   #channelClosed = false;
-  #conn: Deno.UnixConn | null = null;
+  #toAgent: Deno.FsFile | null = null;
+  #channelDone: Promise<void> = Promise.resolve();
+  /** Whether the read-only open of the host-bound FIFO still waits for QEMU to open its end. */
+  #openingFromAgent = false;
   #transcript: string[] = [];
 
   private constructor(
     private readonly child: Deno.ChildProcess,
     private readonly nonce: string,
     private readonly consoleFile: Deno.FsFile,
+    private readonly agentPipe: string,
   ) {
     liveQemuProcesses.add(child);
-    this.#exited = child.status.then((status) => {
+    this.#exited = child.status.then(async (status) => {
       this.#exitStatus = status;
       liveQemuProcesses.delete(child);
+      // A QEMU that died before opening its end leaves our read-only open waiting for a writer:
+      // be that writer for a moment, so the open returns and the channel reads end-of-file.
+      if (this.#openingFromAgent) {
+        await Deno.open(`${agentPipe}.out`, { write: true }).then((end) => end.close(), () => {});
+      }
       this.#notify();
       return status;
     });
@@ -89,7 +99,9 @@ export class GuestVm {
     options: { nonce: string; consoleLog: string; bootTimeoutMs: number },
   ): Promise<GuestVm | { failure: VmFailure; console: string }> {
     const started = performance.now();
-    await Deno.remove(spec.agentSocket).catch(() => {});
+    const fifos = [`${spec.agentPipe}.in`, `${spec.agentPipe}.out`];
+    for (const fifo of fifos) await Deno.remove(fifo).catch(() => {});
+    await runCommand(["mkfifo", "-m", "600", ...fifos]);
     // QEMU must not outlive the harness, even one killed with SIGKILL: the kernel kills it when
     // its parent dies (util-linux's setpriv sets the parent-death signal, then execs QEMU).
     const [program, ...args] = ["setpriv", "--pdeathsig", "KILL", "--", ...qemuCommand(spec)];
@@ -104,23 +116,21 @@ export class GuestVm {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const vm = new GuestVm(child, options.nonce, consoleFile);
+    const vm = new GuestVm(child, options.nonce, consoleFile, spec.agentPipe);
     const deadline = started + options.bootTimeoutMs;
-    const connected = await vm.#connect(spec.agentSocket, deadline);
-    if (connected) {
-      await vm.#send(`HELLO ${options.nonce}`);
-      const ready = await vm.#waitFor((m) => m.type === "READY", deadline);
-      if (ready?.type === "READY") {
-        vm.facts = ready.facts;
-        const check = await vm.#waitFor(
-          (m) => m.type === "KV" && m.phase === "vm" && m.key === "criu_check",
-          deadline,
-        );
-        if (check?.type === "KV") {
-          vm.facts.criu_check = check.value;
-          vm.bootSeconds = (performance.now() - started) / 1000;
-          return vm;
-        }
+    vm.#openChannel();
+    await vm.#send(`HELLO ${options.nonce}`);
+    const ready = await vm.#waitFor((m) => m.type === "READY", deadline);
+    if (ready?.type === "READY") {
+      vm.facts = ready.facts;
+      const check = await vm.#waitFor(
+        (m) => m.type === "KV" && m.phase === "vm" && m.key === "criu_check",
+        deadline,
+      );
+      if (check?.type === "KV") {
+        vm.facts.criu_check = check.value;
+        vm.bootSeconds = (performance.now() - started) / 1000;
+        return vm;
       }
     }
     const failure = vm.#failure("boot", options.bootTimeoutMs);
@@ -189,11 +199,10 @@ export class GuestVm {
       }
     }
     await this.#exited;
-    try {
-      this.#conn?.close();
-    } catch {
-      // Already closed by the guest side.
-    }
+    await this.#channelDone;
+    this.#toAgent?.close();
+    this.#toAgent = null;
+    for (const end of [".in", ".out"]) await Deno.remove(`${this.agentPipe}${end}`).catch(() => {});
     await this.#consoleDone;
     this.consoleFile.close();
   }
@@ -224,33 +233,32 @@ export class GuestVm {
     ]).then(() => {});
   }
 
-  async #connect(path: string, deadline: number): Promise<boolean> {
-    while (performance.now() < deadline && this.#exitStatus === null) {
+  /**
+   * Opens both FIFOs of the agent's channel and starts reading it. The guest-bound end is opened
+   * read-write, which never blocks: the commands are a few short lines, so they fit the pipe's
+   * buffer even before the guest listens. The host-bound end is opened read-only, so QEMU's exit
+   * (it holds the only writer) ends the reading with end-of-file.
+   */
+  #openChannel(): void {
+    this.#toAgent = Deno.openSync(`${this.agentPipe}.in`, { read: true, write: true });
+    this.#channelDone = (async () => {
       try {
-        this.#conn = await Deno.connect({ transport: "unix", path });
-        this.#pumpChannel(this.#conn);
-        return true;
+        this.#openingFromAgent = true;
+        using fromAgent = await Deno.open(`${this.agentPipe}.out`, { read: true })
+          .finally(() => this.#openingFromAgent = false);
+        for await (const line of lines(fromAgent.readable)) {
+          const message = parseAgentLine(line, this.nonce);
+          if (!message) continue;
+          this.#transcript.push(line.slice(this.nonce.length + 1));
+          this.#pending.push(message);
+          this.#notify();
+        }
       } catch {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        // The channel breaks when QEMU dies; the exit status says why.
       }
-    }
-    return false;
-  }
-
-  async #pumpChannel(conn: Deno.UnixConn): Promise<void> {
-    try {
-      for await (const line of lines(conn.readable)) {
-        const message = parseAgentLine(line, this.nonce);
-        if (!message) continue;
-        this.#transcript.push(line.slice(this.nonce.length + 1));
-        this.#pending.push(message);
-        this.#notify();
-      }
-    } catch {
-      // The channel breaks when QEMU dies; the exit status says why.
-    }
-    this.#channelClosed = true;
-    this.#notify();
+      this.#channelClosed = true;
+      this.#notify();
+    })();
   }
 
   #notify(): void {
@@ -260,8 +268,8 @@ export class GuestVm {
   }
 
   async #send(line: string): Promise<void> {
-    if (!this.#conn) throw new Error("agent channel not connected");
-    await this.#conn.write(new TextEncoder().encode(`${line}\n`));
+    if (!this.#toAgent) throw new Error("agent channel not open");
+    await this.#toAgent.write(new TextEncoder().encode(`${line}\n`));
   }
 
   /** Waits for the first pending message matching `accept` (dropping others) until `deadline`. */

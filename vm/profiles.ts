@@ -64,8 +64,12 @@ export interface BootSpec {
   cpu: string;
   kernel: string;
   initrd: string;
-  /** The unix socket QEMU listens on for the agent's virtio-serial port. */
-  agentSocket: string;
+  /**
+   * The agent's virtio-serial port as a QEMU pipe chardev: QEMU reads `${agentPipe}.in` and writes
+   * `${agentPipe}.out`, two FIFOs the harness made (plain files to Deno's permissions, unlike a
+   * unix socket, which would need network permission).
+   */
+  agentPipe: string;
   memoryMiB: number;
 }
 
@@ -78,7 +82,7 @@ export interface BootSpec {
  * import { QEMU_PROFILES, qemuCommand } from "./profiles.ts";
  * const argv = qemuCommand({
  *   profile: QEMU_PROFILES.x86_64, accel: "tcg", cpu: "max", kernel: "vmlinuz",
- *   initrd: "initrd.cpio", agentSocket: "/tmp/agent.sock", memoryMiB: 1536,
+ *   initrd: "initrd.cpio", agentPipe: "/tmp/agent", memoryMiB: 1536,
  * });
  * console.log(argv.includes("-nic")); // true: "-nic none"
  * ```
@@ -113,7 +117,7 @@ export function qemuCommand(spec: BootSpec): string[] {
       "random.trust_cpu=on",
     ].join(" "),
     "-chardev",
-    `socket,id=agent,path=${spec.agentSocket},server=on,wait=off`,
+    `pipe,id=agent,path=${spec.agentPipe}`,
     "-device",
     "virtio-serial-pci",
     "-device",
