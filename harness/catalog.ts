@@ -36,6 +36,38 @@ export const KERNEL_SERIES: Readonly<Record<KernelSuite, string>> = {
 export const KERNEL_SUITES = Object.keys(KERNEL_SERIES) as readonly KernelSuite[];
 
 /**
+ * Orders kernel axis values (a cell's `kernel.name`): Debian suites in catalog order first, then
+ * package versions and local kernels by name.
+ *
+ * @example
+ * ```ts
+ * import { compareKernelNames } from "./catalog.ts";
+ * ["6.1.176-1", "sid", "bookworm"].sort(compareKernelNames); // ["bookworm", "sid", "6.1.176-1"]
+ * ```
+ */
+export function compareKernelNames(a: string, b: string): number {
+  const rank = (name: string) => {
+    const index = (KERNEL_SUITES as readonly string[]).indexOf(name);
+    return index === -1 ? KERNEL_SUITES.length : index;
+  };
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+/**
+ * The kernel series a kernel axis value is expected to run, when that is known before it boots.
+ *
+ * @example
+ * ```ts
+ * import { expectedKernelSeries } from "./catalog.ts";
+ * expectedKernelSeries("trixie"); // "6.12"
+ * expectedKernelSeries("local-bzImage-0a1b2c3d"); // null
+ * ```
+ */
+export function expectedKernelSeries(name: string): string | null {
+  return (KERNEL_SERIES as Readonly<Record<string, string>>)[name] ?? null;
+}
+
+/**
  * The kernel each CRIU suite is released against. Experimental has no kernel of its own;
  * its packages are built against sid.
  */

@@ -21,7 +21,7 @@ import {
   exitCodeFor,
 } from "./exit_codes.ts";
 import { loadExpectations } from "./expectations.ts";
-import { resolveCustomCriu, zdtmCases } from "./custom_inputs.ts";
+import { resolveCustomCriu, resolveCustomKernels, zdtmCases } from "./custom_inputs.ts";
 import { ensureHostTools } from "./host_tools.ts";
 import { defaultCacheDir } from "./image.ts";
 import { copyCellLogs, mergeResults } from "./merge.ts";
@@ -98,6 +98,7 @@ async function matrixCommand(args: string[]): Promise<number> {
   const options = parseMatrixOptions(args, {
     caseNames: cases.map((c) => c.name),
     customCriu: await resolveCustomCriu(args),
+    customKernels: await resolveCustomKernels(args),
   });
   if (options.help) {
     console.log(MATRIX_USAGE);
@@ -201,7 +202,10 @@ async function ensureWritable(dir: string, what: string): Promise<void> {
 
 async function planCommand(args: string[]): Promise<number> {
   const cases = await loadCases();
-  const options = parsePlanOptions(args, { caseNames: cases.map((c) => c.name) });
+  const options = parsePlanOptions(args, {
+    caseNames: cases.map((c) => c.name),
+    customKernels: await resolveCustomKernels(args),
+  });
   if (options.help) {
     console.log(PLAN_USAGE);
     return 0;

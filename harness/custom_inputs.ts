@@ -1,16 +1,18 @@
 /**
  * What a user brings on the command line beyond the catalog: a CRIU source tree (with patches)
- * or binary for `--criu`, and CRIU's own zdtm tests as `--case zdtm:NAME` with `--zdtm DIR`.
- * Both are checked before anything boots, and turned into the plan's ordinary types.
+ * or binary for `--criu`, a Debian kernel package version or a kernel of their own for
+ * `--kernel`, and CRIU's own zdtm tests as `--case zdtm:NAME` with `--zdtm DIR`. All are checked
+ * before anything boots, and turned into the plan's ordinary types.
  *
  * @module
  */
 import { basename } from "node:path";
-import { CRIU_VERSIONS } from "./catalog.ts";
+import { gunzipSync } from "node:zlib";
+import { CRIU_VERSIONS, KERNEL_SUITES } from "./catalog.ts";
 import { classifyCriuArgument, readCriuVersion } from "./criu_source.ts";
 import { sha256Hex } from "./image.ts";
 import { UsageError } from "./options.ts";
-import type { CaseDefinition, CriuSpec } from "./types.ts";
+import type { Arch, CaseDefinition, CriuSpec, KernelSpec } from "./types.ts";
 import { buildZdtmTests, listZdtmStaticTests } from "./zdtm.ts";
 
 /** The prefix of case names that run a zdtm static test. */
@@ -119,6 +121,69 @@ async function toSpec(
     packageVersion: `binary ${paths}`,
     origin: { kind: "binary", binaries: argument.binaries },
   };
+}
+
+/** A Debian package version: upstream version, then a Debian revision (`6.12.95-1~bpo12+1`). */
+const PACKAGE_VERSION = /^[0-9][0-9A-Za-z.+~]*-[0-9A-Za-z.+~]+$/;
+
+/**
+ * The `--kernel` items of `args` that are not `native` or a suite: Debian kernel package versions
+ * and kernels the user built (`IMAGE` or `IMAGE+MODULES_DIR`, the arch read from the image), each
+ * with the {@link KernelSpec} it stands for. Anything else is left for option parsing to reject
+ * with the accepted list.
+ *
+ * @example
+ * ```ts
+ * import { resolveCustomKernels } from "./custom_inputs.ts";
+ * const custom = await resolveCustomKernels(["--kernel", "sid,6.1.176-1"]);
+ * console.log(custom["6.1.176-1"]); // { kind: "package", name: "6.1.176-1", packageVersion: "6.1.176-1" }
+ * ```
+ */
+export async function resolveCustomKernels(
+  args: readonly string[],
+): Promise<Record<string, KernelSpec>> {
+  const items = rawOptionValues(args, "kernel").flatMap((value) => value.split(","))
+    .map((item) => item.trim());
+  const custom: Record<string, KernelSpec> = {};
+  for (const item of items) {
+    if (item === "native" || (KERNEL_SUITES as readonly string[]).includes(item)) continue;
+    if (PACKAGE_VERSION.test(item)) {
+      custom[item] = { kind: "package", name: item, packageVersion: item };
+    } else if (item.includes("/")) {
+      const [image, modules = null, ...extra] = item.split("+");
+      if (extra.length > 0) {
+        throw new UsageError(`--kernel ${item}: give IMAGE or IMAGE+MODULES_DIR, one + at most`);
+      }
+      for (const path of [image, modules ?? image]) await ensureReadable(path, "kernel");
+      const arch = await kernelImageArch(image);
+      const hash = (await sha256Hex(item)).slice(0, 8);
+      const label = basename(image).replace(/[^A-Za-z0-9._-]/g, "_");
+      custom[item] = { kind: "local", name: `local-${label}-${hash}`, arch, image, modules };
+    }
+  }
+  return custom;
+}
+
+/**
+ * The arch a kernel image boots on, from its boot header: x86's `HdrS` at 0x202, arm64's
+ * `ARM\x64` at 0x38 (gzip-compressed images, as Debian ships arm64's, are looked into).
+ */
+async function kernelImageArch(image: string): Promise<Arch> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(image);
+  } catch (error) {
+    throw new UsageError(`--kernel ${image}: cannot read it (${(error as Error).message})`);
+  }
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  const text = (from: number, length: number) =>
+    new TextDecoder("latin1").decode(bytes.subarray(from, from + length));
+  if (text(0x202, 4) === "HdrS") return "x86_64";
+  if (text(0x38, 4) === "ARM\x64") return "aarch64";
+  throw new UsageError(
+    `--kernel ${image}: not a kernel image criu-matrix can boot: expected an x86_64 bzImage ` +
+      `(arch/x86/boot/bzImage) or an arm64 Image, plain or gzipped (arch/arm64/boot/Image)`,
+  );
 }
 
 /**

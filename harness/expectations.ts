@@ -204,7 +204,7 @@ function globToRegExpSource(glob: string): string {
  *   ["sigttin", "sigttou"],
  * );
  * findExpectation(
- *   { case: "sigttou", criu: { version: "4.3" }, arch: "x86_64", kernel: { suite: "sid" } },
+ *   { case: "sigttou", criu: { version: "4.3" }, arch: "x86_64", kernel: { name: "sid" } },
  *   expectations,
  * )?.reason; // "refused"
  * ```
@@ -214,7 +214,7 @@ export function findExpectation(
     case: string;
     criu: Pick<CellResult["criu"], "version">;
     arch: Arch;
-    kernel: Pick<CellResult["kernel"], "suite">;
+    kernel: Pick<CellResult["kernel"], "name">;
   },
   expectations: readonly Expectation[],
 ): Expectation | undefined {
@@ -222,6 +222,6 @@ export function findExpectation(
     expectation.casePattern.test(cell.case) &&
     (expectation.criuRange === null || versionInRange(cell.criu.version, expectation.criuRange)) &&
     (expectation.arch === null || expectation.arch === cell.arch) &&
-    (expectation.kernel === null || expectation.kernel === cell.kernel.suite)
+    (expectation.kernel === null || expectation.kernel === cell.kernel.name)
   );
 }

@@ -8,11 +8,21 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { DEBIAN_ARCH, type KernelRecipe, type RootfsRecipe } from "../vm/recipes.ts";
+import { basename, join } from "node:path";
+import {
+  DEBIAN_ARCH,
+  GUEST_MODULES,
+  IMAGE_FORMAT,
+  type KernelRecipe,
+  type LocalKernelRecipe,
+  type RootfsRecipe,
+} from "../vm/recipes.ts";
 import { cachedBuildDir, exists } from "./build_cache.ts";
+import { fetchDebianKernel } from "./debian_kernel.ts";
 import { runCommand } from "./exec.ts";
 import { packCpio } from "./initrd.ts";
+import { UsageError } from "./options.ts";
+import type { KernelSpec } from "./types.ts";
 
 /** A root file system ready to boot: an uncompressed cpio (the kernel unpacks it fastest). */
 export interface RootfsImage {
@@ -25,7 +35,7 @@ export interface RootfsImage {
 
 /** A kernel ready to boot with `-kernel`, and its modules as a cpio to append to the initrd. */
 export interface KernelImage {
-  recipe: KernelRecipe;
+  recipe: KernelRecipe | LocalKernelRecipe;
   dir: string;
   vmlinuz: string;
   modulesCpio: string;
@@ -34,8 +44,10 @@ export interface KernelImage {
   packageVersion: string;
 }
 
+type ImageRecipe = RootfsRecipe | KernelRecipe | LocalKernelRecipe;
+
 interface Manifest {
-  recipe: RootfsRecipe | KernelRecipe;
+  recipe: ImageRecipe;
   files: Record<string, string>;
   facts: Record<string, string>;
   builtAt: string;
@@ -90,9 +102,10 @@ async function sha256File(path: string): Promise<string> {
  * console.log(await imageKey(rootfsRecipe("sid", "aarch64"))); // "rootfs-sid-aarch64-<hash>"
  * ```
  */
-export async function imageKey(recipe: RootfsRecipe | KernelRecipe): Promise<string> {
+export async function imageKey(recipe: ImageRecipe): Promise<string> {
   const hash = (await sha256Hex(JSON.stringify(recipe))).slice(0, 16);
-  return `${recipe.kind}-${recipe.suite}-${recipe.arch}-${hash}`;
+  const name = recipe.kind === "rootfs" ? recipe.suite : recipe.name.replaceAll("/", "_");
+  return `${recipe.kind}-${name}-${recipe.arch}-${hash}`;
 }
 
 async function readManifest(dir: string): Promise<Manifest | null> {
@@ -113,7 +126,7 @@ async function readManifest(dir: string): Promise<Manifest | null> {
  */
 async function cachedImage(
   cacheDir: string,
-  recipe: RootfsRecipe | KernelRecipe,
+  recipe: ImageRecipe,
   build: (tmp: string) => Promise<{ files: string[]; facts: Record<string, string> }>,
   log: (line: string) => void,
 ): Promise<{ dir: string; manifest: Manifest }> {
@@ -160,10 +173,7 @@ export async function forgetImage(dir: string): Promise<void> {
   await Deno.remove(doomed, { recursive: true });
 }
 
-async function mmdebstrap(
-  recipe: RootfsRecipe | KernelRecipe,
-  tarball: string,
-): Promise<void> {
+async function mmdebstrap(recipe: RootfsRecipe, tarball: string): Promise<void> {
   const { suite, sources, aptOptions } = recipe.mmdebstrap;
   const root = Deno.uid() === 0;
   try {
@@ -323,8 +333,85 @@ async function moduleClosure(
 }
 
 /**
- * Builds (or reuses) the kernel of `recipe`: the vmlinuz and a cpio holding only the modules the
- * guest loads, decompressed, with their modules.dep.
+ * Turns an unpacked kernel (`root` holding `boot/vmlinuz-RELEASE` or
+ * `[usr/]lib/modules/RELEASE/vmlinuz`, and the modules under `[usr/]lib/modules/RELEASE`) into
+ * what a guest boots in `out`: `vmlinuz` and a cpio with only the modules `wanted` need,
+ * decompressed, with their modules.dep. Returns the kernel's facts.
+ */
+async function stageKernel(
+  root: string,
+  out: string,
+  wanted: string[],
+  describe: string,
+): Promise<Record<string, string>> {
+  const modulesParent = (await exists(join(root, "usr/lib/modules")))
+    ? join(root, "usr/lib/modules")
+    : join(root, "lib/modules");
+  const releases = [];
+  for await (const entry of Deno.readDir(modulesParent)) releases.push(entry.name);
+  if (releases.length !== 1) {
+    throw new Error(`expected one kernel in ${describe}, found: ${releases.join(", ")}`);
+  }
+  const release = releases[0];
+  const installed = join(modulesParent, release);
+  const vmlinuz = (await exists(join(root, "boot", `vmlinuz-${release}`)))
+    ? join(root, "boot", `vmlinuz-${release}`)
+    : join(installed, "vmlinuz");
+  await Deno.rename(vmlinuz, join(out, "vmlinuz"));
+  await runCommand(["depmod", "-b", root, release]).catch(async () => {
+    // Older depmod only looks under lib/modules.
+    await Deno.mkdir(join(root, "lib"), { recursive: true });
+    await symlink(modulesParent, join(root, "lib/modules"));
+    await runCommand(["depmod", "-b", root, release]);
+  });
+  const staged = join(out, "modules");
+  const stagedRelease = join(staged, "lib/modules", release);
+  await Deno.mkdir(stagedRelease, { recursive: true });
+  const modules = await moduleClosure(installed, wanted);
+  for (const module of modules.paths) {
+    const target = join(stagedRelease, module.replace(/\.ko\..*$/, ".ko"));
+    await Deno.mkdir(join(target, ".."), { recursive: true });
+    const source = join(installed, module);
+    const decompress = module.endsWith(".xz")
+      ? "xz -dc"
+      : module.endsWith(".zst")
+      ? "zstd -qdc"
+      : module.endsWith(".gz")
+      ? "gzip -dc"
+      : "cat";
+    await runCommand(["sh", "-c", `${decompress} "$1" > "$2"`, "unpack", source, target]);
+  }
+  for (const index of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
+    await Deno.copyFile(join(installed, index), join(stagedRelease, index)).catch(() => {});
+  }
+  await runCommand(["depmod", "-b", staged, release]);
+  // The guest finds modules under /usr/lib/modules (the rootfs links /lib/modules there).
+  await Deno.mkdir(join(staged, "usr/lib"), { recursive: true });
+  await Deno.rename(join(staged, "lib/modules"), join(staged, "usr/lib/modules"));
+  await Deno.remove(join(staged, "lib"), { recursive: true });
+  await packCpio(staged, join(out, "modules.cpio"));
+  await Deno.remove(staged, { recursive: true });
+  return { release, absentModules: modules.absent.join(",") };
+}
+
+function kernelImage(
+  recipe: KernelRecipe | LocalKernelRecipe,
+  dir: string,
+  manifest: Manifest,
+): KernelImage {
+  return {
+    recipe,
+    dir,
+    vmlinuz: join(dir, "vmlinuz"),
+    modulesCpio: join(dir, "modules.cpio"),
+    release: manifest.facts.release,
+    packageVersion: manifest.facts.packageVersion,
+  };
+}
+
+/**
+ * Builds (or reuses) the kernel of `recipe`: its Debian kernel packages alone (no dependencies)
+ * fetched and unpacked, the vmlinuz and a cpio holding only the modules the guest loads.
  *
  * @example
  * ```ts ignore
@@ -340,88 +427,92 @@ export async function ensureKernel(
   log: (line: string) => void = () => {},
 ): Promise<KernelImage> {
   const { dir, manifest } = await cachedImage(cacheDir, recipe, async (tmp) => {
-    const tarball = join(tmp, "kernel.tar");
-    await mmdebstrap(recipe, tarball);
     const root = join(tmp, "root");
     await Deno.mkdir(root);
-    await runCommand([
-      "tar",
-      "-C",
-      root,
-      "--wildcards",
-      "-xf",
-      tarball,
-      "./boot/vmlinuz-*",
-      "./lib/modules/*",
-      "./usr/lib/modules/*",
-      "./usr/share/doc/linux-image-*/changelog*",
-    ], { allowFailure: true });
-    await Deno.remove(tarball);
-    const modulesParent = (await exists(join(root, "usr/lib/modules")))
-      ? join(root, "usr/lib/modules")
-      : join(root, "lib/modules");
-    const releases = [];
-    for await (const entry of Deno.readDir(modulesParent)) releases.push(entry.name);
-    if (releases.length !== 1) {
-      throw new Error(`expected one kernel in ${recipe.packages}, found: ${releases.join(", ")}`);
+    const packageVersion = await fetchDebianKernel(recipe, join(tmp, "fetch"), root);
+    await Deno.remove(join(tmp, "fetch"), { recursive: true });
+    const facts = await stageKernel(root, tmp, recipe.modules, recipe.package);
+    await Deno.remove(root, { recursive: true });
+    return { files: ["vmlinuz", "modules.cpio"], facts: { ...facts, packageVersion } };
+  }, log);
+  return kernelImage(recipe, dir, manifest);
+}
+
+/**
+ * Builds (or reuses) a kernel the user built: the image as is, and from its modules directory
+ * (`INSTALL_MOD_PATH` of `make modules_install`, or its `lib/modules/RELEASE`) only the modules
+ * the guest loads. Cached by the content of both.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensureLocalKernel } from "./image.ts";
+ * const kernel = await ensureLocalKernel(
+ *   { kind: "local", name: "local-bzImage-0a1b2c3d", arch: "x86_64", image: "bzImage", modules: "mods" },
+ *   "/tmp/cache",
+ * );
+ * console.log(kernel.release);
+ * ```
+ */
+export async function ensureLocalKernel(
+  spec: Extract<KernelSpec, { kind: "local" }>,
+  cacheDir: string,
+  log: (line: string) => void = () => {},
+): Promise<KernelImage> {
+  const recipe: LocalKernelRecipe = {
+    kind: "kernel",
+    format: IMAGE_FORMAT,
+    name: spec.name,
+    arch: spec.arch,
+    content: await localKernelContent(spec),
+    modules: GUEST_MODULES,
+  };
+  const { dir, manifest } = await cachedImage(cacheDir, recipe, async (tmp) => {
+    const root = join(tmp, "root");
+    const releaseDir = spec.modules === null ? null : await modulesReleaseDir(spec.modules);
+    const release = releaseDir === null ? "none" : basename(releaseDir);
+    await Deno.mkdir(join(root, "lib/modules", release), { recursive: true });
+    if (releaseDir !== null) {
+      await runCommand(["cp", "-a", `${releaseDir}/.`, join(root, "lib/modules", release)]);
     }
-    const release = releases[0];
-    const installed = join(modulesParent, release);
-    const vmlinuz = (await exists(join(root, "boot", `vmlinuz-${release}`)))
-      ? join(root, "boot", `vmlinuz-${release}`)
-      : join(installed, "vmlinuz");
-    await Deno.rename(vmlinuz, join(tmp, "vmlinuz"));
-    // Newer kernel packages ship no changelog; the release then identifies the kernel alone.
-    let packageVersion = "unknown";
-    const docs = join(root, "usr/share/doc");
-    for await (const entry of (await exists(docs)) ? Deno.readDir(docs) : []) {
-      if (entry.isDirectory) packageVersion = await debianVersionFromChangelog(root, entry.name);
-    }
-    await runCommand(["depmod", "-b", root, release]).catch(async () => {
-      // Older depmod only looks under lib/modules.
-      await Deno.mkdir(join(root, "lib"), { recursive: true });
-      await symlink(modulesParent, join(root, "lib/modules"));
-      await runCommand(["depmod", "-b", root, release]);
-    });
-    const staged = join(tmp, "modules");
-    const stagedRelease = join(staged, "lib/modules", release);
-    await Deno.mkdir(stagedRelease, { recursive: true });
-    const modules = await moduleClosure(installed, recipe.modules);
-    for (const module of modules.paths) {
-      const target = join(stagedRelease, module.replace(/\.ko\..*$/, ".ko"));
-      await Deno.mkdir(join(target, ".."), { recursive: true });
-      const source = join(installed, module);
-      const decompress = module.endsWith(".xz")
-        ? "xz -dc"
-        : module.endsWith(".zst")
-        ? "zstd -qdc"
-        : module.endsWith(".gz")
-        ? "gzip -dc"
-        : "cat";
-      await runCommand(["sh", "-c", `${decompress} "$1" > "$2"`, "unpack", source, target]);
-    }
-    for (const index of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
-      await Deno.copyFile(join(installed, index), join(stagedRelease, index)).catch(() => {});
-    }
-    await runCommand(["depmod", "-b", staged, release]);
-    // The guest finds modules under /usr/lib/modules (the rootfs links /lib/modules there).
-    await Deno.mkdir(join(staged, "usr/lib"), { recursive: true });
-    await Deno.rename(join(staged, "lib/modules"), join(staged, "usr/lib/modules"));
-    await Deno.remove(join(staged, "lib"), { recursive: true });
-    await packCpio(staged, join(tmp, "modules.cpio"));
-    await Deno.remove(staged, { recursive: true });
+    await Deno.copyFile(spec.image, join(root, "lib/modules", release, "vmlinuz"));
+    const facts = await stageKernel(root, tmp, recipe.modules, spec.image);
     await Deno.remove(root, { recursive: true });
     return {
       files: ["vmlinuz", "modules.cpio"],
-      facts: { release, packageVersion, absentModules: modules.absent.join(",") },
+      facts: { ...facts, packageVersion: `local ${spec.image}` },
     };
   }, log);
-  return {
-    recipe,
-    dir,
-    vmlinuz: join(dir, "vmlinuz"),
-    modulesCpio: join(dir, "modules.cpio"),
-    release: manifest.facts.release,
-    packageVersion: manifest.facts.packageVersion,
-  };
+  return kernelImage(recipe, dir, manifest);
+}
+
+/** The `RELEASE` directory of a modules tree given as `INSTALL_MOD_PATH` or as itself. */
+async function modulesReleaseDir(modules: string): Promise<string> {
+  if (await exists(join(modules, "modules.order"))) return modules;
+  for (const parent of ["lib/modules", "usr/lib/modules"]) {
+    const releases = [];
+    for await (
+      const entry of (await exists(join(modules, parent)))
+        ? Deno.readDir(join(modules, parent))
+        : []
+    ) {
+      if (entry.isDirectory) releases.push(join(modules, parent, entry.name));
+    }
+    if (releases.length === 1) return releases[0];
+  }
+  throw new UsageError(
+    `--kernel ...+${modules}: not a modules directory: expected modules.order in it, or exactly ` +
+      `one lib/modules/RELEASE under it (make modules_install INSTALL_MOD_PATH=${modules})`,
+  );
+}
+
+/** A hash of what a local kernel is made of: the image's bytes and the modules' names and sizes. */
+async function localKernelContent(spec: Extract<KernelSpec, { kind: "local" }>): Promise<string> {
+  const parts = [await sha256File(spec.image)];
+  if (spec.modules !== null) {
+    const { stdout } = await runCommand(
+      ["find", await modulesReleaseDir(spec.modules), "-type", "f", "-printf", "%P %s %T@\n"],
+    );
+    parts.push(stdout.split("\n").sort().join("\n"));
+  }
+  return await sha256Hex(parts.join("\n"));
 }

@@ -7,7 +7,7 @@
 
 import { dirname, join } from "node:path";
 import { compareCaseNames } from "./cases.ts";
-import { ARCHES, CRIU_VERSIONS, KERNEL_SUITES } from "./catalog.ts";
+import { ARCHES, compareKernelNames, CRIU_VERSIONS } from "./catalog.ts";
 import { cellKey } from "./results.ts";
 import { formatShard, parseShard } from "./shard.ts";
 import type { CellResult, ResultsFile, RunInfo } from "./types.ts";
@@ -141,7 +141,7 @@ function compareCells(a: CellResult, b: CellResult): number {
   const versions = CRIU_VERSIONS.map((criu) => criu.version);
   return rank(versions, a.criu.version) - rank(versions, b.criu.version) ||
     rank(ARCHES, a.arch) - rank(ARCHES, b.arch) ||
-    rank(KERNEL_SUITES, a.kernel.suite) - rank(KERNEL_SUITES, b.kernel.suite) ||
+    compareKernelNames(a.kernel.name, b.kernel.name) ||
     compareCaseNames(a.case, b.case);
 }
 

@@ -20,10 +20,13 @@ import {
 import { CI_FORMATS, type CiFormat } from "./ci_matrix.ts";
 import { formatExitCodes } from "./exit_codes.ts";
 import { parseShard, type ShardSpec } from "./shard.ts";
-import type { Arch, CaseDefinition, CriuSpec, KernelSuite } from "./types.ts";
+import type { Arch, CaseDefinition, CriuSpec, KernelSpec, KernelSuite } from "./types.ts";
 
-/** `native`: each CRIU version boots the kernel of its own suite; a suite: that kernel for all. */
-export type KernelChoice = "native" | KernelSuite;
+/**
+ * `native`: each CRIU version boots the kernel of its own suite; any other kernel (a suite, a
+ * Debian package version, a local kernel): that kernel under every version (of its arch).
+ */
+export type KernelChoice = "native" | KernelSpec;
 
 /** Which cells a plan holds: the options `task matrix` and `task plan` share. */
 export interface SelectionOptions {
@@ -86,6 +89,8 @@ export interface MatrixOptionsContext {
    * already checked by the caller, with the CRIU each stands for.
    */
   customCriu?: Readonly<Record<string, CriuSpec>>;
+  /** `--kernel` items that are package versions or local kernels, already checked by the caller. */
+  customKernels?: Readonly<Record<string, KernelSpec>>;
 }
 
 /** A mistake on the command line. The message is what the user sees; the CLI exits with 2. */
@@ -131,8 +136,9 @@ const SELECTION_SPECS: readonly OptionSpec[] = [
     name: "kernel",
     value: "LIST",
     repeatable: true,
-    help: "native (each CRIU version boots its own suite's kernel), or kernel suites to put " +
-      "under every version (see --list). Default: native.",
+    help: "native (each CRIU version boots its own suite's kernel), or kernels to put under " +
+      "every version: Debian suites (see --list), Debian cloud kernel package versions " +
+      "(e.g. 6.1.176-1), or a kernel you built (IMAGE or IMAGE+MODULES_DIR). Default: native.",
   },
   {
     name: "cpu",
@@ -289,7 +295,7 @@ export function parseMatrixOptions(args: string[], context: MatrixOptionsContext
   const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
   const shard = values.get("shard")?.[0];
   return {
-    ...readSelection(values, context.caseNames, context.customCriu),
+    ...readSelection(values, context.caseNames, context.customCriu, context.customKernels),
     zdtm: parsePath("zdtm", values.get("zdtm")?.[0]),
     jobs: parseJobs(values.get("jobs")?.[0], context.cores ?? navigator.hardwareConcurrency),
     outDir: parseOut(values.get("out")?.[0], context.now ?? new Date()),
@@ -318,12 +324,12 @@ export function parseMatrixOptions(args: string[], context: MatrixOptionsContext
  */
 export function parsePlanOptions(
   args: string[],
-  context: Pick<MatrixOptionsContext, "caseNames">,
+  context: Pick<MatrixOptionsContext, "caseNames" | "customKernels">,
 ): PlanOptions {
   const { values } = readRawValues(args, PLAN_SPECS, "plan");
   const shards = values.get("shards")?.[0];
   return {
-    ...readSelection(values, context.caseNames),
+    ...readSelection(values, context.caseNames, {}, context.customKernels),
     shards: shards === undefined ? 1 : parsePositiveInteger("shards", shards, "1"),
     format: parseChoice("format", values.get("format")?.[0] ?? "json", CI_FORMATS),
     help: values.has("help"),
@@ -363,6 +369,7 @@ function readSelection(
   values: Map<string, string[]>,
   caseNames: readonly string[],
   customCriu: Readonly<Record<string, CriuSpec>> = {},
+  customKernels: Readonly<Record<string, KernelSpec>> = {},
 ): SelectionOptions {
   const cpu = parseCpuModels(values.get("cpu") ?? []);
   const criuNames = parseList(
@@ -370,11 +377,28 @@ function readSelection(
     values.get("criu"),
     [...CRIU_VERSIONS.flatMap((c) => [c.version, c.suite]), ...Object.keys(customCriu)],
   );
+  const arches = parseList("arch", values.get("arch"), ARCHES);
+  for (const kernel of Object.values(customKernels)) {
+    if (kernel.kind === "local" && !arches.includes(kernel.arch)) {
+      throw new UsageError(
+        `--kernel ${kernel.image}: an ${kernel.arch} kernel, but --arch is ${arches.join(",")}; ` +
+          `add --arch ${kernel.arch}`,
+      );
+    }
+  }
   return {
-    arches: parseList("arch", values.get("arch"), ARCHES),
+    arches,
     criu: dedupe(criuNames.map((name) => findCriu(name) ?? customCriu[name])),
     cases: parseList("case", values.get("case"), caseNames),
-    kernels: parseList("kernel", values.get("kernel") ?? ["native"], ["native", ...KERNEL_SUITES]),
+    kernels: parseList(
+      "kernel",
+      values.get("kernel") ?? ["native"],
+      ["native", ...KERNEL_SUITES, ...Object.keys(customKernels)],
+    ).map((name): KernelChoice =>
+      name === "native"
+        ? "native"
+        : customKernels[name] ?? { kind: "suite", name: name as KernelSuite }
+    ),
     cpu,
   };
 }
@@ -626,9 +650,11 @@ export function formatCaseList(cases: readonly CaseDefinition[]): string {
       ]),
     ),
     section("Arches (--arch):", ARCHES.map((arch) => [arch])),
-    section("Kernel suites (--kernel):", [
+    section("Kernels (--kernel):", [
       ["native", "each CRIU version boots the kernel of its own suite (default)"],
       ...KERNEL_SUITES.map((suite) => [suite, `Linux ${KERNEL_SERIES[suite]}`]),
+      ["VERSION", "a Debian cloud kernel package version, e.g. 6.1.176-1 (any suite)"],
+      ["IMAGE[+MODULES]", "a kernel you built: bzImage/Image(.gz), and INSTALL_MOD_PATH"],
     ]),
     section(
       "CPU models (--cpu ARCH=MODEL[,PROPERTY=VALUE...]):",

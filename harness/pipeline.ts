@@ -5,13 +5,14 @@
  * @module
  */
 import { join } from "node:path";
-import { kernelRecipe, rootfsRecipe } from "../vm/recipes.ts";
+import { kernelPackageRecipe, kernelRecipe, rootfsRecipe } from "../vm/recipes.ts";
 import { type Accel, QEMU_PROFILES } from "../vm/profiles.ts";
 import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild, ensureCriuBuildDeps } from "./criu_source.ts";
 import { buildFixtures, type FixtureSet } from "./fixtures.ts";
 import { buildZdtmTests } from "./zdtm.ts";
 import {
   ensureKernel,
+  ensureLocalKernel,
   ensureRootfs,
   forgetImage,
   type KernelImage,
@@ -23,6 +24,7 @@ import { cellKey, ResultsWriter } from "./results.ts";
 import { runVm, type VmRunStats } from "./run_vm.ts";
 import type { Arch, CaseDefinition, CellResult, MatrixPlan, ResultsFile, VmPlan } from "./types.ts";
 import { GuestVm } from "./vm.ts";
+import { UsageError } from "./options.ts";
 
 /** How the pipeline runs, beyond the plan. */
 export interface PipelineOptions {
@@ -116,6 +118,23 @@ async function customCriu(vm: VmPlan, options: PipelineOptions): Promise<GuestCr
   }
 }
 
+/** The kernel a VM boots, fetched from Debian or staged from the user's build. */
+function kernelFor(vm: VmPlan, options: PipelineOptions): Promise<KernelImage> {
+  const { kernel } = vm;
+  switch (kernel.kind) {
+    case "suite":
+      return ensureKernel(kernelRecipe(kernel.name, vm.arch), options.cacheDir, options.log);
+    case "package":
+      return ensureKernel(
+        kernelPackageRecipe(kernel.packageVersion, vm.arch),
+        options.cacheDir,
+        options.log,
+      );
+    case "local":
+      return ensureLocalKernel(kernel, options.cacheDir, options.log);
+  }
+}
+
 /** A failure preparing a VM's assets, with the error kind its cells report. */
 class AssetFailure extends Error {
   constructor(readonly kind: "build" | "image", message: string) {
@@ -153,10 +172,7 @@ async function prepareAssets(
               options.log,
             ),
         ),
-        kernels(
-          `${vm.kernel.suite}/${vm.arch}`,
-          () => ensureKernel(kernelRecipe(vm.kernel.suite, vm.arch), options.cacheDir, options.log),
-        ),
+        kernels(`${vm.kernel.name}/${vm.arch}`, () => kernelFor(vm, options)),
         overlays(`${vm.arch}/${vm.criu.version}`, async () => {
           const built = await fixtures(vm.arch, () => buildFixtures(vm.arch, options.cacheDir));
           const zdtmFiles = zdtmTests.length > 0 && options.zdtmTree
@@ -180,6 +196,8 @@ async function prepareAssets(
         criuLabel: guestCriu?.label ?? rootfsImage.criuPackageVersion,
       });
     } catch (error) {
+      // Bad input found only now (a kernel version Debian does not serve) stops the run.
+      if (error instanceof UsageError) throw error;
       assets.set(vm.id, {
         ok: false,
         kind: error instanceof AssetFailure ? error.kind : "image",
@@ -272,7 +290,7 @@ function assetErrorCell(
   return {
     arch: vm.arch,
     criu: { ...vm.criu, reportedVersion: null },
-    kernel: { suite: vm.kernel.suite, version: null },
+    kernel: { name: vm.kernel.name, version: null },
     cpu: vm.cpu,
     accel: "tcg",
     case: caseDef.name,

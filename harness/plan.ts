@@ -4,9 +4,9 @@
  * @module
  */
 
-import { ARCHES, CRIU_VERSIONS, KERNEL_SUITES, nativeKernelSuite } from "./catalog.ts";
+import { ARCHES, compareKernelNames, CRIU_VERSIONS, nativeKernelSuite } from "./catalog.ts";
 import type { MatrixOptions } from "./options.ts";
-import type { CaseDefinition, CriuSpec, KernelSuite, MatrixPlan, VmPlan } from "./types.ts";
+import type { Arch, CaseDefinition, CriuSpec, KernelSpec, MatrixPlan, VmPlan } from "./types.ts";
 
 /**
  * Plans the run: one {@link VmPlan} per CRIU version × arch × kernel, ordered by CRIU version
@@ -42,12 +42,12 @@ export function planMatrix(
   const vms: VmPlan[] = [];
   for (const criu of sortByCatalog(options.criu, CRIU_VERSIONS, (c) => c.version)) {
     for (const arch of sortByCatalog(options.arches, ARCHES, (a) => a)) {
-      for (const suite of kernelSuitesFor(criu, options.kernels)) {
+      for (const kernel of kernelsFor(criu, arch, options.kernels)) {
         vms.push({
-          id: `criu-${criu.version}_${arch}_kernel-${suite}`,
+          id: `criu-${criu.version}_${arch}_kernel-${kernel.name}`,
           arch,
           criu,
-          kernel: { suite },
+          kernel,
           cpu: options.cpu[arch],
           cases: selectedCases,
         });
@@ -57,11 +57,20 @@ export function planMatrix(
   return { vms, jobs: options.jobs, outDir: options.outDir };
 }
 
-function kernelSuitesFor(criu: CriuSpec, kernels: MatrixOptions["kernels"]): KernelSuite[] {
-  const suites = new Set(
-    kernels.map((kernel) => kernel === "native" ? nativeKernelSuite(criu.suite) : kernel),
-  );
-  return KERNEL_SUITES.filter((suite) => suites.has(suite));
+/** The kernels `criu` boots on `arch`, once each, in catalog order; a local kernel on its own arch. */
+function kernelsFor(
+  criu: CriuSpec,
+  arch: Arch,
+  kernels: MatrixOptions["kernels"],
+): KernelSpec[] {
+  const byName = new Map<string, KernelSpec>();
+  for (const choice of kernels) {
+    const kernel: KernelSpec = choice === "native"
+      ? { kind: "suite", name: nativeKernelSuite(criu.suite) }
+      : choice;
+    if (kernel.kind !== "local" || kernel.arch === arch) byName.set(kernel.name, kernel);
+  }
+  return [...byName.values()].sort((a, b) => compareKernelNames(a.name, b.name));
 }
 
 /** The items in the order of `catalog`, compared by `key`. */

@@ -17,7 +17,7 @@ import {
   readString,
   ShapeError,
 } from "./json_shape.ts";
-import { ARCHES, DEBIAN_SUITES, KERNEL_SUITES } from "./catalog.ts";
+import { ARCHES, DEBIAN_SUITES } from "./catalog.ts";
 import type {
   CellAttempt,
   CellResult,
@@ -34,7 +34,7 @@ export const RESULTS_FILE_NAME = "results.json";
 const TEMP_FILE_NAME = ".results.json.tmp";
 
 /**
- * The identity of a cell in a run: `CRIU version/arch/kernel suite/case`.
+ * The identity of a cell in a run: `CRIU version/arch/kernel/case`.
  *
  * @example
  * ```ts
@@ -42,7 +42,7 @@ const TEMP_FILE_NAME = ".results.json.tmp";
  * cellKey({
  *   criu: { version: "3.17.1" },
  *   arch: "x86_64",
- *   kernel: { suite: "bookworm" },
+ *   kernel: { name: "bookworm" },
  *   case: "sigstop",
  * }); // "3.17.1/x86_64/bookworm/sigstop"
  * ```
@@ -51,11 +51,11 @@ export function cellKey(
   cell: {
     criu: Pick<CellResult["criu"], "version">;
     arch: CellResult["arch"];
-    kernel: Pick<CellResult["kernel"], "suite">;
+    kernel: Pick<CellResult["kernel"], "name">;
     case: string;
   },
 ): string {
-  return `${cell.criu.version}/${cell.arch}/${cell.kernel.suite}/${cell.case}`;
+  return `${cell.criu.version}/${cell.arch}/${cell.kernel.name}/${cell.case}`;
 }
 
 /**
@@ -314,7 +314,7 @@ function readCell(value: unknown, field: string): CellResult {
       reportedVersion: readNullable(criu.reportedVersion, criuAt("reportedVersion"), readString),
     },
     kernel: {
-      suite: readOneOf(kernel.suite, childField(at("kernel"), "suite"), KERNEL_SUITES),
+      name: readString(kernel.name, childField(at("kernel"), "name"), { nonEmpty: true }),
       version: readNullable(kernel.version, childField(at("kernel"), "version"), readString),
     },
     cpu: readString(record.cpu, at("cpu")),

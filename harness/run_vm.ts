@@ -108,7 +108,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
       packageVersion: context.criuPackageVersion,
       reportedVersion: vm?.facts.criu || null,
     },
-    kernel: { suite: plan.kernel.suite, version: vm?.facts.kernel ?? context.kernel.release },
+    kernel: { name: plan.kernel.name, version: vm?.facts.kernel ?? context.kernel.release },
     cpu: plan.cpu,
     accel: context.accel,
     case: caseDef.name,

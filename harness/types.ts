@@ -78,10 +78,15 @@ export interface CriuSpec {
     | { kind: "binary"; binaries: Partial<Record<Arch, string>> };
 }
 
-/** A kernel to boot: the Debian cloud kernel of one suite. */
-export interface KernelSpec {
-  suite: KernelSuite;
-}
+/**
+ * A kernel to boot, one value of the kernel axis: the Debian cloud kernel of a suite, the Debian
+ * cloud kernel package of one version (from whichever suite serves it), or a kernel image (plus
+ * its modules) the user built. `name` labels it in VM ids, results and reports.
+ */
+export type KernelSpec =
+  | { kind: "suite"; name: KernelSuite }
+  | { kind: "package"; name: string; packageVersion: string }
+  | { kind: "local"; name: string; arch: Arch; image: string; modules: string | null };
 
 /** One VM to boot: a CRIU on a kernel on an arch, and the cases it runs in turn. */
 export interface VmPlan {
@@ -168,7 +173,8 @@ export interface CellResult {
     packageVersion: string;
     reportedVersion: string | null;
   };
-  kernel: { suite: KernelSuite; version: string | null };
+  /** `name` is the kernel's axis value ({@link KernelSpec}), `version` what the guest booted. */
+  kernel: { name: string; version: string | null };
   cpu: string;
   accel: "kvm" | "tcg";
   case: string;

@@ -22,7 +22,8 @@ export interface VmFailure {
   message: string;
 }
 
-const PANIC = /Kernel panic - not syncing[^\n]*/;
+/** A whole panic line: a console chunk can end mid-line, and half a reason helps nobody. */
+const PANIC = /Kernel panic - not syncing[^\n]*\n/;
 
 /** Every QEMU this process started and has not reaped, so an interrupted run can kill them. */
 export const liveQemuProcesses = new Set<Deno.ChildProcess>();

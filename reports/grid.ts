@@ -6,7 +6,12 @@
  */
 
 import { compareCaseNames } from "../harness/cases.ts";
-import { ARCHES, CRIU_VERSIONS, KERNEL_SERIES, KERNEL_SUITES } from "../harness/catalog.ts";
+import {
+  ARCHES,
+  compareKernelNames,
+  CRIU_VERSIONS,
+  expectedKernelSeries,
+} from "../harness/catalog.ts";
 import { cellKey } from "../harness/results.ts";
 import type { Arch, CellResult, ResultsFile, Verdict } from "../harness/types.ts";
 
@@ -91,7 +96,7 @@ export function buildMatrixGrid(results: ResultsFile): MatrixGrid {
 }
 
 function columnKey(cell: CellResult): string {
-  return `${cell.criu.version}/${cell.arch}/${cell.kernel.suite}`;
+  return `${cell.criu.version}/${cell.arch}/${cell.kernel.name}`;
 }
 
 function compareColumns(a: MatrixColumn, b: MatrixColumn): number {
@@ -99,7 +104,7 @@ function compareColumns(a: MatrixColumn, b: MatrixColumn): number {
       rankIn(CRIU_VERSIONS.map((c) => c.version), b.criu.version) ||
     a.criu.version.localeCompare(b.criu.version) ||
     rankIn(ARCHES, a.arch) - rankIn(ARCHES, b.arch) ||
-    rankIn(KERNEL_SUITES, a.kernel.suite) - rankIn(KERNEL_SUITES, b.kernel.suite);
+    compareKernelNames(a.kernel.name, b.kernel.name);
 }
 
 /** Position in a catalog list; items missing from it sort after every listed one. */
@@ -203,18 +208,20 @@ export function criuErrorLine(
  *   arch: "x86_64",
  *   cpu: "max",
  *   accel: "kvm",
- *   kernel: { suite: "sid", version: null },
+ *   kernel: { name: "sid", version: null },
  * }); // ["CRIU 3.17.1 (bookworm)", "x86_64 · max · kvm", "kernel sid 7.x (expected)"]
  * ```
  */
 export function columnLabel(
   column: Pick<MatrixColumn, "criu" | "arch" | "cpu" | "accel" | "kernel">,
 ): string[] {
-  const kernelVersion = column.kernel.version ?? `${KERNEL_SERIES[column.kernel.suite]} (expected)`;
+  const expected = expectedKernelSeries(column.kernel.name);
+  const kernelVersion = column.kernel.version ??
+    (expected === null ? "(not booted)" : `${expected} (expected)`);
   return [
     `CRIU ${column.criu.version} (${column.criu.suite})`,
     `${column.arch} · ${column.cpu} · ${column.accel}`,
-    `kernel ${column.kernel.suite} ${kernelVersion}`,
+    `kernel ${column.kernel.name} ${kernelVersion}`,
   ];
 }
 

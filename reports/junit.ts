@@ -95,7 +95,7 @@ export function renderJunitXml(results: ResultsFile, readLog: LogReader): string
 /** `criu-3.17.1 x86_64 kernel-bookworm (6.1.0-28-amd64)` */
 function suiteName(column: MatrixColumn): string {
   const kernelVersion = column.kernel.version === null ? "" : ` (${column.kernel.version})`;
-  return `criu-${column.criu.version} ${column.arch} kernel-${column.kernel.suite}${kernelVersion}`;
+  return `criu-${column.criu.version} ${column.arch} kernel-${column.kernel.name}${kernelVersion}`;
 }
 
 function suiteProperties(column: MatrixColumn): Record<string, string> {
@@ -107,7 +107,7 @@ function suiteProperties(column: MatrixColumn): Record<string, string> {
     "arch": column.arch,
     "cpu": column.cpu,
     "accel": column.accel,
-    "kernel.suite": column.kernel.suite,
+    "kernel.name": column.kernel.name,
     "kernel.version": column.kernel.version ?? "unknown",
   };
 }
@@ -116,7 +116,7 @@ function testCase(cell: CellResult, outcome: Outcome | null, readLog: LogReader)
   const open = `    <testcase ${
     attributes({
       name: cell.case,
-      classname: `criu-matrix.${cell.criu.version}.${cell.arch}.${cell.kernel.suite}`,
+      classname: `criu-matrix.${cell.criu.version}.${cell.arch}.${cell.kernel.name}`,
       time: seconds(cell.seconds),
     })
   }`;

@@ -71,7 +71,7 @@ function renderUnexpected(results: ResultsFile): string {
     ...unexpected.map((cell) =>
       `- **${cell.triage!.status}** ${code(cell.case)} on CRIU ${
         escapeInline(cell.criu.version)
-      } · ${cell.arch} · kernel ${cell.kernel.suite}: ${escapeInline(cell.summary)}${
+      } · ${cell.arch} · kernel ${cell.kernel.name}: ${escapeInline(cell.summary)}${
         cell.triage!.reason ? ` (${escapeInline(cell.triage!.reason)})` : ""
       }`
     ),

@@ -122,7 +122,7 @@ export function renderTerminalMatrix(results: ResultsFile): string {
     ["", ...grid.columns.map((column) => column.arch)],
   ];
   if (grid.columns.some((column) => column.kernelDistinguishes)) {
-    header.push(["", ...grid.columns.map((column) => column.kernel.suite)]);
+    header.push(["", ...grid.columns.map((column) => column.kernel.name)]);
   }
   const rows = grid.caseNames.map((name) => [
     name,

@@ -34,7 +34,7 @@ const HOSTILE_SUMMARY =
 const RESULTS: ResultsFile = {
   ...FIXTURE_RESULTS,
   cells: FIXTURE_RESULTS.cells.map((cell): CellResult => {
-    switch (`${cell.criu.version}/${cell.kernel.suite}/${cell.case}`) {
+    switch (`${cell.criu.version}/${cell.kernel.name}/${cell.case}`) {
       case "3.17.1/bookworm/sigtstp":
         return { ...cell, triage: { status: "xfail", reason: "CRIU < 4.0 cannot seize it" } };
       case "3.17.1/bookworm/sigttin":

@@ -107,7 +107,7 @@ export function singleVmPlan(outDir: string, cases: CaseDefinition[]): MatrixPla
       id: "criu-4.1.1_x86_64_kernel-trixie",
       arch: "x86_64",
       criu: CRIU_VERSIONS.find((c) => c.version === "4.1.1")!,
-      kernel: { suite: "trixie" },
+      kernel: { kind: "suite", name: "trixie" },
       cpu: "max",
       cases,
     }],

@@ -9,6 +9,9 @@ import type { Arch, DebianSuite, KernelSuite } from "../harness/types.ts";
 /** Where Debian packages come from (the only archive reachable from CI machines). */
 export const DEBIAN_MIRROR = "http://deb.debian.org/debian";
 
+/** Where Debian's security updates come from. */
+export const DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
+
 /** Bump when the way a recipe is turned into files changes (trimming, layout, cpio format). */
 export const IMAGE_FORMAT = 3;
 
@@ -26,15 +29,33 @@ export interface RootfsRecipe {
   mmdebstrap: { suite: string; sources: string[]; aptOptions: string[] };
 }
 
-/** A kernel and the modules CRIU needs, from one suite's cloud kernel package. */
+/**
+ * A Debian cloud kernel and the modules CRIU needs: the kernel packages of `package` (fetched with
+ * apt from `sources`, without installing anything) are unpacked, and only the modules kept.
+ */
 export interface KernelRecipe {
   kind: "kernel";
   format: number;
-  suite: KernelSuite;
+  /** The kernel's axis value: a suite, or the package version asked for. */
+  name: string;
   arch: Arch;
-  packages: string[];
+  /** An apt package request: `linux-image-cloud-amd64`, or with `=VERSION`. */
+  package: string;
+  /** apt source lines to look in. */
+  sources: string[];
   modules: string[];
-  mmdebstrap: { suite: string; sources: string[]; aptOptions: string[] };
+}
+
+/** A kernel the user built, as the cache knows it: its arch and a hash of what it is made of. */
+export interface LocalKernelRecipe {
+  kind: "kernel";
+  format: number;
+  /** The kernel's axis value, `local-...`. */
+  name: string;
+  arch: Arch;
+  /** SHA-256 over the image and the modules' names, sizes and times. */
+  content: string;
+  modules: string[];
 }
 
 /**
@@ -59,7 +80,7 @@ export const GUEST_MODULES = [
 // The sid archive seen from CI machines has served an expired Release file.
 const IGNORE_EXPIRY = 'Acquire::Check-Valid-Until "false"';
 
-function sourcesFor(suite: DebianSuite | KernelSuite): RootfsRecipe["mmdebstrap"] {
+function sourcesFor(suite: DebianSuite): RootfsRecipe["mmdebstrap"] {
   switch (suite) {
     case "experimental":
       // experimental is not a whole suite: sid plus experimental, preferring experimental.
@@ -67,15 +88,6 @@ function sourcesFor(suite: DebianSuite | KernelSuite): RootfsRecipe["mmdebstrap"
         suite: "sid",
         sources: [`deb ${DEBIAN_MIRROR} sid main`, `deb ${DEBIAN_MIRROR} experimental main`],
         aptOptions: [IGNORE_EXPIRY, 'APT::Default-Release "experimental"'],
-      };
-    case "bookworm-backports":
-      return {
-        suite: "bookworm",
-        sources: [
-          `deb ${DEBIAN_MIRROR} bookworm main`,
-          `deb ${DEBIAN_MIRROR} bookworm-backports main`,
-        ],
-        aptOptions: [IGNORE_EXPIRY, 'APT::Default-Release "bookworm-backports"'],
       };
     default:
       return {
@@ -117,17 +129,57 @@ export function rootfsRecipe(
  * @example
  * ```ts
  * import { kernelRecipe } from "./recipes.ts";
- * console.log(kernelRecipe("trixie", "aarch64").packages); // ["linux-image-cloud-arm64"]
+ * console.log(kernelRecipe("trixie", "aarch64").package); // "linux-image-cloud-arm64"
  * ```
  */
 export function kernelRecipe(suite: KernelSuite, arch: Arch): KernelRecipe {
   return {
     kind: "kernel",
     format: IMAGE_FORMAT,
-    suite,
+    name: suite,
     arch,
-    packages: [`linux-image-cloud-${DEBIAN_ARCH[arch]}`],
+    package: `linux-image-cloud-${DEBIAN_ARCH[arch]}`,
+    // Only the suite itself: apt fetches the kernel packages alone, never resolving what they need.
+    sources: [`deb ${DEBIAN_MIRROR} ${suite} main`],
     modules: GUEST_MODULES,
-    mmdebstrap: sourcesFor(suite),
+  };
+}
+
+/** Every suite a Debian kernel package version can come from, security updates included. */
+const EVERY_KERNEL_SOURCE = [
+  ...[
+    "bookworm",
+    "bookworm-updates",
+    "bookworm-backports",
+    "trixie",
+    "trixie-updates",
+    "trixie-backports",
+    "sid",
+    "experimental",
+  ].map((suite) => `deb ${DEBIAN_MIRROR} ${suite} main`),
+  ...["bookworm-security", "trixie-security"]
+    .map((suite) => `deb ${DEBIAN_SECURITY_MIRROR} ${suite} main`),
+];
+
+/**
+ * The kernel recipe of one Debian cloud kernel package version (e.g. `6.1.176-1`), from whichever
+ * suite serves it.
+ *
+ * @example
+ * ```ts
+ * import { kernelPackageRecipe } from "./recipes.ts";
+ * console.log(kernelPackageRecipe("6.1.176-1", "x86_64").package);
+ * // "linux-image-cloud-amd64=6.1.176-1"
+ * ```
+ */
+export function kernelPackageRecipe(version: string, arch: Arch): KernelRecipe {
+  return {
+    kind: "kernel",
+    format: IMAGE_FORMAT,
+    name: version,
+    arch,
+    package: `linux-image-cloud-${DEBIAN_ARCH[arch]}=${version}`,
+    sources: EVERY_KERNEL_SOURCE,
+    modules: GUEST_MODULES,
   };
 }

@@ -2,35 +2,36 @@
  * The kernel as an axis, for real: CRIU 3.17.1 under its own kernel (bookworm's 6.1) and under
  * sid's 7.x. On the newer kernel it fails its own kernel feature detection before touching any
  * task, which must show as a CRIU failure at `probe` with CRIU's reason, not as a harness error.
+ * Then the other kinds of kernel: a Debian kernel package version, and a kernel image plus
+ * modules laid out as a user's own build installs them.
  */
 import assert from "assert";
 import { join } from "node:path";
+import { exists } from "../../harness/build_cache.ts";
+import { fetchDebianKernel } from "../../harness/debian_kernel.ts";
 import { readResults } from "../../harness/results.ts";
+import { kernelRecipe } from "../../vm/recipes.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
-Deno.test("kernel axis: an old CRIU on a new kernel fails in its probe", async () => {
-  const out = join(REPO, "out/test-runs/kernel-axis");
+/** Runs `task matrix` with `args` into `out`; returns its stderr, for failure messages. */
+async function runMatrix(out: string, args: string[]): Promise<string> {
   await Deno.remove(out, { recursive: true }).catch(() => {});
-  const args = ["--criu", "3.17.1", "--kernel", "bookworm,sid", "--arch", "x86_64"];
   const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      join(REPO, "harness/cli.ts"),
-      "matrix",
-      ...args,
-      "--case",
-      "sigstop",
-      "--out",
-      out,
-    ],
+    args: ["run", "--allow-all", join(REPO, "harness/cli.ts"), "matrix", ...args, "--out", out],
     stdout: "null",
     stderr: "piped",
   }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
+  return new TextDecoder().decode(output.stderr);
+}
+
+Deno.test("kernel axis: an old CRIU on a new kernel fails in its probe", async () => {
+  const out = join(REPO, "out/test-runs/kernel-axis");
+  const stderr = await runMatrix(out, [
+    ...["--criu", "3.17.1", "--kernel", "bookworm,sid", "--arch", "x86_64", "--case", "sigstop"],
+  ]);
   const results = await readResults(join(out, "results.json"));
-  const byKernel = new Map(results.cells.map((cell) => [cell.kernel.suite, cell]));
+  const byKernel = new Map(results.cells.map((cell) => [cell.kernel.name, cell]));
   assert.equal(byKernel.get("bookworm")?.verdict, "pass", stderr.slice(-2000));
   const sid = byKernel.get("sid")!;
   assert.equal(sid.verdict, "fail");
@@ -40,4 +41,51 @@ Deno.test("kernel axis: an old CRIU on a new kernel fails in its probe", async (
   const report = await Deno.readTextFile(join(out, "report.md"));
   assert.match(report, /kernel sid 7\./);
   assert.match(report, /❌ probe/);
+});
+
+Deno.test("kernel axis: a Debian kernel package version and a kernel you built", async () => {
+  // trixie's kernel, fetched once: its version is one axis value (looked up in every suite),
+  // and its files, laid out as `make bzImage modules_install INSTALL_MOD_PATH=DIR` leaves them,
+  // the other.
+  const scratch = await Deno.makeTempDir({ dir: join(REPO, "out"), prefix: "kernel-axis-" });
+  const root = join(scratch, "root");
+  await Deno.mkdir(root);
+  const version = await fetchDebianKernel(
+    kernelRecipe("trixie", "x86_64"),
+    join(scratch, "fetch"),
+    root,
+  );
+  const modules = (await exists(join(root, "usr/lib/modules")))
+    ? join(root, "usr/lib/modules")
+    : join(root, "lib/modules");
+  const [release] = await Array.fromAsync(Deno.readDir(modules), (entry) => entry.name);
+  const built = join(scratch, "my-kernel");
+  await Deno.mkdir(join(built, "lib/modules"), { recursive: true });
+  await Deno.rename(join(modules, release), join(built, "lib/modules", release));
+  const image = (await exists(join(root, "boot", `vmlinuz-${release}`)))
+    ? join(root, "boot", `vmlinuz-${release}`)
+    : join(built, "lib/modules", release, "vmlinuz");
+  await Deno.rename(image, join(built, "bzImage"));
+
+  const out = join(REPO, "out/test-runs/kernel-kinds");
+  const local = `${built}/bzImage+${built}`;
+  const stderr = await runMatrix(out, [
+    ...["--criu", "4.1.1", "--arch", "x86_64", "--case", "sigstop,sigtstp"],
+    ...["--kernel", `${version},${local}`],
+  ]);
+  const results = await readResults(join(out, "results.json"));
+  assert.equal(results.cells.length, 4, stderr.slice(-2000));
+  const packaged = results.cells.filter((cell) => cell.kernel.name === version);
+  const own = results.cells.filter((cell) => cell.kernel.name.startsWith("local-bzImage-"));
+  for (const cells of [packaged, own]) {
+    assert.deepEqual(cells.map((cell) => [cell.case, cell.verdict]), [
+      ["sigstop", "pass"],
+      ["sigtstp", "pass"],
+    ], stderr.slice(-2000));
+    for (const cell of cells) assert.equal(cell.kernel.version, release);
+  }
+  const report = await Deno.readTextFile(join(out, "report.md"));
+  assert.ok(report.includes(`kernel ${version} ${release}`), report);
+  assert.ok(report.includes(`kernel ${own[0].kernel.name} ${release}`), report);
+  await Deno.remove(scratch, { recursive: true });
 });

@@ -23,7 +23,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 function outcomes(results: ResultsFile): string[] {
   return results.cells.map((c) =>
-    `${c.criu.version}/${c.arch}/${c.kernel.suite}/${c.case}=${c.verdict}/${c.stage}`
+    `${c.criu.version}/${c.arch}/${c.kernel.name}/${c.case}=${c.verdict}/${c.stage}`
   ).sort();
 }
 

@@ -84,7 +84,7 @@ Deno.test("parseExpectations", async (t) => {
       case: name,
       criu: { version: "3.17.1" },
       arch: "x86_64" as const,
-      kernel: { suite: "bookworm" as const },
+      kernel: { name: "bookworm" as const },
     });
     assert.ok(findExpectation(cell("mt-sigtstp"), expectations));
     assert.equal(findExpectation(cell("sigstop"), expectations), undefined);
@@ -95,13 +95,13 @@ Deno.test("parseExpectations", async (t) => {
       case: "sigtstp",
       criu: { version: "3.17.1" },
       arch: "x86_64" as const,
-      kernel: { suite: "bookworm" as const },
+      kernel: { name: "bookworm" as const },
     };
     assert.ok(findExpectation(base, expectations));
     assert.equal(findExpectation({ ...base, criu: { version: "4.1.1" } }, expectations), undefined);
     assert.equal(findExpectation({ ...base, arch: "aarch64" }, expectations), undefined);
     assert.equal(
-      findExpectation({ ...base, kernel: { suite: "trixie" } }, expectations),
+      findExpectation({ ...base, kernel: { name: "trixie" } }, expectations),
       undefined,
     );
   });
@@ -143,7 +143,7 @@ Deno.test("the committed expectations", async (t) => {
   const expectations = await loadExpectations(undefined, cases.map((c) => c.name));
   const lookup = (name: string, version: string) =>
     findExpectation(
-      { case: name, criu: { version }, arch: "aarch64", kernel: { suite: "sid" } },
+      { case: name, criu: { version }, arch: "aarch64", kernel: { name: "sid" } },
       expectations,
     );
   await t.step("SIGTSTP stops fail at dump before 3.18 only", () => {

@@ -23,7 +23,7 @@ function runOf(plan: MatrixPlan, shard = { index: 1, count: 1 }, full = plan): R
       makeCell({
         arch: vm.arch,
         criu: { ...vm.criu, reportedVersion: vm.criu.version },
-        kernel: { suite: vm.kernel.suite, version: null },
+        kernel: { name: vm.kernel.name, version: null },
         cpu: vm.cpu,
         case: definition.name,
         verdict: i % 3 === 0 ? "fail" : "pass",

@@ -1,4 +1,6 @@
 import assert from "assert";
+import { gzipSync } from "node:zlib";
+import { resolveCustomKernels } from "../../harness/custom_inputs.ts";
 import {
   formatCaseList,
   MATRIX_USAGE,
@@ -82,13 +84,71 @@ Deno.test("parseMatrixOptions", async (t) => {
   });
 
   await t.step("--kernel takes native or kernel suites", () => {
-    assert.deepEqual(parse("--kernel", "bookworm-backports").kernels, ["bookworm-backports"]);
-    assert.deepEqual(parse("--kernel", "native,sid").kernels, ["native", "sid"]);
+    assert.deepEqual(parse("--kernel", "bookworm-backports").kernels, [
+      { kind: "suite", name: "bookworm-backports" },
+    ]);
+    assert.deepEqual(parse("--kernel", "native,sid").kernels, [
+      "native",
+      { kind: "suite", name: "sid" },
+    ]);
     assertUsageError(
       ["--kernel", "experimental"],
       '--kernel: unknown value "experimental"',
       "accepted: native, bookworm, bookworm-backports, trixie, sid",
     );
+  });
+
+  await t.step("--kernel takes Debian package versions and kernels you built", async () => {
+    const dir = await Deno.makeTempDir();
+    // Just enough of each boot header for the arch to be read from it.
+    const bzImage = new Uint8Array(0x400);
+    bzImage.set(new TextEncoder().encode("HdrS"), 0x202);
+    await Deno.writeFile(`${dir}/bzImage`, bzImage);
+    const armImage = new Uint8Array(0x400);
+    armImage.set(new TextEncoder().encode("ARM\x64"), 0x38);
+    await Deno.writeFile(`${dir}/Image.gz`, gzipSync(armImage));
+    await Deno.writeTextFile(`${dir}/README`, "not a kernel");
+    const args = [
+      "--kernel",
+      `native,6.12.95-1~bpo12+1,${dir}/bzImage+${dir},${dir}/Image.gz`,
+    ];
+    const custom = await resolveCustomKernels(args);
+    assert.deepEqual(custom["6.12.95-1~bpo12+1"], {
+      kind: "package",
+      name: "6.12.95-1~bpo12+1",
+      packageVersion: "6.12.95-1~bpo12+1",
+    });
+    const local = custom[`${dir}/bzImage+${dir}`];
+    assert.ok(local.kind === "local");
+    assert.equal(local.arch, "x86_64");
+    assert.equal(local.image, `${dir}/bzImage`);
+    assert.equal(local.modules, dir);
+    assert.match(local.name, /^local-bzImage-[0-9a-f]{8}$/);
+    const gzipped = custom[`${dir}/Image.gz`];
+    assert.equal(gzipped.kind === "local" ? gzipped.arch : null, "aarch64");
+    const options = parseMatrixOptions(args, {
+      caseNames: CASE_NAMES,
+      now: NOW,
+      customKernels: custom,
+    });
+    assert.equal(options.kernels.length, 4);
+    assert.throws(
+      () =>
+        parseMatrixOptions([...args, "--arch", "x86_64"], {
+          caseNames: CASE_NAMES,
+          customKernels: custom,
+        }),
+      /--kernel .*Image\.gz: an aarch64 kernel, but --arch is x86_64; add --arch aarch64/,
+    );
+    await assert.rejects(
+      () => resolveCustomKernels(["--kernel", `${dir}/README`]),
+      /README: not a kernel image criu-matrix can boot: expected an x86_64 bzImage/,
+    );
+    await assert.rejects(
+      () => resolveCustomKernels(["--kernel", `${dir}/missing`]),
+      /missing: cannot read it/,
+    );
+    await Deno.remove(dir, { recursive: true });
   });
 
   await t.step("--cpu sets one arch's model, QEMU properties allowed", () => {

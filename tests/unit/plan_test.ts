@@ -23,7 +23,7 @@ Deno.test("planMatrix", async (t) => {
   await t.step("the full default matrix has 8 VMs with every case", () => {
     const { vms } = plan();
     assert.equal(vms.length, 8);
-    assert.deepEqual(vms.map((vm) => vm.kernel.suite), [
+    assert.deepEqual(vms.map((vm) => vm.kernel.name), [
       "bookworm",
       "bookworm",
       "trixie",

@@ -12,7 +12,7 @@ export function makeCell(overrides: Partial<CellResult> = {}): CellResult {
       packageVersion: "3.17.1-2+deb12u2",
       reportedVersion: "3.17.1",
     },
-    kernel: { suite: "bookworm", version: "6.1.0-28-amd64" },
+    kernel: { name: "bookworm", version: "6.1.0-28-amd64" },
     cpu: "max",
     accel: "kvm",
     case: "sigstop",
@@ -32,7 +32,7 @@ export function makeCell(overrides: Partial<CellResult> = {}): CellResult {
 const TRIXIE_AARCH64 = {
   arch: "aarch64",
   criu: { version: "4.1.1", suite: "trixie", packageVersion: "4.1.1-1", reportedVersion: "4.1.1" },
-  kernel: { suite: "trixie", version: "6.12.9-arm64" },
+  kernel: { name: "trixie", version: "6.12.9-arm64" },
   cpu: "neoverse-n1",
   accel: "tcg",
 } as const;
@@ -80,7 +80,7 @@ export const FIXTURE_RESULTS: ResultsFile = {
     makeCell({ ...TRIXIE_AARCH64, case: "sigtstp" }),
     makeCell({
       ...TRIXIE_AARCH64,
-      kernel: { suite: "sid", version: null },
+      kernel: { name: "sid", version: null },
       case: "sigstop",
       verdict: "fail",
       stage: "check",

@@ -73,7 +73,7 @@ Deno.test("triageCells", async (t) => {
       triage(makeCell(FAIL_AT_DUMP), results([makeCell(FAIL_AT_DUMP)])).status,
       "unexpected-fail",
     );
-    const otherKernel = results([makeCell({ kernel: { suite: "sid", version: null } })]);
+    const otherKernel = results([makeCell({ kernel: { name: "sid", version: null } })]);
     assert.equal(triage(makeCell(FAIL_AT_DUMP), otherKernel).status, "unexpected-fail");
   });
   await t.step("flaky when attempts differ, never a pass", () => {

@@ -6,6 +6,7 @@ import { type BootSpec, QEMU_PROFILES, qemuCommand } from "../../vm/profiles.ts"
 import {
   DEBIAN_MIRROR,
   GUEST_MODULES,
+  kernelPackageRecipe,
   kernelRecipe,
   type RootfsRecipe,
   rootfsRecipe,
@@ -101,12 +102,11 @@ Deno.test("recipes", async (t) => {
   });
 
   await t.step("sid ignores an expired Release file", () => {
-    for (const recipe of [rootfsRecipe("sid", "aarch64"), kernelRecipe("sid", "aarch64")]) {
-      assert.equal(recipe.mmdebstrap.suite, "sid");
-      assert.deepEqual(recipe.mmdebstrap.sources, [`deb ${DEBIAN_MIRROR} sid main`]);
-      assert.ok(recipe.mmdebstrap.aptOptions.includes('Acquire::Check-Valid-Until "false"'));
-      assert.ok(!recipe.mmdebstrap.aptOptions.some((o) => o.startsWith("APT::Default-Release")));
-    }
+    const { mmdebstrap } = rootfsRecipe("sid", "aarch64");
+    assert.equal(mmdebstrap.suite, "sid");
+    assert.deepEqual(mmdebstrap.sources, [`deb ${DEBIAN_MIRROR} sid main`]);
+    assert.ok(mmdebstrap.aptOptions.includes('Acquire::Check-Valid-Until "false"'));
+    assert.ok(!mmdebstrap.aptOptions.some((o) => o.startsWith("APT::Default-Release")));
   });
 
   await t.step("stable suites use their own archive only", () => {
@@ -117,17 +117,26 @@ Deno.test("recipes", async (t) => {
     }
   });
 
-  await t.step("bookworm-backports kernels: bookworm plus backports, preferring backports", () => {
-    const { mmdebstrap } = kernelRecipe("bookworm-backports", "x86_64");
-    assert.equal(mmdebstrap.suite, "bookworm");
-    assert.equal(mmdebstrap.sources.length, 2);
-    assert.ok(mmdebstrap.sources[1].endsWith(" bookworm-backports main"));
-    assert.ok(mmdebstrap.aptOptions.includes('APT::Default-Release "bookworm-backports"'));
+  await t.step("a suite's kernel comes from that suite's archive alone", () => {
+    for (const suite of ["bookworm", "bookworm-backports", "trixie", "sid"] as const) {
+      const recipe = kernelRecipe(suite, "x86_64");
+      assert.equal(recipe.name, suite);
+      assert.deepEqual(recipe.sources, [`deb ${DEBIAN_MIRROR} ${suite} main`]);
+    }
+  });
+
+  await t.step("a kernel package version is looked for in every suite, security included", () => {
+    const recipe = kernelPackageRecipe("6.12.95-1~bpo12+1", "aarch64");
+    assert.equal(recipe.name, "6.12.95-1~bpo12+1");
+    assert.equal(recipe.package, "linux-image-cloud-arm64=6.12.95-1~bpo12+1");
+    for (const suite of ["bookworm-backports", "trixie-security", "sid", "experimental"]) {
+      assert.ok(recipe.sources.some((line) => line.endsWith(` ${suite} main`)), suite);
+    }
   });
 
   await t.step("kernel package names per arch", () => {
-    assert.deepEqual(kernelRecipe("trixie", "x86_64").packages, ["linux-image-cloud-amd64"]);
-    assert.deepEqual(kernelRecipe("trixie", "aarch64").packages, ["linux-image-cloud-arm64"]);
+    assert.equal(kernelRecipe("trixie", "x86_64").package, "linux-image-cloud-amd64");
+    assert.equal(kernelRecipe("trixie", "aarch64").package, "linux-image-cloud-arm64");
     assert.deepEqual(kernelRecipe("sid", "aarch64").modules, GUEST_MODULES);
     assert.ok(GUEST_MODULES.includes("virtio_console"), "the agent's channel needs it");
   });
@@ -151,8 +160,9 @@ Deno.test("recipes", async (t) => {
       await imageKey(rootfsRecipe("trixie", "aarch64")),
       await imageKey({ ...base, format: base.format + 1 }),
       await imageKey(kernelRecipe("trixie", "x86_64")),
+      await imageKey(kernelPackageRecipe("6.12.117-1", "x86_64")),
     ]);
-    assert.equal(keys.size, 7);
+    assert.equal(keys.size, 8);
     // ...and only with them: building the same recipe twice hits the cache.
     assert.equal(await imageKey(rootfsRecipe("trixie", "x86_64")), await imageKey(base));
     assert.equal(JSON.stringify(rootfsRecipe("trixie", "x86_64")), json);
