@@ -17,6 +17,11 @@ export interface HostTool {
 const COMMON: HostTool[] = [
   { program: "mmdebstrap", debianPackage: "mmdebstrap" },
   { program: "depmod", debianPackage: "kmod" },
+  // Kernel packages are fetched with apt and checked against Debian's archive keys.
+  {
+    program: "/usr/share/keyrings/debian-archive-keyring.gpg",
+    debianPackage: "debian-archive-keyring",
+  },
   { program: "cpio", debianPackage: "cpio" },
   { program: "xz", debianPackage: "xz-utils" },
   { program: "zstd", debianPackage: "zstd" },

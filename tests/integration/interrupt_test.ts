@@ -1,7 +1,7 @@
 /**
  * A matrix run killed mid-way, for real: every finished cell is on disk, no QEMU survives the
- * harness, and `--resume` runs only the missing cells and ends with the same verdicts as an
- * uninterrupted run.
+ * harness, and `--resume` runs only the missing cells and ends with the same verdicts and the
+ * same report as an uninterrupted run (but for the times).
  */
 import assert from "assert";
 import { join } from "node:path";
@@ -50,6 +50,13 @@ async function orphanedQemuProcesses(): Promise<number[]> {
   return found;
 }
 
+/** report.md without what differs between any two runs: when they ran, how long cells took. */
+async function reportWithoutTimes(dir: string): Promise<string> {
+  return (await Deno.readTextFile(join(dir, "report.md")))
+    .replace(/^- (Started|Finished): .*$/gm, "- $1: (time)")
+    .replace(/, after \d+:\d+(:\d+)?$/gm, ", after (time)");
+}
+
 function verdicts(results: ResultsFile): Record<string, string> {
   return Object.fromEntries(
     results.cells.map((cell) => [cell.case, `${cell.verdict}/${cell.stage}`]).sort(),
@@ -76,6 +83,7 @@ Deno.test("interrupted runs keep their cells, leave no QEMU and resume", async (
   await whole.status;
   const expected = verdicts(await readResults(join(uninterrupted, "results.json")));
   assert.equal(Object.keys(expected).length, 6);
+  const expectedReport = await reportWithoutTimes(uninterrupted);
 
   for (const signal of ["SIGKILL", "SIGTERM", "SIGINT"] as const) {
     await t.step(
@@ -96,6 +104,7 @@ Deno.test("interrupted runs keep their cells, leave no QEMU and resume", async (
         const final = await readResults(join(dir, "results.json"));
         assert.equal(final.cells.length, 6);
         assert.deepEqual(verdicts(final), expected);
+        assert.equal(await reportWithoutTimes(dir), expectedReport);
         for (const cell of kept.cells) {
           assert.ok(final.cells.some((c) => c.case === cell.case && c.seconds === cell.seconds));
         }
