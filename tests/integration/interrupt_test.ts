@@ -50,11 +50,15 @@ async function orphanedQemuProcesses(): Promise<number[]> {
   return found;
 }
 
-/** report.md without what differs between any two runs: when they ran, how long cells took. */
+/**
+ * report.md without what differs between any two runs: when they ran, how long cells took, and
+ * the guest pids CRIU names (a resumed VM runs fewer cases first, so its tasks get other pids).
+ */
 async function reportWithoutTimes(dir: string): Promise<string> {
   return (await Deno.readTextFile(join(dir, "report.md")))
     .replace(/^- (Started|Finished): .*$/gm, "- $1: (time)")
-    .replace(/, after \d+:\d+(:\d+)?$/gm, ", after (time)");
+    .replace(/, after \d+:\d+(:\d+)?$/gm, ", after (time)")
+    .replace(/SEIZE \d+:/g, "SEIZE (pid):");
 }
 
 function verdicts(results: ResultsFile): Record<string, string> {
