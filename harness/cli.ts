@@ -1,11 +1,12 @@
 /**
  * The command line: `matrix` runs a matrix (or one shard of it), `plan` prints its shards as a
  * CI job matrix, `merge` combines shard results, `report --in DIR` re-renders the reports of a
- * past run from its results.json.
+ * past run from its results.json, `bisect` finds the CRIU commit that broke one cell.
  *
  * Exit status of `matrix` and `merge`: see {@link EXIT_CODES} (0 all pass/xfail/skip, 1
  * infrastructure error, 2 usage, 3 regression, 4 unexpected-fail/xpass/flaky, 130 interrupted;
- * the lowest non-zero wins). `plan` and `report`: 0, or 2 for a usage error.
+ * the lowest non-zero wins). `plan` and `report`: 0, or 2 for a usage error. `bisect`: see
+ * BISECT_EXIT_CODES in exit_codes.ts.
  *
  * @module
  */
@@ -21,14 +22,28 @@ import {
   exitCodeFor,
 } from "./exit_codes.ts";
 import { loadExpectations } from "./expectations.ts";
-import { resolveCustomCriu, resolveCustomKernels, zdtmCases } from "./custom_inputs.ts";
+import {
+  rawOptionValues,
+  resolveCustomCriu,
+  resolveCustomKernels,
+  zdtmCases,
+} from "./custom_inputs.ts";
+import {
+  BISECT_FILE_NAME,
+  bisectExitCode,
+  renderBisectSummary,
+  runBisect,
+  runBisectStep,
+} from "./bisect.ts";
 import { ensureHostTools } from "./host_tools.ts";
 import { defaultCacheDir } from "./image.ts";
 import { copyCellLogs, mergeResults } from "./merge.ts";
 import {
+  BISECT_USAGE,
   formatCaseList,
   MATRIX_USAGE,
   MERGE_USAGE,
+  parseBisectOptions,
   parseMatrixOptions,
   parseMergeOptions,
   parsePlanOptions,
@@ -44,20 +59,14 @@ import { formatShard, selectShard } from "./shard.ts";
 import { triageCells } from "./triage.ts";
 import type { ShardSpec } from "./shard.ts";
 import type { CaseDefinition, CellResult, MatrixPlan, ResultsFile } from "./types.ts";
-import { liveQemuProcesses } from "./vm.ts";
+import { killLiveQemuProcesses } from "./vm.ts";
 
 const log = (line: string) => console.error(`criu-matrix: ${line}`);
 
 /** Kills every QEMU this process started, then exits: results on disk are already complete. */
 function exitOnSignal(signal: Deno.Signal, outDir: string): void {
   Deno.addSignalListener(signal, () => {
-    for (const child of liveQemuProcesses) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
+    killLiveQemuProcesses();
     log(`interrupted by ${signal}; finished cells are in ${join(outDir, RESULTS_FILE_NAME)}`);
     Deno.exit(EXIT_CODES.interrupted.code);
   });
@@ -200,6 +209,29 @@ async function ensureWritable(dir: string, what: string): Promise<void> {
   }
 }
 
+async function bisectCommand(args: string[]): Promise<number> {
+  // A step answers git bisect run, which reads any status but 0, 1 and 125 as bad or fatal:
+  // it takes its request file only, and never ends through the usage-error path below.
+  const [step] = rawOptionValues(args, "step");
+  if (step !== undefined) return await runBisectStep(step, (line) => log(`bisect step ${line}`));
+  const cases = await loadCases();
+  const options = parseBisectOptions(args, {
+    caseNames: cases.map((c) => c.name),
+    customKernels: await resolveCustomKernels(args),
+  });
+  if (options.help) {
+    console.log(BISECT_USAGE);
+    return 0;
+  }
+  await ensureWritable(options.outDir, "--out");
+  await ensureWritable(defaultCacheDir(), "the cache directory");
+  const report = await runBisect(options, log);
+  console.log(renderBisectSummary(report));
+  if (report.outcome !== "found") log(report.message);
+  console.log(`\nbisect: ${join(options.outDir, BISECT_FILE_NAME)}`);
+  return bisectExitCode(report.outcome);
+}
+
 async function planCommand(args: string[]): Promise<number> {
   const cases = await loadCases();
   const options = parsePlanOptions(args, {
@@ -275,9 +307,11 @@ export async function main(args: string[]): Promise<number> {
         return await mergeCommand(rest);
       case "report":
         return await reportCommand(rest);
+      case "bisect":
+        return await bisectCommand(rest);
       default:
         throw new UsageError(
-          `unknown command "${command ?? ""}"; accepted: matrix, plan, merge, report`,
+          `unknown command "${command ?? ""}"; accepted: matrix, plan, merge, report, bisect`,
         );
     }
   } catch (error) {

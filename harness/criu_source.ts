@@ -87,7 +87,21 @@ const MULTIARCH: Record<Arch, string> = {
   aarch64: "aarch64-linux-gnu",
 };
 const ELF_MACHINE: Record<number, Arch> = { 62: "x86_64", 183: "aarch64" };
-const TREE_MARKERS = ["criu/Makefile", "compel/Makefile", "Makefile.versions"];
+/**
+ * The files every CRIU source tree has: what tells a CRIU tree (or a commit of a CRIU
+ * repository) from any other.
+ *
+ * @example
+ * ```ts
+ * import { CRIU_TREE_MARKERS } from "./criu_source.ts";
+ * CRIU_TREE_MARKERS.includes("Makefile.versions"); // true
+ * ```
+ */
+export const CRIU_TREE_MARKERS: readonly string[] = [
+  "criu/Makefile",
+  "compel/Makefile",
+  "Makefile.versions",
+];
 
 /**
  * The arch of a 64-bit little-endian ELF file, from its header's `e_machine`.
@@ -122,13 +136,23 @@ export async function readElfArch(path: string): Promise<Arch> {
 }
 
 async function isTree(path: string): Promise<boolean> {
-  for (const marker of TREE_MARKERS) if (!(await exists(join(path, marker)))) return false;
+  for (const marker of CRIU_TREE_MARKERS) if (!(await exists(join(path, marker)))) return false;
   return true;
 }
 
-function notATree(path: string): UsageError {
+/**
+ * The error for something that is not a CRIU source tree, naming it and what a tree holds.
+ *
+ * @example
+ * ```ts
+ * import { notACriuTree } from "./criu_source.ts";
+ * notACriuTree("/src/linux").message;
+ * // "not a CRIU source tree: /src/linux (expected criu/, compel/, Makefile.versions)"
+ * ```
+ */
+export function notACriuTree(what: string): UsageError {
   return new UsageError(
-    `not a CRIU source tree: ${path} (expected criu/, compel/, Makefile.versions)`,
+    `not a CRIU source tree: ${what} (expected criu/, compel/, Makefile.versions)`,
   );
 }
 
@@ -174,7 +198,7 @@ export async function classifyCriuArgument(value: string): Promise<CriuArgument>
   if (stat.isFile && patchPaths.length === 0) {
     return { kind: "binary", binaries: { [await readElfArch(tree)]: tree } };
   }
-  if (!stat.isDirectory || !(await isTree(tree))) throw notATree(tree);
+  if (!stat.isDirectory || !(await isTree(tree))) throw notACriuTree(tree);
   const patches = patchPaths.map((p) => resolve(p));
   for (const patch of patches) {
     if (!(await Deno.stat(patch).then((s) => s.isFile, () => false))) {
@@ -195,7 +219,7 @@ export async function classifyCriuArgument(value: string): Promise<CriuArgument>
  */
 export async function readCriuVersion(tree: string): Promise<string> {
   const text = await Deno.readTextFile(join(tree, "Makefile.versions")).catch(() => {
-    throw notATree(tree);
+    throw notACriuTree(tree);
   });
   const field = (name: string) =>
     text.match(new RegExp(`^CRIU_VERSION_${name}\\s*:=[ \\t]*(\\S*)`, "m"))?.[1] ?? "";
@@ -459,7 +483,7 @@ export async function ensureCriuBuild(options: {
 }): Promise<CriuBuild> {
   const { arch, log } = options;
   const tree = resolve(options.tree);
-  if (!(await isTree(tree))) throw notATree(tree);
+  if (!(await isTree(tree))) throw notACriuTree(tree);
   const version = await readCriuVersion(tree);
   const { files, commit, dirty } = await describeTree(tree);
   const patches: CriuBuild["origin"]["patches"] = [];

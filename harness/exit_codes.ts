@@ -1,12 +1,13 @@
 /**
  * The exit status of `task matrix` and `task merge`, decided from the triage of every cell,
- * and the lines naming each cell that caused it.
+ * and the lines naming each cell that caused it; the exit status of `task bisect`, and of each
+ * of its steps in `git bisect run`'s terms.
  *
  * @module
  */
 
 import { cellKey } from "./results.ts";
-import type { CellResult, CellTriage } from "./types.ts";
+import type { CellResult, CellTriage, Verdict } from "./types.ts";
 
 /**
  * Every exit status, with what it means. When several apply, the lowest non-zero one wins:
@@ -38,6 +39,34 @@ export const EXIT_CODES = {
   },
 } as const;
 
+/**
+ * The exit status of `task bisect`: the same numbers as {@link EXIT_CODES}, for what a bisect
+ * can end with.
+ */
+export const BISECT_EXIT_CODES = {
+  found: { code: EXIT_CODES.ok.code, meaning: "the first bad commit was found" },
+  error: {
+    code: EXIT_CODES.error.code,
+    meaning: "an endpoint's cell is error or skip, or only skipped commits were left to test " +
+      "(see bisect.json)",
+  },
+  usage: {
+    code: EXIT_CODES.usage.code,
+    meaning: "usage error: bad option, repository or revision, or --good does not pass or " +
+      "--bad does not fail",
+  },
+  interrupted: {
+    code: EXIT_CODES.interrupted.code,
+    meaning: "interrupted (SIGINT/SIGTERM); the worktree is removed, tested commits kept",
+  },
+} as const;
+
+/**
+ * What a step of `git bisect run` exits with, in git's terms: 0 marks the commit good, 1 bad,
+ * 125 skips it (git aborts the bisect on 128 and above).
+ */
+export const GIT_BISECT_RUN_CODES = { good: 0, bad: 1, skip: 125 } as const;
+
 const STATUS_EXIT: Readonly<Record<CellTriage["status"], number>> = {
   "pass": EXIT_CODES.ok.code,
   "xfail": EXIT_CODES.ok.code,
@@ -50,20 +79,23 @@ const STATUS_EXIT: Readonly<Record<CellTriage["status"], number>> = {
 };
 
 /**
- * The help text's "Exit status" section, one line per status.
+ * The help text's "Exit status" section: `heading`, then one line per status of `codes` (by
+ * default those of `task matrix`).
  *
  * @example
  * ```ts
- * import { formatExitCodes } from "./exit_codes.ts";
+ * import { BISECT_EXIT_CODES, formatExitCodes } from "./exit_codes.ts";
  * formatExitCodes().includes("3    regression"); // true
+ * formatExitCodes(BISECT_EXIT_CODES, "Exit status:").includes("0    the first bad commit was found"); // true
  * ```
  */
-export function formatExitCodes(): string {
+export function formatExitCodes(
+  codes: Readonly<Record<string, { code: number; meaning: string }>> = EXIT_CODES,
+  heading = "Exit status (when several apply, the lowest non-zero one wins):",
+): string {
   return [
-    "Exit status (when several apply, the lowest non-zero one wins):",
-    ...Object.values(EXIT_CODES).map(({ code, meaning }) =>
-      `  ${String(code).padEnd(5)}${meaning}`
-    ),
+    heading,
+    ...Object.values(codes).map(({ code, meaning }) => `  ${String(code).padEnd(5)}${meaning}`),
   ].join("\n");
 }
 
@@ -87,6 +119,30 @@ export function exitCodeFor(cells: readonly Pick<CellResult, "triage">[]): numbe
       cell.triage === undefined ? EXIT_CODES.error.code : STATUS_EXIT[cell.triage.status]
     ),
   );
+}
+
+/**
+ * The exit status of a `git bisect run` step whose cell ended with `verdict`: good for `pass`,
+ * bad for `fail` (CRIU refused, hung or restored something different), skip for `error` and
+ * `skip`, since a harness, image, VM or build problem says nothing about the commit.
+ *
+ * @example
+ * ```ts
+ * import { bisectStepExitCode } from "./exit_codes.ts";
+ * bisectStepExitCode("pass"); // 0
+ * bisectStepExitCode("fail"); // 1
+ * bisectStepExitCode("error"); // 125
+ * ```
+ */
+export function bisectStepExitCode(verdict: Verdict): number {
+  switch (verdict) {
+    case "pass":
+      return GIT_BISECT_RUN_CODES.good;
+    case "fail":
+      return GIT_BISECT_RUN_CODES.bad;
+    default:
+      return GIT_BISECT_RUN_CODES.skip;
+  }
 }
 
 /**

@@ -52,10 +52,10 @@ export function requiredHostTools(arches: readonly Arch[]): HostTool[] {
 }
 
 async function present(program: string): Promise<boolean> {
-  if (program.startsWith("/")) return await Deno.stat(program).then(() => true, () => false);
-  const found = await runCommand(["sh", "-c", 'command -v "$1"', "which", program], {
-    allowFailure: true,
-  });
+  // A file is tested by sh, not Deno.stat: task matrix may not read /usr, so stat would fail
+  // and the package would be "installed" again on every run.
+  const test = program.startsWith("/") ? 'test -e "$1"' : 'command -v "$1"';
+  const found = await runCommand(["sh", "-c", test, "present", program], { allowFailure: true });
   return found.code === 0;
 }
 

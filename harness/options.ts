@@ -1,6 +1,7 @@
 /**
- * The command lines of `task matrix`, `task plan` and `task merge`: parsing, validation
- * against the catalog and the loaded cases, the `--help` texts and the `--list` listing.
+ * The command lines of `task matrix`, `task plan`, `task merge` and `task bisect`: parsing,
+ * validation against the catalog and the loaded cases, the `--help` texts and the `--list`
+ * listing.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import {
   nativeKernelSuite,
 } from "./catalog.ts";
 import { CI_FORMATS, type CiFormat } from "./ci_matrix.ts";
-import { formatExitCodes } from "./exit_codes.ts";
+import { BISECT_EXIT_CODES, formatExitCodes } from "./exit_codes.ts";
 import { parseShard, type ShardSpec } from "./shard.ts";
 import type { Arch, CaseDefinition, CriuSpec, KernelSpec, KernelSuite } from "./types.ts";
 
@@ -76,6 +77,27 @@ export interface MergeOptions {
   help: boolean;
 }
 
+/**
+ * What `task bisect` was asked to find: the first commit of a CRIU git repository between `good`
+ * and `bad` at which one cell (this case, arch, kernel and CPU model) stops passing.
+ */
+export interface BisectOptions {
+  /** The CRIU git repository, as given; it is only read (the bisect runs in a worktree). */
+  repo: string;
+  /** A revision whose CRIU passes the cell. */
+  good: string;
+  /** A later revision whose CRIU fails it. */
+  bad: string;
+  case: string;
+  arch: Arch;
+  kernel: KernelChoice;
+  /** The QEMU CPU model per arch (only `arch`'s is used), with any `,property=value` suffix. */
+  cpu: Record<Arch, string>;
+  timeoutScale: number;
+  outDir: string;
+  help: boolean;
+}
+
 /** What parsing needs to know beyond the arguments; `now` and `cores` exist for tests. */
 export interface MatrixOptionsContext {
   /** The names of the loaded cases, which `--case` accepts. */
@@ -111,6 +133,18 @@ interface OptionSpec {
   help: string;
 }
 
+const CPU_SPEC: OptionSpec = {
+  name: "cpu",
+  value: "ARCH=MODEL",
+  repeatable: true,
+  help: "QEMU CPU model of one arch, repeatable, e.g. --cpu aarch64=max,pauth-impdef=on.",
+};
+const TIMEOUT_SCALE_SPEC: OptionSpec = {
+  name: "timeout-scale",
+  value: "F",
+  help: "Multiply every timeout by F (a positive number). Default: 1.",
+};
+
 const SELECTION_SPECS: readonly OptionSpec[] = [
   {
     name: "arch",
@@ -140,12 +174,7 @@ const SELECTION_SPECS: readonly OptionSpec[] = [
       "every version: Debian suites (see --list), Debian cloud kernel package versions " +
       "(e.g. 6.1.176-1), or a kernel you built (IMAGE or IMAGE+MODULES_DIR). Default: native.",
   },
-  {
-    name: "cpu",
-    value: "ARCH=MODEL",
-    repeatable: true,
-    help: "QEMU CPU model of one arch, repeatable, e.g. --cpu aarch64=max,pauth-impdef=on.",
-  },
+  CPU_SPEC,
 ];
 
 const BASELINE_SPEC: OptionSpec = {
@@ -160,11 +189,7 @@ const MATRIX_SPECS: readonly OptionSpec[] = [
   ...SELECTION_SPECS,
   { name: "jobs", value: "N", help: "VMs run in parallel. Default: the number of cores." },
   { name: "out", value: "DIR", help: "Output directory. Default: out/<UTC time>." },
-  {
-    name: "timeout-scale",
-    value: "F",
-    help: "Multiply every timeout by F (a positive number). Default: 1.",
-  },
+  TIMEOUT_SCALE_SPEC,
   BASELINE_SPEC,
   {
     name: "shard",
@@ -216,6 +241,53 @@ const MERGE_SPECS: readonly OptionSpec[] = [
     help: "Where to write the merged results.json and reports (required).",
   },
   BASELINE_SPEC,
+  HELP_SPEC,
+];
+
+const BISECT_SPECS: readonly OptionSpec[] = [
+  {
+    name: "case",
+    value: "NAME",
+    help: "The one case to run at each commit (see task matrix --list). Required.",
+  },
+  {
+    name: "good",
+    value: "REV",
+    help: "A revision of --repo whose CRIU passes the case (checked first). Required.",
+  },
+  {
+    name: "bad",
+    value: "REV",
+    help: "A later revision whose CRIU fails it (checked first). Required.",
+  },
+  {
+    name: "repo",
+    value: "DIR",
+    help: "The CRIU git repository; it is left as it is: the bisect runs in a temporary " +
+      "worktree. Required.",
+  },
+  { name: "arch", value: "ARCH", help: `One guest arch: ${ARCHES.join(" or ")}. Default: x86_64.` },
+  {
+    name: "kernel",
+    value: "KERNEL",
+    help: "native (the kernel of bookworm, the guest a source-built CRIU runs in), or one " +
+      "kernel as task matrix takes it: a Debian suite, a Debian cloud kernel package version " +
+      "or a kernel you built (IMAGE or IMAGE+MODULES_DIR). Default: native.",
+  },
+  CPU_SPEC,
+  TIMEOUT_SCALE_SPEC,
+  {
+    name: "out",
+    value: "DIR",
+    help: "Output directory (bisect.json, one results directory per tested commit). " +
+      "Default: out/bisect-<UTC time>.",
+  },
+  {
+    name: "step",
+    value: "FILE",
+    help: "Internal, what git bisect run runs: the cell of the request FILE on the commit " +
+      "checked out in its worktree; exits 0 pass, 1 fail, 125 anything else.",
+  },
   HELP_SPEC,
 ];
 
@@ -275,6 +347,20 @@ export const MERGE_USAGE: string = formatUsage(
   ],
   MERGE_SPECS,
   ["", formatExitCodes()],
+);
+
+/** The `--help` text of `task bisect`. */
+export const BISECT_USAGE: string = formatUsage(
+  [
+    "Usage: deno task bisect --case NAME --good REV --bad REV --repo DIR [OPTIONS]",
+    "",
+    "Finds the first commit of a CRIU git repository at which one cell stops passing: checks",
+    "that --good passes and --bad fails, then drives git bisect run in a temporary worktree,",
+    "building CRIU at each commit (cached by commit) and running the case in a VM. A commit",
+    "whose cell is error or skip, or whose CRIU does not build, is skipped, never good or bad.",
+  ],
+  BISECT_SPECS,
+  ["", formatExitCodes(BISECT_EXIT_CODES, "Exit status:")],
 );
 
 /**
@@ -365,6 +451,69 @@ export function parseMergeOptions(args: string[]): MergeOptions {
   };
 }
 
+/**
+ * Parses the arguments of `task bisect` (without the `bisect` word). One cell: `--arch`,
+ * `--kernel` and `--case` each take one value, never a list. `--case`, `--good`, `--bad` and
+ * `--repo` are required unless `--help` is given. `--step` (internal) is routed before parsing,
+ * by the CLI. Throws {@link UsageError}.
+ *
+ * @example
+ * ```ts
+ * import { parseBisectOptions } from "./options.ts";
+ * const options = parseBisectOptions(
+ *   ["--case", "sigttin", "--good", "v4.0", "--bad", "v4.1", "--repo", "../criu"],
+ *   { caseNames: ["sigttin", "sigstop"] },
+ * );
+ * options.arch; // "x86_64"
+ * options.kernel; // "native"
+ * ```
+ */
+export function parseBisectOptions(
+  args: string[],
+  context: Pick<MatrixOptionsContext, "caseNames" | "now" | "customKernels">,
+): BisectOptions {
+  const { values } = readRawValues(args, BISECT_SPECS, "bisect");
+  const help = values.has("help");
+  const required = ["case", "good", "bad", "repo"];
+  const missing = required.filter((name) => !values.has(name));
+  if (!help && missing.length > 0) {
+    throw new UsageError(
+      `bisect: ${missing.map((name) => `--${name}`).join(", ")} ${
+        missing.length === 1 ? "is" : "are"
+      } required; write e.g. deno task bisect --case sigttin --good v4.0 --bad v4.1 ` +
+        `--repo ../criu`,
+    );
+  }
+  const arch = parseOne("arch", values.get("arch")?.[0] ?? "x86_64", ARCHES);
+  const customKernels = context.customKernels ?? {};
+  checkLocalKernelArches(customKernels, [arch]);
+  const text = (name: string) => values.get(name)?.[0] ?? "";
+  for (const name of ["good", "bad", "repo"]) {
+    if (values.has(name) && text(name).trim() === "") {
+      throw new UsageError(
+        `--${name}: empty value ""; accepted: ${
+          name === "repo" ? "the directory of a CRIU git checkout" : "a commit, tag or branch"
+        }`,
+      );
+    }
+  }
+  return {
+    repo: text("repo"),
+    good: text("good"),
+    bad: text("bad"),
+    case: values.has("case") ? parseOne("case", text("case"), context.caseNames) : "",
+    arch,
+    kernel: kernelChoice(
+      parseOne("kernel", values.get("kernel")?.[0] ?? "native", kernelNames(customKernels)),
+      customKernels,
+    ),
+    cpu: parseCpuModels(values.get("cpu") ?? []),
+    timeoutScale: parseTimeoutScale(values.get("timeout-scale")?.[0]),
+    outDir: parseOut(values.get("out")?.[0], context.now ?? new Date(), "bisect-"),
+    help,
+  };
+}
+
 function readSelection(
   values: Map<string, string[]>,
   caseNames: readonly string[],
@@ -378,6 +527,37 @@ function readSelection(
     [...CRIU_VERSIONS.flatMap((c) => [c.version, c.suite]), ...Object.keys(customCriu)],
   );
   const arches = parseList("arch", values.get("arch"), ARCHES);
+  checkLocalKernelArches(customKernels, arches);
+  return {
+    arches,
+    criu: dedupe(criuNames.map((name) => findCriu(name) ?? customCriu[name])),
+    cases: parseList("case", values.get("case"), caseNames),
+    kernels: parseList("kernel", values.get("kernel") ?? ["native"], kernelNames(customKernels))
+      .map((name) => kernelChoice(name, customKernels)),
+    cpu,
+  };
+}
+
+/** What `--kernel` accepts: `native`, the suites and the package versions or local kernels given. */
+function kernelNames(customKernels: Readonly<Record<string, KernelSpec>>): string[] {
+  return ["native", ...KERNEL_SUITES, ...Object.keys(customKernels)];
+}
+
+/** The kernel a validated `--kernel` value stands for. */
+function kernelChoice(
+  name: string,
+  customKernels: Readonly<Record<string, KernelSpec>>,
+): KernelChoice {
+  return name === "native"
+    ? "native"
+    : customKernels[name] ?? { kind: "suite", name: name as KernelSuite };
+}
+
+/** Refuses a kernel the user built for an arch that does not run: it would boot nowhere. */
+function checkLocalKernelArches(
+  customKernels: Readonly<Record<string, KernelSpec>>,
+  arches: readonly Arch[],
+): void {
   for (const kernel of Object.values(customKernels)) {
     if (kernel.kind === "local" && !arches.includes(kernel.arch)) {
       throw new UsageError(
@@ -386,21 +566,6 @@ function readSelection(
       );
     }
   }
-  return {
-    arches,
-    criu: dedupe(criuNames.map((name) => findCriu(name) ?? customCriu[name])),
-    cases: parseList("case", values.get("case"), caseNames),
-    kernels: parseList(
-      "kernel",
-      values.get("kernel") ?? ["native"],
-      ["native", ...KERNEL_SUITES, ...Object.keys(customKernels)],
-    ).map((name): KernelChoice =>
-      name === "native"
-        ? "native"
-        : customKernels[name] ?? { kind: "suite", name: name as KernelSuite }
-    ),
-    cpu,
-  };
 }
 
 /**
@@ -410,7 +575,7 @@ function readSelection(
 function readRawValues(
   args: string[],
   specs: readonly OptionSpec[],
-  command: "matrix" | "plan" | "merge",
+  command: "matrix" | "plan" | "merge" | "bisect",
 ): { values: Map<string, string[]>; positionals: string[] } {
   const acceptedOptions = specs.map((spec) => `--${spec.name}`).join(", ");
   const { tokens } = parseArgs({
@@ -511,6 +676,18 @@ function parseList<T extends string>(
   return dedupe(items as T[]);
 }
 
+/** One value of `accepted`: a comma list is refused, since a bisect runs exactly one cell. */
+function parseOne<T extends string>(option: string, raw: string, accepted: readonly T[]): T {
+  if (raw.includes(",")) {
+    throw new UsageError(
+      `--${option}: "${raw}" is a list; a bisect runs one cell, so give one value; accepted: ${
+        accepted.join(", ")
+      }`,
+    );
+  }
+  return parseChoice(option, raw.trim(), accepted);
+}
+
 function parseChoice<T extends string>(option: string, raw: string, accepted: readonly T[]): T {
   if (!accepted.includes(raw as T)) {
     throw new UsageError(`--${option}: unknown value "${raw}"; accepted: ${accepted.join(", ")}`);
@@ -596,8 +773,8 @@ function parsePath(option: string, raw: string | undefined): string | null {
   return raw;
 }
 
-function parseOut(raw: string | undefined, now: Date): string {
-  if (raw === undefined) return `out/${formatUtcStamp(now)}`;
+function parseOut(raw: string | undefined, now: Date, prefix = ""): string {
+  if (raw === undefined) return `out/${prefix}${formatUtcStamp(now)}`;
   if (raw.trim() === "") {
     throw new UsageError(`--out: empty directory name ""; accepted: any path, e.g. out/my-run`);
   }

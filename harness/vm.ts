@@ -28,6 +28,26 @@ const PANIC = /Kernel panic - not syncing[^\n]*\n/;
 /** Every QEMU this process started and has not reaped, so an interrupted run can kill them. */
 export const liveQemuProcesses = new Set<Deno.ChildProcess>();
 
+/**
+ * SIGKILLs every QEMU of {@link liveQemuProcesses}: what a process that is about to exit early
+ * does, so that no guest outlives it.
+ *
+ * @example
+ * ```ts
+ * import { killLiveQemuProcesses } from "./vm.ts";
+ * killLiveQemuProcesses(); // nothing to kill in a process that booted no guest
+ * ```
+ */
+export function killLiveQemuProcesses(): void {
+  for (const child of liveQemuProcesses) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
 /** Reads a stream as lines, dropping over-long ones (the guest is untrusted). */
 async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();

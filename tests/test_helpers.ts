@@ -1,10 +1,13 @@
 /**
- * Helpers shared by the host tests that run real programs (fixtures, zdtm, CRIU builds): temporary
- * directories, /proc, polling, killing what a test started, and ELF headers.
+ * Helpers shared by the tests: for the host tests that run real programs (fixtures, zdtm, CRIU
+ * builds), temporary directories, /proc, polling, killing what a test started and ELF headers; for
+ * the command-line tests, an assertion on usage errors.
  *
  * @module
  */
+import assert from "assert";
 import { CRIU_VERSIONS } from "../harness/catalog.ts";
+import { UsageError } from "../harness/options.ts";
 import type { CaseDefinition, MatrixPlan } from "../harness/types.ts";
 
 /** A temporary directory made now and removed when the test process ends. */
@@ -56,8 +59,8 @@ export function killAll(pids: Iterable<number>) {
   }
 }
 
-/** SIGKILLs the given processes and all their descendants. */
-export function killTree(pids: number[]) {
+/** The given processes and all their descendants, as /proc shows them now. */
+export function processTree(pids: number[]): Set<number> {
   const children = new Map<number, number[]>();
   for (const e of Deno.readDirSync("/proc")) {
     const pid = Number(e.name);
@@ -72,7 +75,12 @@ export function killTree(pids: number[]) {
     for (const c of children.get(p) ?? []) walk(c);
   };
   pids.forEach(walk);
-  killAll(all);
+  return all;
+}
+
+/** SIGKILLs the given processes and all their descendants. */
+export function killTree(pids: number[]) {
+  killAll(processTree(pids));
 }
 
 /** The start of an ELF file, as far as the tests look at it. */
@@ -112,4 +120,15 @@ export function singleVmPlan(outDir: string, cases: CaseDefinition[]): MatrixPla
       cases,
     }],
   };
+}
+
+/** Asserts that `run` throws a UsageError whose message contains every fragment. */
+export function assertUsageError(run: () => unknown, ...fragments: string[]) {
+  assert.throws(run, (error: unknown) => {
+    assert.ok(error instanceof UsageError, `expected UsageError, got ${error}`);
+    for (const fragment of fragments) {
+      assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
+    }
+    return true;
+  });
 }

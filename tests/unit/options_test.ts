@@ -6,9 +6,9 @@ import {
   MATRIX_USAGE,
   type MatrixOptions,
   parseMatrixOptions,
-  UsageError,
 } from "../../harness/options.ts";
 import { FIXTURE_CASES } from "./results_fixture.ts";
+import { assertUsageError as assertThrowsUsageError } from "../test_helpers.ts";
 
 const CASE_NAMES = ["sigstop", "sigtstp", "running"];
 const NOW = new Date("2026-11-27T16:45:00.123Z");
@@ -17,15 +17,9 @@ function parse(...args: string[]): MatrixOptions {
   return parseMatrixOptions(args, { caseNames: CASE_NAMES, now: NOW, cores: 6 });
 }
 
-/** Asserts a UsageError whose message contains every fragment. */
+/** Asserts that parsing `args` throws a UsageError whose message contains every fragment. */
 function assertUsageError(args: string[], ...fragments: string[]) {
-  assert.throws(() => parse(...args), (error: unknown) => {
-    assert.ok(error instanceof UsageError, `expected UsageError, got ${error}`);
-    for (const fragment of fragments) {
-      assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
-    }
-    return true;
-  });
+  assertThrowsUsageError(() => parse(...args), ...fragments);
 }
 
 Deno.test("parseMatrixOptions", async (t) => {
