@@ -11,6 +11,7 @@
 import { join } from "node:path";
 import { DEBIAN_ARCH, type KernelRecipe, type RootfsRecipe } from "../vm/recipes.ts";
 import { cachedBuildDir, exists } from "./build_cache.ts";
+import { writeBootKernel } from "./boot_kernel.ts";
 import { runCommand } from "./exec.ts";
 import { packCpio } from "./initrd.ts";
 
@@ -27,7 +28,8 @@ export interface RootfsImage {
 export interface KernelImage {
   recipe: KernelRecipe;
   dir: string;
-  vmlinuz: string;
+  /** What QEMU's `-kernel` boots (see {@link writeBootKernel}). */
+  bootFile: string;
   modulesCpio: string;
   /** `uname -r` of the kernel, e.g. `6.1.0-50-cloud-amd64`. */
   release: string;
@@ -253,6 +255,8 @@ export async function ensureRootfs(
         "usr/share/locale",
         "usr/share/lintian",
         "usr/share/zoneinfo",
+        // glibc's iconv modules: nothing in the guest converts character sets.
+        `usr/lib/${"*"}/gconv`,
         "usr/lib/python3",
         `usr/lib/python3.${"*"}`,
         "var/cache",
@@ -323,8 +327,8 @@ async function moduleClosure(
 }
 
 /**
- * Builds (or reuses) the kernel of `recipe`: the vmlinuz and a cpio holding only the modules the
- * guest loads, decompressed, with their modules.dep.
+ * Builds (or reuses) the kernel of `recipe`: the kernel in the form QEMU boots fastest and a cpio
+ * holding only the modules the guest loads, decompressed, with their modules.dep.
  *
  * @example
  * ```ts ignore
@@ -370,7 +374,7 @@ export async function ensureKernel(
     const vmlinuz = (await exists(join(root, "boot", `vmlinuz-${release}`)))
       ? join(root, "boot", `vmlinuz-${release}`)
       : join(installed, "vmlinuz");
-    await Deno.rename(vmlinuz, join(tmp, "vmlinuz"));
+    await writeBootKernel(vmlinuz, join(tmp, "kernel"), tmp);
     // Newer kernel packages ship no changelog; the release then identifies the kernel alone.
     let packageVersion = "unknown";
     const docs = join(root, "usr/share/doc");
@@ -412,14 +416,14 @@ export async function ensureKernel(
     await Deno.remove(staged, { recursive: true });
     await Deno.remove(root, { recursive: true });
     return {
-      files: ["vmlinuz", "modules.cpio"],
+      files: ["kernel", "modules.cpio"],
       facts: { release, packageVersion, absentModules: modules.absent.join(",") },
     };
   }, log);
   return {
     recipe,
     dir,
-    vmlinuz: join(dir, "vmlinuz"),
+    bootFile: join(dir, "kernel"),
     modulesCpio: join(dir, "modules.cpio"),
     release: manifest.facts.release,
     packageVersion: manifest.facts.packageVersion,

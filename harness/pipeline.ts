@@ -232,7 +232,7 @@ async function probeKvm(
     profile,
     accel: "kvm",
     cpu: vm.cpu,
-    kernel: assets.kernel.vmlinuz,
+    kernel: assets.kernel.bootFile,
     initrd: assets.initrd,
     agentSocket: join(workDir, `kvm-probe-${arch}.sock`),
     memoryMiB: 1536,

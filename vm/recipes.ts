@@ -10,7 +10,7 @@ import type { Arch, DebianSuite, KernelSuite } from "../harness/types.ts";
 export const DEBIAN_MIRROR = "http://deb.debian.org/debian";
 
 /** Bump when the way a recipe is turned into files changes (trimming, layout, cpio format). */
-export const IMAGE_FORMAT = 3;
+export const IMAGE_FORMAT = 4;
 
 /** Debian's name for each guest arch. */
 export const DEBIAN_ARCH: Record<Arch, string> = { x86_64: "amd64", aarch64: "arm64" };
