@@ -30,7 +30,11 @@ const COMMON: HostTool[] = [
 ];
 
 const PER_ARCH: Record<Arch, HostTool[]> = {
-  x86_64: [{ program: "qemu-system-x86_64", debianPackage: "qemu-system-x86" }],
+  x86_64: [
+    { program: "qemu-system-x86_64", debianPackage: "qemu-system-x86" },
+    // bookworm's kernels are lz4-compressed; the PVH boot kernel is unpacked from them.
+    { program: "lz4", debianPackage: "lz4" },
+  ],
   aarch64: [
     { program: "qemu-system-aarch64", debianPackage: "qemu-system-arm" },
     { program: "aarch64-linux-gnu-gcc", debianPackage: "gcc-aarch64-linux-gnu" },

@@ -18,6 +18,7 @@ import {
   type RootfsRecipe,
 } from "../vm/recipes.ts";
 import { cachedBuildDir, exists } from "./build_cache.ts";
+import { writeBootKernel } from "./boot_kernel.ts";
 import { fetchDebianKernel } from "./debian_kernel.ts";
 import { runCommand } from "./exec.ts";
 import { packCpio } from "./initrd.ts";
@@ -37,7 +38,8 @@ export interface RootfsImage {
 export interface KernelImage {
   recipe: KernelRecipe | LocalKernelRecipe;
   dir: string;
-  vmlinuz: string;
+  /** What QEMU's `-kernel` boots (see {@link writeBootKernel}). */
+  bootFile: string;
   modulesCpio: string;
   /** `uname -r` of the kernel, e.g. `6.1.0-50-cloud-amd64`. */
   release: string;
@@ -263,6 +265,8 @@ export async function ensureRootfs(
         "usr/share/locale",
         "usr/share/lintian",
         "usr/share/zoneinfo",
+        // glibc's iconv modules: nothing in the guest converts character sets.
+        `usr/lib/${"*"}/gconv`,
         "usr/lib/python3",
         `usr/lib/python3.${"*"}`,
         "var/cache",
@@ -335,7 +339,8 @@ async function moduleClosure(
 /**
  * Turns an unpacked kernel (`root` holding `boot/vmlinuz-RELEASE` or
  * `[usr/]lib/modules/RELEASE/vmlinuz`, and the modules under `[usr/]lib/modules/RELEASE`) into
- * what a guest boots in `out`: `vmlinuz` and a cpio with only the modules `wanted` need,
+ * what a guest boots in `out`: `kernel` (in the form QEMU boots fastest, see
+ * {@link writeBootKernel}) and a cpio with only the modules `wanted` need,
  * decompressed, with their modules.dep. Returns the kernel's facts.
  */
 async function stageKernel(
@@ -357,7 +362,7 @@ async function stageKernel(
   const vmlinuz = (await exists(join(root, "boot", `vmlinuz-${release}`)))
     ? join(root, "boot", `vmlinuz-${release}`)
     : join(installed, "vmlinuz");
-  await Deno.rename(vmlinuz, join(out, "vmlinuz"));
+  await writeBootKernel(vmlinuz, join(out, "kernel"), out);
   await runCommand(["depmod", "-b", root, release]).catch(async () => {
     // Older depmod only looks under lib/modules.
     await Deno.mkdir(join(root, "lib"), { recursive: true });
@@ -402,7 +407,7 @@ function kernelImage(
   return {
     recipe,
     dir,
-    vmlinuz: join(dir, "vmlinuz"),
+    bootFile: join(dir, "kernel"),
     modulesCpio: join(dir, "modules.cpio"),
     release: manifest.facts.release,
     packageVersion: manifest.facts.packageVersion,
@@ -411,7 +416,8 @@ function kernelImage(
 
 /**
  * Builds (or reuses) the kernel of `recipe`: its Debian kernel packages alone (no dependencies)
- * fetched and unpacked, the vmlinuz and a cpio holding only the modules the guest loads.
+ * fetched and unpacked, the kernel in the form QEMU boots fastest and a cpio holding only the
+ * modules the guest loads.
  *
  * @example
  * ```ts ignore
@@ -433,7 +439,7 @@ export async function ensureKernel(
     await Deno.remove(join(tmp, "fetch"), { recursive: true });
     const facts = await stageKernel(root, tmp, recipe.modules, recipe.package);
     await Deno.remove(root, { recursive: true });
-    return { files: ["vmlinuz", "modules.cpio"], facts: { ...facts, packageVersion } };
+    return { files: ["kernel", "modules.cpio"], facts: { ...facts, packageVersion } };
   }, log);
   return kernelImage(recipe, dir, manifest);
 }
@@ -478,7 +484,7 @@ export async function ensureLocalKernel(
     const facts = await stageKernel(root, tmp, recipe.modules, spec.image);
     await Deno.remove(root, { recursive: true });
     return {
-      files: ["vmlinuz", "modules.cpio"],
+      files: ["kernel", "modules.cpio"],
       facts: { ...facts, packageVersion: `local ${spec.image}` },
     };
   }, log);

@@ -250,7 +250,7 @@ async function probeKvm(
     profile,
     accel: "kvm",
     cpu: vm.cpu,
-    kernel: assets.kernel.vmlinuz,
+    kernel: assets.kernel.bootFile,
     initrd: assets.initrd,
     agentPipe: join(workDir, `kvm-probe-${arch}`),
     memoryMiB: 1536,

@@ -123,7 +123,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
       profile: context.profile,
       accel: context.accel,
       cpu: plan.cpu,
-      kernel: context.kernel.vmlinuz,
+      kernel: context.kernel.bootFile,
       initrd: context.initrd,
       agentPipe: join(context.pipeDir, `agent-${stats.boots}`),
       memoryMiB: 1536,

@@ -115,6 +115,9 @@ export function qemuCommand(spec: BootSpec): string[] {
       "loglevel=4",
       "mitigations=off",
       "random.trust_cpu=on",
+      // The self-tests of the kernel's crypto algorithms take about a second of every emulated
+      // boot; they check the kernel's own implementations, not anything CRIU does.
+      "cryptomgr.notests",
     ].join(" "),
     "-chardev",
     `pipe,id=agent,path=${spec.agentPipe}`,

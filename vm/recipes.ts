@@ -13,7 +13,7 @@ export const DEBIAN_MIRROR = "http://deb.debian.org/debian";
 export const DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
 
 /** Bump when the way a recipe is turned into files changes (trimming, layout, cpio format). */
-export const IMAGE_FORMAT = 3;
+export const IMAGE_FORMAT = 4;
 
 /** Debian's name for each guest arch. */
 export const DEBIAN_ARCH: Record<Arch, string> = { x86_64: "amd64", aarch64: "arm64" };

@@ -26,10 +26,10 @@ Deno.test("boot failure: error (boot) for its cells, and the image is not reused
   // A kernel that is whole by its hash but cannot boot, like a bad build would be.
   const brokenDir = join(cache, "images", kernel.dir.split("/").pop()!);
   const garbage = new Uint8Array(1 << 20).fill(0x5a);
-  await Deno.writeFile(join(brokenDir, "vmlinuz"), garbage);
+  await Deno.writeFile(join(brokenDir, "kernel"), garbage);
   const manifestPath = join(brokenDir, "manifest.json");
   const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
-  manifest.files.vmlinuz = await sha256Hex(garbage);
+  manifest.files.kernel = await sha256Hex(garbage);
   await Deno.writeTextFile(manifestPath, JSON.stringify(manifest));
 
   const cases = await loadCases();

@@ -12,19 +12,19 @@ const recipe = kernelRecipe("bookworm", "x86_64");
 
 Deno.test("cache: a truncated image is rebuilt, concurrent builds do not collide", async (t) => {
   const good = await ensureKernel(recipe, defaultCacheDir());
-  const goodSize = (await Deno.stat(good.vmlinuz)).size;
+  const goodSize = (await Deno.stat(good.bootFile)).size;
 
-  await t.step("a truncated vmlinuz fails its hash and is rebuilt", async () => {
+  await t.step("a truncated kernel fails its hash and is rebuilt", async () => {
     const cache = await Deno.makeTempDir({ prefix: "criu-matrix-cache-" });
     const copy = join(cache, "images", await imageKey(recipe));
     await Deno.mkdir(join(cache, "images"), { recursive: true });
     const cp = await new Deno.Command("cp", { args: ["-a", good.dir, copy] }).output();
     assert.equal(cp.code, 0);
-    await Deno.truncate(join(copy, "vmlinuz"), 1000);
+    await Deno.truncate(join(copy, "kernel"), 1000);
     const logged: string[] = [];
     const rebuilt = await ensureKernel(recipe, cache, (line) => logged.push(line));
     assert.ok(logged.some((line) => line.startsWith("building image")), logged.join("\n"));
-    assert.equal((await Deno.stat(rebuilt.vmlinuz)).size, goodSize);
+    assert.equal((await Deno.stat(rebuilt.bootFile)).size, goodSize);
     await Deno.remove(cache, { recursive: true });
   });
 
@@ -43,7 +43,7 @@ Deno.test("cache: a truncated image is rebuilt, concurrent builds do not collide
         1,
         logged.join("\n"),
       );
-      assert.equal((await Deno.stat(first.vmlinuz)).size, goodSize);
+      assert.equal((await Deno.stat(first.bootFile)).size, goodSize);
       const leftovers = [];
       for await (const entry of Deno.readDir(join(cache, "images"))) {
         if (entry.name.startsWith(".building")) leftovers.push(entry.name);
