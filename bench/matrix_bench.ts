@@ -3,7 +3,9 @@
  *
  * - cold image builds for the whole default matrix (a fresh, empty cache);
  * - the default matrix, warm (images cached): wall time, seconds per x86_64 and aarch64 VM with
- *   all cases, and the harness's own overhead (wall time minus the time any guest was running).
+ *   all cases, and the harness's own overhead (wall time minus the time any guest was running);
+ * - the same VMs one at a time: a VM's own seconds, free of whichever VM shares the two cores with
+ *   it (an aarch64 guest runs two vCPU threads, so an x86_64 VM beside one gets less than a core).
  *
  * Options: `--skip-cold` (reuse the cache only), `--out DIR` (default out/bench). The figures are
  * printed and written to DIR/bench.json.
@@ -101,6 +103,17 @@ if (import.meta.main) {
   });
   const warm = await runMatrix(plan, { cacheDir: defaultCacheDir(), timeoutScale: 1, cases, log });
   figures.warmDefaultMatrix = vmFigures(warm);
+  const alone = parseMatrixOptions(["--out", join(outDir, "one-at-a-time"), "--jobs", "1"], {
+    caseNames,
+  });
+  figures.oneVmAtATime = vmFigures(
+    await runMatrix(planMatrix(alone, cases), {
+      cacheDir: defaultCacheDir(),
+      timeoutScale: 1,
+      cases,
+      log,
+    }),
+  );
   await Deno.mkdir(outDir, { recursive: true });
   await Deno.writeTextFile(join(outDir, "bench.json"), JSON.stringify(figures, null, 2) + "\n");
   console.log(JSON.stringify(figures, null, 2));
