@@ -10,7 +10,9 @@
  * @module
  */
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { runCommand } from "./exec.ts";
+import type { Arch } from "./types.ts";
 
 /** The x86 boot protocol's setup header (Documentation/arch/x86/boot.rst). */
 const SETUP_SECTS = 0x1f1;
@@ -31,6 +33,30 @@ const DECOMPRESSORS: { magic: number[]; command: string; sizeAppended: boolean }
   // lz4's legacy frame, the one the kernel build writes (lz4 -l).
   { magic: [0x02, 0x21, 0x4c, 0x18], command: "lz4 -dc", sizeAppended: true },
 ];
+
+/** Where an arm64 Image keeps its magic number, `ARM\x64` (Documentation/arch/arm64/booting.rst). */
+const ARM64_MAGIC = 0x38;
+
+/**
+ * The arch a kernel image boots on, read from its boot header (x86's setup header, arm64's
+ * Image header; a gzipped image, as Debian ships arm64's, is looked into), or null when it is
+ * neither.
+ *
+ * @example
+ * ```ts
+ * import { bootImageArch } from "./boot_kernel.ts";
+ * const image = new Uint8Array(0x400);
+ * image.set(new TextEncoder().encode("HdrS"), 0x202);
+ * console.log(bootImageArch(image)); // "x86_64"
+ * ```
+ */
+export function bootImageArch(image: Uint8Array): Arch | null {
+  const bytes = image[0] === 0x1f && image[1] === 0x8b ? gunzipSync(image) : image;
+  const text = (from: number) => new TextDecoder("latin1").decode(bytes.subarray(from, from + 4));
+  if (text(HEADER_MAGIC) === "HdrS") return "x86_64";
+  if (text(ARM64_MAGIC) === "ARM\x64") return "aarch64";
+  return null;
+}
 
 /**
  * The compressed kernel inside an x86 bzImage, or null for anything else (e.g. an arm64 Image)

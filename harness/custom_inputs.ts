@@ -7,7 +7,7 @@
  * @module
  */
 import { basename } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { bootImageArch } from "./boot_kernel.ts";
 import { CRIU_VERSIONS, KERNEL_SUITES } from "./catalog.ts";
 import { classifyCriuArgument, readCriuVersion } from "./criu_source.ts";
 import { sha256Hex } from "./image.ts";
@@ -164,22 +164,13 @@ export async function resolveCustomKernels(
   return custom;
 }
 
-/**
- * The arch a kernel image boots on, from its boot header: x86's `HdrS` at 0x202, arm64's
- * `ARM\x64` at 0x38 (gzip-compressed images, as Debian ships arm64's, are looked into).
- */
+/** The arch of the kernel image at `image`; a clear error when it cannot be read or booted. */
 async function kernelImageArch(image: string): Promise<Arch> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(image);
-  } catch (error) {
+  const bytes = await Deno.readFile(image).catch((error) => {
     throw new UsageError(`--kernel ${image}: cannot read it (${(error as Error).message})`);
-  }
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
-  const text = (from: number, length: number) =>
-    new TextDecoder("latin1").decode(bytes.subarray(from, from + length));
-  if (text(0x202, 4) === "HdrS") return "x86_64";
-  if (text(0x38, 4) === "ARM\x64") return "aarch64";
+  });
+  const arch = bootImageArch(bytes);
+  if (arch !== null) return arch;
   throw new UsageError(
     `--kernel ${image}: not a kernel image criu-matrix can boot: expected an x86_64 bzImage ` +
       `(arch/x86/boot/bzImage) or an arm64 Image, plain or gzipped (arch/arm64/boot/Image)`,

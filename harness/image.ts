@@ -464,17 +464,17 @@ export async function ensureLocalKernel(
   cacheDir: string,
   log: (line: string) => void = () => {},
 ): Promise<KernelImage> {
+  const releaseDir = spec.modules === null ? null : await modulesReleaseDir(spec.modules);
   const recipe: LocalKernelRecipe = {
     kind: "kernel",
     format: IMAGE_FORMAT,
     name: spec.name,
     arch: spec.arch,
-    content: await localKernelContent(spec),
+    content: await localKernelContent(spec.image, releaseDir),
     modules: GUEST_MODULES,
   };
   const { dir, manifest } = await cachedImage(cacheDir, recipe, async (tmp) => {
     const root = join(tmp, "root");
-    const releaseDir = spec.modules === null ? null : await modulesReleaseDir(spec.modules);
     const release = releaseDir === null ? "none" : basename(releaseDir);
     await Deno.mkdir(join(root, "lib/modules", release), { recursive: true });
     if (releaseDir !== null) {
@@ -512,11 +512,11 @@ async function modulesReleaseDir(modules: string): Promise<string> {
 }
 
 /** A hash of what a local kernel is made of: the image's bytes and the modules' names and sizes. */
-async function localKernelContent(spec: Extract<KernelSpec, { kind: "local" }>): Promise<string> {
-  const parts = [await sha256File(spec.image)];
-  if (spec.modules !== null) {
+async function localKernelContent(image: string, releaseDir: string | null): Promise<string> {
+  const parts = [await sha256File(image)];
+  if (releaseDir !== null) {
     const { stdout } = await runCommand(
-      ["find", await modulesReleaseDir(spec.modules), "-type", "f", "-printf", "%P %s %T@\n"],
+      ["find", releaseDir, "-type", "f", "-printf", "%P %s %T@\n"],
     );
     parts.push(stdout.split("\n").sort().join("\n"));
   }
