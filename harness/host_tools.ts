@@ -15,9 +15,8 @@ export interface HostTool {
 }
 
 const COMMON: HostTool[] = [
-  { program: "mmdebstrap", debianPackage: "mmdebstrap" },
   { program: "depmod", debianPackage: "kmod" },
-  // Kernel packages are fetched with apt and checked against Debian's archive keys.
+  // Packages are fetched with apt and checked against Debian's archive keys.
   {
     program: "/usr/share/keyrings/debian-archive-keyring.gpg",
     debianPackage: "debian-archive-keyring",

@@ -10,7 +10,6 @@
  */
 import { basename, join } from "node:path";
 import {
-  DEBIAN_ARCH,
   GUEST_MODULES,
   IMAGE_FORMAT,
   type KernelRecipe,
@@ -19,6 +18,13 @@ import {
 } from "../vm/recipes.ts";
 import { cachedBuildDir, exists } from "./build_cache.ts";
 import { writeBootKernel } from "./boot_kernel.ts";
+import {
+  type AptIndexes,
+  debVersion,
+  downloadPackages,
+  unpackDebs,
+  withIndexes,
+} from "./debian_apt.ts";
 import { fetchDebianKernel } from "./debian_kernel.ts";
 import { runCommand } from "./exec.ts";
 import { packCpio } from "./initrd.ts";
@@ -175,48 +181,6 @@ export async function forgetImage(dir: string): Promise<void> {
   await Deno.remove(doomed, { recursive: true });
 }
 
-async function mmdebstrap(recipe: RootfsRecipe, tarball: string): Promise<void> {
-  const { suite, sources, aptOptions } = recipe.mmdebstrap;
-  const root = Deno.uid() === 0;
-  try {
-    await runCommand([
-      "mmdebstrap",
-      "--quiet",
-      "--variant=extract",
-      // Without root, mmdebstrap's unprivileged mode: user namespaces, nothing executed inside.
-      `--mode=${root ? "root" : "unshare"}`,
-      `--architectures=${DEBIAN_ARCH[recipe.arch]}`,
-      `--include=${recipe.packages.join(",")}`,
-      ...aptOptions.map((option) => `--aptopt=${option}`),
-      suite,
-      tarball,
-      ...sources,
-    ]);
-  } catch (error) {
-    if (root) throw error;
-    throw new Error(
-      `${(error as Error).message}\nBuilding images without root needs user namespaces ` +
-        `(mmdebstrap --mode=unshare: the uidmap package, /etc/subuid and /etc/subgid ranges ` +
-        `for this user, and unprivileged user namespaces enabled). Otherwise build the images ` +
-        `once as root into a cache this user can read (CRIU_MATRIX_CACHE).`,
-    );
-  }
-}
-
-async function debianVersionFromChangelog(root: string, pkg: string): Promise<string> {
-  const docDir = join(root, "usr/share/doc", pkg);
-  const { stdout } = await runCommand([
-    "sh",
-    "-c",
-    'f="$1/changelog.Debian.gz"; [ -r "$f" ] || f="$1/changelog.gz"; zcat "$f" | head -n 1',
-    "zcat",
-    docDir,
-  ]);
-  const match = stdout.match(/\(([^)]+)\)/);
-  if (!match) throw new Error(`cannot read the ${pkg} package version from ${docDir}`);
-  return match[1];
-}
-
 /**
  * Makes a symbolic link with ln(1): Deno.symlink needs unscoped file permissions, which
  * `task matrix` does not grant itself.
@@ -232,8 +196,30 @@ export async function symlink(target: string, path: string): Promise<void> {
 }
 
 /**
- * Builds (or reuses) the root file system of `recipe`: CRIU and its tools, trimmed of what no
- * guest reads (docs, locales, Python), with merged-/usr links added where the suite lacks them.
+ * What no guest reads, left out of every root file system (tar patterns, see {@link unpackDebs}):
+ * docs, locales, Python, apt's and dpkg's own state, and glibc's iconv modules (nothing in the
+ * guest converts character sets).
+ */
+const UNUSED_IN_GUESTS = [
+  "./usr/share/doc",
+  "./usr/share/man",
+  "./usr/share/info",
+  "./usr/share/locale",
+  "./usr/share/lintian",
+  "./usr/share/zoneinfo",
+  "./usr/lib/*/gconv",
+  "./usr/lib/python3",
+  "./usr/lib/python3.*",
+  "./var/cache",
+  "./var/lib/apt",
+  "./boot",
+];
+
+/**
+ * Builds (or reuses) the root file system of `recipe`: CRIU and its tools with what they depend
+ * on, unpacked (nothing is run, so a foreign arch needs no emulation) without what no guest reads,
+ * with merged-/usr links added where the suite lacks them. `indexes` are the run's shared package
+ * indexes (else the build fetches its own).
  *
  * @example
  * ```ts ignore
@@ -247,36 +233,20 @@ export async function ensureRootfs(
   recipe: RootfsRecipe,
   cacheDir: string,
   log: (line: string) => void = () => {},
+  indexes?: AptIndexes,
 ): Promise<RootfsImage> {
   const { dir, manifest } = await cachedImage(cacheDir, recipe, async (tmp) => {
-    const tarball = join(tmp, "rootfs.tar");
-    await mmdebstrap(recipe, tarball);
+    const debs = join(tmp, "debs");
+    await withIndexes(indexes, async (indexes) => {
+      const state = await indexes.open(recipe.apt.sources, recipe.arch, recipe.apt.options);
+      await downloadPackages(state, recipe.packages, debs);
+    });
+    const criuPackageVersion = await debVersion(debs, "criu");
     const root = join(tmp, "root");
     await Deno.mkdir(root);
-    // Device nodes are made by devtmpfs at boot; extracting them would need root.
-    await runCommand(["tar", "-C", root, "--exclude=./dev/*", "-xf", tarball]);
-    await Deno.remove(tarball);
-    const criuPackageVersion = await debianVersionFromChangelog(root, "criu");
-    for (
-      const unused of [
-        "usr/share/doc",
-        "usr/share/man",
-        "usr/share/info",
-        "usr/share/locale",
-        "usr/share/lintian",
-        "usr/share/zoneinfo",
-        // glibc's iconv modules: nothing in the guest converts character sets.
-        `usr/lib/${"*"}/gconv`,
-        "usr/lib/python3",
-        `usr/lib/python3.${"*"}`,
-        "var/cache",
-        "var/lib/apt",
-        "boot",
-      ]
-    ) {
-      await runCommand(["sh", "-c", `rm -rf ${join(root, unused)}`]);
-    }
-    // trixie and later are merged-/usr, and their tarballs lack the top-level links.
+    await unpackDebs(debs, root, UNUSED_IN_GUESTS);
+    await Deno.remove(debs, { recursive: true });
+    // trixie and later are merged-/usr, and their packages ship nothing under the top-level links.
     for (const link of ["bin", "sbin", "lib", "lib64"]) {
       if (!(await exists(join(root, link))) && (await exists(join(root, "usr", link)))) {
         await symlink(`usr/${link}`, join(root, link));
@@ -417,7 +387,8 @@ function kernelImage(
 /**
  * Builds (or reuses) the kernel of `recipe`: its Debian kernel packages alone (no dependencies)
  * fetched and unpacked, the kernel in the form QEMU boots fastest and a cpio holding only the
- * modules the guest loads.
+ * modules the guest loads. `indexes` are the run's shared package indexes (else the build
+ * fetches its own).
  *
  * @example
  * ```ts ignore
@@ -431,12 +402,16 @@ export async function ensureKernel(
   recipe: KernelRecipe,
   cacheDir: string,
   log: (line: string) => void = () => {},
+  indexes?: AptIndexes,
 ): Promise<KernelImage> {
   const { dir, manifest } = await cachedImage(cacheDir, recipe, async (tmp) => {
     const root = join(tmp, "root");
     await Deno.mkdir(root);
-    const packageVersion = await fetchDebianKernel(recipe, join(tmp, "fetch"), root);
-    await Deno.remove(join(tmp, "fetch"), { recursive: true });
+    const packageVersion = await withIndexes(
+      indexes,
+      (indexes) => fetchDebianKernel(recipe, indexes, join(tmp, "debs"), root),
+    );
+    await Deno.remove(join(tmp, "debs"), { recursive: true });
     const facts = await stageKernel(root, tmp, recipe.modules, recipe.package);
     await Deno.remove(root, { recursive: true });
     return { files: ["kernel", "modules.cpio"], facts: { ...facts, packageVersion } };

@@ -10,6 +10,7 @@ import { type Accel, QEMU_PROFILES } from "../vm/profiles.ts";
 import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild, ensureCriuBuildDeps } from "./criu_source.ts";
 import { buildFixtures, type FixtureSet } from "./fixtures.ts";
 import { buildZdtmTests } from "./zdtm.ts";
+import { AptIndexes } from "./debian_apt.ts";
 import {
   ensureKernel,
   ensureLocalKernel,
@@ -119,16 +120,26 @@ async function customCriu(vm: VmPlan, options: PipelineOptions): Promise<GuestCr
 }
 
 /** The kernel a VM boots, fetched from Debian or staged from the user's build. */
-function kernelFor(vm: VmPlan, options: PipelineOptions): Promise<KernelImage> {
+function kernelFor(
+  vm: VmPlan,
+  options: PipelineOptions,
+  indexes: AptIndexes,
+): Promise<KernelImage> {
   const { kernel } = vm;
   switch (kernel.kind) {
     case "suite":
-      return ensureKernel(kernelRecipe(kernel.name, vm.arch), options.cacheDir, options.log);
+      return ensureKernel(
+        kernelRecipe(kernel.name, vm.arch),
+        options.cacheDir,
+        options.log,
+        indexes,
+      );
     case "package":
       return ensureKernel(
         kernelPackageRecipe(kernel.packageVersion, vm.arch),
         options.cacheDir,
         options.log,
+        indexes,
       );
     case "local":
       return ensureLocalKernel(kernel, options.cacheDir, options.log);
@@ -157,54 +168,63 @@ async function prepareAssets(
   const zdtmTests = [
     ...new Set(plan.vms.flatMap((vm) => vm.cases.flatMap((c) => c.zdtm ? [c.zdtm.test] : []))),
   ];
-  // mmdebstrap is mostly waiting on the network: a few at once beat one at a time.
-  await pool(plan.vms, 8, async (vm) => {
-    try {
-      const guestCriu = await criu(`${vm.criu.version}/${vm.arch}`, () => customCriu(vm, options));
-      const packages = guestCriu?.packages ?? [];
-      const [rootfsImage, kernelImage, overlay] = await Promise.all([
-        rootfs(
-          `${vm.criu.suite}/${vm.arch}/${packages.join(",")}`,
-          () =>
-            ensureRootfs(
-              rootfsRecipe(vm.criu.suite, vm.arch, packages),
-              options.cacheDir,
-              options.log,
-            ),
-        ),
-        kernels(`${vm.kernel.name}/${vm.arch}`, () => kernelFor(vm, options)),
-        overlays(`${vm.arch}/${vm.criu.version}`, async () => {
-          const built = await fixtures(vm.arch, () => buildFixtures(vm.arch, options.cacheDir));
-          const zdtmFiles = zdtmTests.length > 0 && options.zdtmTree
-            ? await zdtm(vm.arch, () => zdtmOverlayFiles(vm.arch, zdtmTests, options))
-            : {};
-          const path = join(workDir, `overlay-${vm.arch}-${vm.criu.version}.cpio`);
-          await buildOverlay(built.programs, path, {
-            ...zdtmFiles,
-            ...(guestCriu ? { "usr/sbin/criu": guestCriu.binary } : {}),
-          });
-          return path;
-        }),
-      ]);
-      const initrd = join(workDir, `${vm.id}.initrd`);
-      await concatenateInitrd([rootfsImage.cpio, kernelImage.modulesCpio, overlay], initrd);
-      assets.set(vm.id, {
-        ok: true,
-        rootfs: rootfsImage,
-        kernel: kernelImage,
-        initrd,
-        criuLabel: guestCriu?.label ?? rootfsImage.criuPackageVersion,
-      });
-    } catch (error) {
-      // Bad input found only now (a kernel version Debian does not serve) stops the run.
-      if (error instanceof UsageError) throw error;
-      assets.set(vm.id, {
-        ok: false,
-        kind: error instanceof AssetFailure ? error.kind : "image",
-        message: error instanceof Error ? error.message : String(error),
-      });
-    }
-  });
+  // Downloads wait on the network: a few builds at once beat one at a time.
+  const indexes = await AptIndexes.create();
+  try {
+    await pool(plan.vms, 8, async (vm) => {
+      try {
+        const guestCriu = await criu(
+          `${vm.criu.version}/${vm.arch}`,
+          () => customCriu(vm, options),
+        );
+        const packages = guestCriu?.packages ?? [];
+        const [rootfsImage, kernelImage, overlay] = await Promise.all([
+          rootfs(
+            `${vm.criu.suite}/${vm.arch}/${packages.join(",")}`,
+            () =>
+              ensureRootfs(
+                rootfsRecipe(vm.criu.suite, vm.arch, packages),
+                options.cacheDir,
+                options.log,
+                indexes,
+              ),
+          ),
+          kernels(`${vm.kernel.name}/${vm.arch}`, () => kernelFor(vm, options, indexes)),
+          overlays(`${vm.arch}/${vm.criu.version}`, async () => {
+            const built = await fixtures(vm.arch, () => buildFixtures(vm.arch, options.cacheDir));
+            const zdtmFiles = zdtmTests.length > 0 && options.zdtmTree
+              ? await zdtm(vm.arch, () => zdtmOverlayFiles(vm.arch, zdtmTests, options))
+              : {};
+            const path = join(workDir, `overlay-${vm.arch}-${vm.criu.version}.cpio`);
+            await buildOverlay(built.programs, path, {
+              ...zdtmFiles,
+              ...(guestCriu ? { "usr/sbin/criu": guestCriu.binary } : {}),
+            });
+            return path;
+          }),
+        ]);
+        const initrd = join(workDir, `${vm.id}.initrd`);
+        await concatenateInitrd([rootfsImage.cpio, kernelImage.modulesCpio, overlay], initrd);
+        assets.set(vm.id, {
+          ok: true,
+          rootfs: rootfsImage,
+          kernel: kernelImage,
+          initrd,
+          criuLabel: guestCriu?.label ?? rootfsImage.criuPackageVersion,
+        });
+      } catch (error) {
+        // Bad input found only now (a kernel version Debian does not serve) stops the run.
+        if (error instanceof UsageError) throw error;
+        assets.set(vm.id, {
+          ok: false,
+          kind: error instanceof AssetFailure ? error.kind : "image",
+          message: error instanceof Error ? error.message : String(error),
+        });
+      }
+    });
+  } finally {
+    await indexes.close();
+  }
   return assets;
 }
 

@@ -14,8 +14,6 @@ export const TEST_TOOLS: readonly HostTool[] = [
   { program: "xmllint", debianPackage: "libxml2-utils" },
   { program: "git", debianPackage: "git" },
   { program: "patch", debianPackage: "patch" },
-  // mmdebstrap without root (the non-root test) maps ids with newuidmap.
-  { program: "newuidmap", debianPackage: "uidmap" },
 ];
 
 if (import.meta.main) {

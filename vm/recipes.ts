@@ -13,7 +13,7 @@ export const DEBIAN_MIRROR = "http://deb.debian.org/debian";
 export const DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
 
 /** Bump when the way a recipe is turned into files changes (trimming, layout, cpio format). */
-export const IMAGE_FORMAT = 4;
+export const IMAGE_FORMAT = 5;
 
 /** Debian's name for each guest arch. */
 export const DEBIAN_ARCH: Record<Arch, string> = { x86_64: "amd64", aarch64: "arm64" };
@@ -24,9 +24,10 @@ export interface RootfsRecipe {
   format: number;
   suite: DebianSuite;
   arch: Arch;
+  /** Installed with what they depend on (not what they only recommend); nothing is run. */
   packages: string[];
-  /** mmdebstrap's suite argument, its package sources and apt options. */
-  mmdebstrap: { suite: string; sources: string[]; aptOptions: string[] };
+  /** apt source lines, and apt options (`Name=value`) on top of the harness's own. */
+  apt: { sources: string[]; options: string[] };
 }
 
 /**
@@ -77,24 +78,16 @@ export const GUEST_MODULES = [
   "nf_tables",
 ];
 
-// The sid archive seen from CI machines has served an expired Release file.
-const IGNORE_EXPIRY = 'Acquire::Check-Valid-Until "false"';
-
-function sourcesFor(suite: DebianSuite): RootfsRecipe["mmdebstrap"] {
+function sourcesFor(suite: DebianSuite): RootfsRecipe["apt"] {
   switch (suite) {
     case "experimental":
       // experimental is not a whole suite: sid plus experimental, preferring experimental.
       return {
-        suite: "sid",
         sources: [`deb ${DEBIAN_MIRROR} sid main`, `deb ${DEBIAN_MIRROR} experimental main`],
-        aptOptions: [IGNORE_EXPIRY, 'APT::Default-Release "experimental"'],
+        options: ["APT::Default-Release=experimental"],
       };
     default:
-      return {
-        suite,
-        sources: [`deb ${DEBIAN_MIRROR} ${suite} main`],
-        aptOptions: [IGNORE_EXPIRY],
-      };
+      return { sources: [`deb ${DEBIAN_MIRROR} ${suite} main`], options: [] };
   }
 }
 
@@ -119,7 +112,7 @@ export function rootfsRecipe(
     arch,
     // A CRIU brought by the user replaces the packaged one and may need more libraries.
     packages: ["criu", "busybox-static", "kmod", "iproute2", "iptables", ...extraPackages],
-    mmdebstrap: sourcesFor(suite),
+    apt: sourcesFor(suite),
   };
 }
 

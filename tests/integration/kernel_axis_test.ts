@@ -8,6 +8,7 @@
 import assert from "assert";
 import { join } from "node:path";
 import { exists } from "../../harness/build_cache.ts";
+import { withIndexes } from "../../harness/debian_apt.ts";
 import { fetchDebianKernel } from "../../harness/debian_kernel.ts";
 import { readResults } from "../../harness/results.ts";
 import { kernelRecipe } from "../../vm/recipes.ts";
@@ -50,10 +51,10 @@ Deno.test("kernel axis: a Debian kernel package version and a kernel you built",
   const scratch = await Deno.makeTempDir({ dir: join(REPO, "out"), prefix: "kernel-axis-" });
   const root = join(scratch, "root");
   await Deno.mkdir(root);
-  const version = await fetchDebianKernel(
-    kernelRecipe("trixie", "x86_64"),
-    join(scratch, "fetch"),
-    root,
+  const version = await withIndexes(
+    undefined,
+    (indexes) =>
+      fetchDebianKernel(kernelRecipe("trixie", "x86_64"), indexes, join(scratch, "debs"), root),
   );
   const modules = (await exists(join(root, "usr/lib/modules")))
     ? join(root, "usr/lib/modules")

@@ -1,7 +1,8 @@
 /**
- * The matrix itself needs no root: an ordinary user builds its own images (mmdebstrap without
- * root, in user namespaces) and runs a small matrix. (Root is only for installing packages.) Skipped, with the reason, when not run as root,
- * since only root can create the test user.
+ * The matrix itself needs no root: an ordinary user builds its own images (apt with a private
+ * state fetches and unpacks packages; nothing is installed or run) and runs a small matrix. (Root
+ * is only for installing packages.) Skipped, with the reason, when not run as root, since only
+ * root can create the test user.
  */
 import assert from "assert";
 import { join } from "node:path";
@@ -21,7 +22,7 @@ Deno.test({
   async fn() {
     await run(["useradd", "--create-home", "--shell", "/bin/sh", USER]);
     const home = `/home/${USER}`;
-    // The user's own, empty cache: images are built without root (mmdebstrap's unshare mode).
+    // The user's own, empty cache: images are built without root.
     const cache = join(home, "cache");
     // Deno itself, where the user can run it (npx keeps it under root's home).
     const deno = join(home, "deno");
