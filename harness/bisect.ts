@@ -26,7 +26,7 @@ import { BISECT_EXIT_CODES, bisectStepExitCode, GIT_BISECT_RUN_CODES } from "./e
 import { ensureHostTools } from "./host_tools.ts";
 import { defaultCacheDir } from "./image.ts";
 import { type BisectOptions, type KernelChoice, UsageError } from "./options.ts";
-import { runMatrix } from "./pipeline.ts";
+import { removeLiveWorkDirs, runMatrix } from "./pipeline.ts";
 import { planMatrix } from "./plan.ts";
 import { describeRun } from "./run_info.ts";
 import type { Arch, CellResult, Stage, Verdict } from "./types.ts";
@@ -397,6 +397,7 @@ function stopWhenBisectGone(log: (line: string) => void): void {
     }
     log("the bisect that started this step is gone; stopping");
     killLiveQemuProcesses();
+    removeLiveWorkDirs();
     Deno.exit(BISECT_EXIT_CODES.interrupted.code);
   })();
 }

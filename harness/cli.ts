@@ -50,7 +50,7 @@ import {
   PLAN_USAGE,
   UsageError,
 } from "./options.ts";
-import { runMatrix } from "./pipeline.ts";
+import { removeLiveWorkDirs, runMatrix } from "./pipeline.ts";
 import { planMatrix } from "./plan.ts";
 import { writeReportFiles } from "./report_files.ts";
 import { readResults, readResultsFrom, RESULTS_FILE_NAME, writeResults } from "./results.ts";
@@ -67,6 +67,7 @@ const log = (line: string) => console.error(`criu-matrix: ${line}`);
 function exitOnSignal(signal: Deno.Signal, outDir: string): void {
   Deno.addSignalListener(signal, () => {
     killLiveQemuProcesses();
+    removeLiveWorkDirs();
     log(`interrupted by ${signal}; finished cells are in ${join(outDir, RESULTS_FILE_NAME)}`);
     Deno.exit(EXIT_CODES.interrupted.code);
   });

@@ -84,9 +84,9 @@ export class AptIndexes {
     this.#dir = dir;
   }
 
-  /** Indexes in a new scratch directory. */
-  static async create(): Promise<AptIndexes> {
-    return new AptIndexes(await Deno.makeTempDir({ prefix: "criu-matrix-apt-" }));
+  /** Indexes in a new scratch directory (under `parent`, else the system's temporary one). */
+  static async create(parent?: string): Promise<AptIndexes> {
+    return new AptIndexes(await Deno.makeTempDir({ dir: parent, prefix: "criu-matrix-apt-" }));
   }
 
   /**

@@ -62,6 +62,29 @@ type VmAssets =
   | { ok: true; rootfs: RootfsImage; kernel: KernelImage; initrd: string; criuLabel: string }
   | { ok: false; kind: "build" | "image"; message: string };
 
+/** The scratch directories of the runs in progress (initrds, FIFOs, package indexes). */
+const liveWorkDirs = new Set<string>();
+
+/**
+ * Removes the scratch directories of the runs in progress, for a process about to exit on a
+ * signal (the package indexes alone are hundreds of MB).
+ *
+ * @example
+ * ```ts
+ * import { removeLiveWorkDirs } from "./pipeline.ts";
+ * removeLiveWorkDirs(); // nothing to remove in a process that started no run
+ * ```
+ */
+export function removeLiveWorkDirs(): void {
+  for (const dir of liveWorkDirs) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
 /** Runs `tasks` with at most `limit` at once. */
 async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
@@ -169,7 +192,7 @@ async function prepareAssets(
     ...new Set(plan.vms.flatMap((vm) => vm.cases.flatMap((c) => c.zdtm ? [c.zdtm.test] : []))),
   ];
   // Downloads wait on the network: a few builds at once beat one at a time.
-  const indexes = await AptIndexes.create();
+  const indexes = await AptIndexes.create(workDir);
   try {
     await pool(plan.vms, 8, async (vm) => {
       try {
@@ -360,6 +383,7 @@ export async function runMatrix(
     options.run,
   );
   const workDir = await Deno.makeTempDir({ prefix: "criu-matrix-" });
+  liveWorkDirs.add(workDir);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   let done = 0;
   const record = async (cell: CellResult) => {
@@ -452,6 +476,7 @@ export async function runMatrix(
     await writeReportFiles(plan.outDir, outcome.results, options.cases);
   } finally {
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
+    liveWorkDirs.delete(workDir);
   }
   outcome.seconds.total = (performance.now() - started) / 1000;
   return outcome;
