@@ -22,15 +22,14 @@ import { loadCases } from "./cases.ts";
 import { CRIU_TREE_MARKERS, notACriuTree } from "./criu_source.ts";
 import { resolveCustomCriu } from "./custom_inputs.ts";
 import { runCommand } from "./exec.ts";
-import { BISECT_EXIT_CODES, bisectStepExitCode, GIT_BISECT_RUN_CODES } from "./exit_codes.ts";
+import { BISECT_EXIT_CODES, bisectStepMark, GIT_BISECT_RUN_CODES } from "./exit_codes.ts";
 import { ensureHostTools } from "./host_tools.ts";
 import { defaultCacheDir } from "./image.ts";
 import { type BisectOptions, type KernelChoice, UsageError } from "./options.ts";
-import { removeLiveWorkDirs, runMatrix } from "./pipeline.ts";
+import { runMatrix, stopLiveRuns } from "./pipeline.ts";
 import { planMatrix } from "./plan.ts";
 import { describeRun } from "./run_info.ts";
 import type { Arch, CellResult, Stage, Verdict } from "./types.ts";
-import { killLiveQemuProcesses } from "./vm.ts";
 
 /** The file in the bisect's output directory that holds its outcome ({@link BisectReport}). */
 export const BISECT_FILE_NAME = "bisect.json";
@@ -115,15 +114,17 @@ type StepRequest =
   & Pick<BisectOptions, "case" | "arch" | "kernel" | "cpu" | "timeoutScale" | "outDir">
   & { tree: string };
 
-/** The bisect was stopped by SIGINT or SIGTERM. */
-class Interrupted extends Error {}
-
 const message = (error: unknown) => error instanceof Error ? error.message : String(error);
 const short = (commit: string) => commit.slice(0, 12);
+/** Where a tested commit's results and step file are, relative to the output directory. */
+const commitDir = (commit: string) => join(COMMITS_DIR, short(commit));
 
-/** git in `dir`, without the repository's hooks: our checkouts must not run the user's. */
+/** git's options that switch the repository's hooks off: our checkouts must not run the user's. */
+const NO_HOOKS = ["-c", "core.hooksPath=/dev/null"];
+
+/** git in `dir`, without the repository's hooks. */
 function git(dir: string, args: string[], allowFailure = false) {
-  return runCommand(["git", "-C", dir, "-c", "core.hooksPath=/dev/null", ...args], {
+  return runCommand(["git", "-C", dir, ...NO_HOOKS, ...args], {
     allowFailure,
   });
 }
@@ -340,16 +341,6 @@ export function renderBisectSummary(report: Pick<BisectReport, "message" | "test
   ].join("\n");
 }
 
-/** The mark a verdict gives the commit, from the exit status git bisect run reads. */
-function markOf(verdict: Verdict): TestedCommit["mark"] {
-  const code = bisectStepExitCode(verdict);
-  return code === GIT_BISECT_RUN_CODES.good
-    ? "good"
-    : code === GIT_BISECT_RUN_CODES.bad
-    ? "bad"
-    : "skip";
-}
-
 /** Runs the request's cell on the CRIU of `commit` (built from the worktree) into `outDir`. */
 async function runCommitCell(
   request: StepRequest,
@@ -396,8 +387,7 @@ function stopWhenBisectGone(log: (line: string) => void): void {
       // A broken stdin means the same.
     }
     log("the bisect that started this step is gone; stopping");
-    killLiveQemuProcesses();
-    removeLiveWorkDirs();
+    stopLiveRuns();
     Deno.exit(BISECT_EXIT_CODES.interrupted.code);
   })();
 }
@@ -421,9 +411,9 @@ export async function runBisectStep(
   stopWhenBisectGone(log);
   try {
     const request = JSON.parse(await Deno.readTextFile(requestFile)) as StepRequest;
-    const commit = (await git(request.tree, ["rev-parse", "HEAD"])).stdout.trim();
-    const subject = (await git(request.tree, ["log", "-1", "--format=%s"])).stdout.trim();
-    const resultsDir = join(COMMITS_DIR, short(commit));
+    const [commit, subject = ""] = (await git(request.tree, ["log", "-1", "--format=%H%n%s"]))
+      .stdout.trim().split("\n");
+    const resultsDir = commitDir(commit);
     const startedAt = new Date();
     const stepLog = (line: string) => log(`${short(commit)}: ${line}`);
     stepLog(`testing ${subject}`);
@@ -438,7 +428,7 @@ export async function runBisectStep(
     const tested: Omit<TestedCommit, "role"> = {
       commit,
       subject,
-      mark: markOf(cell.verdict),
+      mark: bisectStepMark(cell.verdict),
       verdict: cell.verdict,
       stage: cell.stage,
       summary: cell.summary,
@@ -453,22 +443,33 @@ export async function runBisectStep(
       `${JSON.stringify(tested, null, 2)}\n`,
     );
     stepLog(`${cell.verdict}${cell.stage ? ` at ${cell.stage}` : ""}: ${tested.mark}`);
-    return bisectStepExitCode(cell.verdict);
+    return GIT_BISECT_RUN_CODES[tested.mark];
   } catch (error) {
     log(`the step could not run (${message(error)}); skipping this commit`);
     return GIT_BISECT_RUN_CODES.skip;
   }
 }
 
+/** The step file of the results directory `resultsDir` (see {@link commitDir}), or null. */
+async function readStep(
+  outDir: string,
+  resultsDir: string,
+): Promise<Omit<TestedCommit, "role"> | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(outDir, resultsDir, STEP_FILE_NAME)));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
 /** Every commit tested so far, from the steps' files, in the order tested. */
 async function readTested(outDir: string, good: string, bad: string): Promise<TestedCommit[]> {
-  const dir = join(outDir, COMMITS_DIR);
   const tested: TestedCommit[] = [];
-  if (!(await exists(dir))) return tested;
-  for await (const entry of Deno.readDir(dir)) {
-    const file = join(dir, entry.name, STEP_FILE_NAME);
-    if (!(await exists(file))) continue;
-    const step = JSON.parse(await Deno.readTextFile(file)) as Omit<TestedCommit, "role">;
+  if (!(await exists(join(outDir, COMMITS_DIR)))) return tested;
+  for await (const entry of Deno.readDir(join(outDir, COMMITS_DIR))) {
+    const step = await readStep(outDir, join(COMMITS_DIR, entry.name));
+    if (!step) continue;
     const role = step.commit === good ? "good" : step.commit === bad ? "bad" : "step";
     tested.push({ ...step, role });
   }
@@ -497,7 +498,7 @@ async function runStepsUnder(
   const { code } = await child.status;
   signal.removeEventListener("abort", closeStdin);
   await closeStdin();
-  if (signal.aborted) throw new Interrupted();
+  signal.throwIfAborted();
   return code;
 }
 
@@ -594,7 +595,11 @@ export async function runBisect(
     await Deno.writeTextFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
     // The same command for the endpoints and for git bisect run, which exports GIT_DIR to it:
     // unset, so the step's git commands see the worktree exactly as for the endpoints.
-    const step = ["sh", "-c", 'unset GIT_DIR GIT_PREFIX; exec "$@"', "bisect-step"].concat([
+    const step = [
+      "sh",
+      "-c",
+      'unset GIT_DIR GIT_PREFIX; exec "$@"',
+      "bisect-step",
       Deno.execPath(),
       "task",
       "--quiet",
@@ -603,23 +608,22 @@ export async function runBisect(
       "bisect",
       "--step",
       requestFile,
-    ]);
+    ];
 
     for (const [option, revision] of [["good", good], ["bad", bad]] as const) {
       await git(tree, ["checkout", "--quiet", "--detach", revision.commit]);
       log(`checking --${option} ${revision.rev} (${short(revision.commit)} ${revision.subject})`);
       // Through sh, as git bisect run does: the task may start only the programs it lists.
       await runStepsUnder(step, tree, abort.signal);
-      const tested = (await readTested(outDir, good.commit, bad.commit))
-        .find((t) => t.commit === revision.commit);
+      const resultsDir = commitDir(revision.commit);
       const problem = checkEndpoint(
         option,
         revision,
-        tested ?? {
+        await readStep(outDir, resultsDir) ?? {
           verdict: "error",
           stage: null,
           summary: "the step recorded no result",
-          resultsDir: join(COMMITS_DIR, short(revision.commit)),
+          resultsDir,
         },
       );
       // A wrong --good is reported before --bad is tested: its VM would tell nothing more.
@@ -628,7 +632,7 @@ export async function runBisect(
 
     await git(tree, ["bisect", "start", bad.commit, good.commit]);
     const code = await runStepsUnder(
-      ["git", "-c", "core.hooksPath=/dev/null", "bisect", "run", ...step],
+      ["git", ...NO_HOOKS, "bisect", "run", ...step],
       tree,
       abort.signal,
     );
@@ -652,7 +656,7 @@ export async function runBisect(
     }
     return await conclude("failed", `git bisect run stopped (exit ${code}) without a verdict`);
   } catch (error) {
-    if (error instanceof Interrupted || abort.signal.aborted) {
+    if (abort.signal.aborted) {
       return await conclude("interrupted", "interrupted before the first bad commit was found");
     }
     throw error;

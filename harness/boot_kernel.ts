@@ -10,7 +10,7 @@
  * @module
  */
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { constants, gunzipSync } from "node:zlib";
 import { runCommand } from "./exec.ts";
 import type { Arch } from "./types.ts";
 
@@ -22,17 +22,31 @@ const PAYLOAD_OFFSET = 0x248;
 const PAYLOAD_LENGTH = 0x24c;
 
 /**
- * Host decompressors for the payload formats Debian kernels use, by their leading bytes. The
- * kernel build appends the decompressed size (4 bytes) to every format but gzip, whose own
+ * Host decompressors for the formats Debian kernels and their modules use, by their leading bytes
+ * and file name endings. The kernel build appends the decompressed size (4 bytes) to every format but gzip, whose own
  * trailer holds it; the tools reject those bytes as trailing garbage.
  */
-const DECOMPRESSORS: { magic: number[]; command: string; sizeAppended: boolean }[] = [
-  { magic: [0x1f, 0x8b], command: "gzip -dc", sizeAppended: false },
-  { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], command: "xz -dc", sizeAppended: true },
-  { magic: [0x28, 0xb5, 0x2f, 0xfd], command: "zstd -qdc", sizeAppended: true },
+export const DECOMPRESSORS: {
+  magic: number[];
+  /** A compressed file's name ends so (e.g. a kernel module, `af_key.ko.xz`). */
+  extension: string;
+  command: string;
+  sizeAppended: boolean;
+}[] = [
+  { magic: [0x1f, 0x8b], extension: ".gz", command: "gzip -dc", sizeAppended: false },
+  {
+    magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+    extension: ".xz",
+    command: "xz -dc",
+    sizeAppended: true,
+  },
+  { magic: [0x28, 0xb5, 0x2f, 0xfd], extension: ".zst", command: "zstd -qdc", sizeAppended: true },
   // lz4's legacy frame, the one the kernel build writes (lz4 -l).
-  { magic: [0x02, 0x21, 0x4c, 0x18], command: "lz4 -dc", sizeAppended: true },
+  { magic: [0x02, 0x21, 0x4c, 0x18], extension: ".lz4", command: "lz4 -dc", sizeAppended: true },
 ];
+
+/** How much of a gzipped kernel image {@link bootImageArch} unpacks: the headers are at its start. */
+const GZIPPED_HEAD_BYTES = 64 * 1024;
 
 /** Where an arm64 Image keeps its magic number, `ARM\x64` (Documentation/arch/arm64/booting.rst). */
 const ARM64_MAGIC = 0x38;
@@ -51,7 +65,10 @@ const ARM64_MAGIC = 0x38;
  * ```
  */
 export function bootImageArch(image: Uint8Array): Arch | null {
-  const bytes = image[0] === 0x1f && image[1] === 0x8b ? gunzipSync(image) : image;
+  // Of a gzipped image, only the start is unpacked (a sync flush, as the stream goes on).
+  const bytes = image[0] === 0x1f && image[1] === 0x8b
+    ? gunzipSync(image.subarray(0, GZIPPED_HEAD_BYTES), { finishFlush: constants.Z_SYNC_FLUSH })
+    : image;
   const text = (from: number) => new TextDecoder("latin1").decode(bytes.subarray(from, from + 4));
   if (text(HEADER_MAGIC) === "HdrS") return "x86_64";
   if (text(ARM64_MAGIC) === "ARM\x64") return "aarch64";

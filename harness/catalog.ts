@@ -46,11 +46,22 @@ export const KERNEL_SUITES = Object.keys(KERNEL_SERIES) as readonly KernelSuite[
  * ```
  */
 export function compareKernelNames(a: string, b: string): number {
-  const rank = (name: string) => {
-    const index = (KERNEL_SUITES as readonly string[]).indexOf(name);
-    return index === -1 ? KERNEL_SUITES.length : index;
-  };
-  return rank(a) - rank(b) || a.localeCompare(b);
+  const suites: readonly string[] = KERNEL_SUITES;
+  return rankIn(suites, a) - rankIn(suites, b) || a.localeCompare(b);
+}
+
+/**
+ * Position of `item` in a catalog list; items missing from it sort after every listed one.
+ *
+ * @example
+ * ```ts
+ * import { ARCHES, rankIn } from "./catalog.ts";
+ * rankIn(ARCHES, "aarch64"); // 1
+ * ```
+ */
+export function rankIn<T>(list: readonly T[], item: T): number {
+  const index = list.indexOf(item);
+  return index === -1 ? list.length : index;
 }
 
 /**

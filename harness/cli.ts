@@ -50,7 +50,7 @@ import {
   PLAN_USAGE,
   UsageError,
 } from "./options.ts";
-import { removeLiveWorkDirs, runMatrix } from "./pipeline.ts";
+import { runMatrix, stopLiveRuns } from "./pipeline.ts";
 import { planMatrix } from "./plan.ts";
 import { writeReportFiles } from "./report_files.ts";
 import { readResults, readResultsFrom, RESULTS_FILE_NAME, writeResults } from "./results.ts";
@@ -59,15 +59,13 @@ import { formatShard, selectShard } from "./shard.ts";
 import { triageCells } from "./triage.ts";
 import type { ShardSpec } from "./shard.ts";
 import type { CaseDefinition, CellResult, MatrixPlan, ResultsFile } from "./types.ts";
-import { killLiveQemuProcesses } from "./vm.ts";
 
 const log = (line: string) => console.error(`criu-matrix: ${line}`);
 
-/** Kills every QEMU this process started, then exits: results on disk are already complete. */
+/** Stops this process's runs (see {@link stopLiveRuns}), then exits. */
 function exitOnSignal(signal: Deno.Signal, outDir: string): void {
   Deno.addSignalListener(signal, () => {
-    killLiveQemuProcesses();
-    removeLiveWorkDirs();
+    stopLiveRuns();
     log(`interrupted by ${signal}; finished cells are in ${join(outDir, RESULTS_FILE_NAME)}`);
     Deno.exit(EXIT_CODES.interrupted.code);
   });

@@ -154,7 +154,9 @@ export async function resolveCustomKernels(
       if (extra.length > 0) {
         throw new UsageError(`--kernel ${item}: give IMAGE or IMAGE+MODULES_DIR, one + at most`);
       }
-      for (const path of [image, modules ?? image]) await ensureReadable(path, "kernel");
+      for (const path of modules === null ? [image] : [image, modules]) {
+        await ensureReadable(path, "kernel");
+      }
       const arch = await kernelImageArch(image);
       const hash = (await sha256Hex(item)).slice(0, 8);
       const label = basename(image).replace(/[^A-Za-z0-9._-]/g, "_");

@@ -178,8 +178,6 @@ export async function downloadPackages(
     "install",
     ...packages,
   ]);
-  await Deno.remove(join(debsDir, "partial"), { recursive: true });
-  await Deno.remove(join(debsDir, "lock")).catch(() => {});
 }
 
 /**

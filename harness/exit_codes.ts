@@ -135,14 +135,21 @@ export function exitCodeFor(cells: readonly Pick<CellResult, "triage">[]): numbe
  * ```
  */
 export function bisectStepExitCode(verdict: Verdict): number {
-  switch (verdict) {
-    case "pass":
-      return GIT_BISECT_RUN_CODES.good;
-    case "fail":
-      return GIT_BISECT_RUN_CODES.bad;
-    default:
-      return GIT_BISECT_RUN_CODES.skip;
-  }
+  return GIT_BISECT_RUN_CODES[bisectStepMark(verdict)];
+}
+
+/**
+ * The mark a bisect step gives its commit for the cell's verdict: a pass is good, a fail bad, and
+ * anything else (error, skip) tells nothing about CRIU, so the commit is skipped.
+ *
+ * @example
+ * ```ts
+ * import { bisectStepMark } from "./exit_codes.ts";
+ * bisectStepMark("error"); // "skip"
+ * ```
+ */
+export function bisectStepMark(verdict: Verdict): keyof typeof GIT_BISECT_RUN_CODES {
+  return verdict === "pass" ? "good" : verdict === "fail" ? "bad" : "skip";
 }
 
 /**

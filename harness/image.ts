@@ -17,7 +17,7 @@ import {
   type RootfsRecipe,
 } from "../vm/recipes.ts";
 import { cachedBuildDir, exists } from "./build_cache.ts";
-import { writeBootKernel } from "./boot_kernel.ts";
+import { DECOMPRESSORS, writeBootKernel } from "./boot_kernel.ts";
 import {
   type AptIndexes,
   debVersion,
@@ -42,14 +42,12 @@ export interface RootfsImage {
 
 /** A kernel ready to boot with `-kernel`, and its modules as a cpio to append to the initrd. */
 export interface KernelImage {
-  recipe: KernelRecipe | LocalKernelRecipe;
   dir: string;
   /** What QEMU's `-kernel` boots (see {@link writeBootKernel}). */
   bootFile: string;
   modulesCpio: string;
   /** `uname -r` of the kernel, e.g. `6.1.0-50-cloud-amd64`. */
   release: string;
-  packageVersion: string;
 }
 
 type ImageRecipe = RootfsRecipe | KernelRecipe | LocalKernelRecipe;
@@ -112,7 +110,7 @@ async function sha256File(path: string): Promise<string> {
  */
 export async function imageKey(recipe: ImageRecipe): Promise<string> {
   const hash = (await sha256Hex(JSON.stringify(recipe))).slice(0, 16);
-  const name = recipe.kind === "rootfs" ? recipe.suite : recipe.name.replaceAll("/", "_");
+  const name = recipe.kind === "rootfs" ? recipe.suite : recipe.name;
   return `${recipe.kind}-${name}-${recipe.arch}-${hash}`;
 }
 
@@ -306,19 +304,28 @@ async function moduleClosure(
   return { paths: [...closure], absent };
 }
 
+/** Where the parts of an unpacked kernel are. */
+export interface UnpackedKernel {
+  release: string;
+  /** `[usr/]lib/modules` */
+  modulesParent: string;
+  /** `[usr/]lib/modules/RELEASE` */
+  installed: string;
+  /** `boot/vmlinuz-RELEASE`, or `[usr/]lib/modules/RELEASE/vmlinuz` (sid's 7.x packages). */
+  vmlinuz: string;
+}
+
 /**
- * Turns an unpacked kernel (`root` holding `boot/vmlinuz-RELEASE` or
- * `[usr/]lib/modules/RELEASE/vmlinuz`, and the modules under `[usr/]lib/modules/RELEASE`) into
- * what a guest boots in `out`: `kernel` (in the form QEMU boots fastest, see
- * {@link writeBootKernel}) and a cpio with only the modules `wanted` need,
- * decompressed, with their modules.dep. Returns the kernel's facts.
+ * Finds the one kernel unpacked under `root` (`describe` names it in the error if there is not
+ * exactly one).
+ *
+ * @example
+ * ```ts ignore
+ * import { findUnpackedKernel } from "./image.ts";
+ * const { release, vmlinuz } = await findUnpackedKernel("/tmp/root", "linux-image-cloud-amd64");
+ * ```
  */
-async function stageKernel(
-  root: string,
-  out: string,
-  wanted: string[],
-  describe: string,
-): Promise<Record<string, string>> {
+export async function findUnpackedKernel(root: string, describe: string): Promise<UnpackedKernel> {
   const modulesParent = (await exists(join(root, "usr/lib/modules")))
     ? join(root, "usr/lib/modules")
     : join(root, "lib/modules");
@@ -332,6 +339,21 @@ async function stageKernel(
   const vmlinuz = (await exists(join(root, "boot", `vmlinuz-${release}`)))
     ? join(root, "boot", `vmlinuz-${release}`)
     : join(installed, "vmlinuz");
+  return { release, modulesParent, installed, vmlinuz };
+}
+
+/**
+ * Turns an unpacked kernel (see {@link findUnpackedKernel}) into what a guest boots in `out`:
+ * `kernel` (in the form QEMU boots fastest, see {@link writeBootKernel}) and a cpio with only the
+ * modules `wanted` need, decompressed, with their modules.dep. Returns the kernel's facts.
+ */
+async function stageKernel(
+  root: string,
+  out: string,
+  wanted: string[],
+  describe: string,
+): Promise<Record<string, string>> {
+  const { release, modulesParent, installed, vmlinuz } = await findUnpackedKernel(root, describe);
   await writeBootKernel(vmlinuz, join(out, "kernel"), out);
   await runCommand(["depmod", "-b", root, release]).catch(async () => {
     // Older depmod only looks under lib/modules.
@@ -347,14 +369,10 @@ async function stageKernel(
     const target = join(stagedRelease, module.replace(/\.ko\..*$/, ".ko"));
     await Deno.mkdir(join(target, ".."), { recursive: true });
     const source = join(installed, module);
-    const decompress = module.endsWith(".xz")
-      ? "xz -dc"
-      : module.endsWith(".zst")
-      ? "zstd -qdc"
-      : module.endsWith(".gz")
-      ? "gzip -dc"
-      : "cat";
-    await runCommand(["sh", "-c", `${decompress} "$1" > "$2"`, "unpack", source, target]);
+    const decompress = DECOMPRESSORS.find(({ extension }) => module.endsWith(extension));
+    await runCommand(
+      ["sh", "-c", `${decompress?.command ?? "cat"} "$1" > "$2"`, "unpack", source, target],
+    );
   }
   for (const index of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
     await Deno.copyFile(join(installed, index), join(stagedRelease, index)).catch(() => {});
@@ -369,18 +387,12 @@ async function stageKernel(
   return { release, absentModules: modules.absent.join(",") };
 }
 
-function kernelImage(
-  recipe: KernelRecipe | LocalKernelRecipe,
-  dir: string,
-  manifest: Manifest,
-): KernelImage {
+function kernelImage(dir: string, manifest: Manifest): KernelImage {
   return {
-    recipe,
     dir,
     bootFile: join(dir, "kernel"),
     modulesCpio: join(dir, "modules.cpio"),
     release: manifest.facts.release,
-    packageVersion: manifest.facts.packageVersion,
   };
 }
 
@@ -416,7 +428,7 @@ export async function ensureKernel(
     await Deno.remove(root, { recursive: true });
     return { files: ["kernel", "modules.cpio"], facts: { ...facts, packageVersion } };
   }, log);
-  return kernelImage(recipe, dir, manifest);
+  return kernelImage(dir, manifest);
 }
 
 /**
@@ -463,7 +475,7 @@ export async function ensureLocalKernel(
       facts: { ...facts, packageVersion: `local ${spec.image}` },
     };
   }, log);
-  return kernelImage(recipe, dir, manifest);
+  return kernelImage(dir, manifest);
 }
 
 /** The `RELEASE` directory of a modules tree given as `INSTALL_MOD_PATH` or as itself. */
@@ -486,7 +498,10 @@ async function modulesReleaseDir(modules: string): Promise<string> {
   );
 }
 
-/** A hash of what a local kernel is made of: the image's bytes and the modules' names and sizes. */
+/**
+ * A hash of what a local kernel is made of: the image's bytes and the modules' names, sizes and
+ * modification times.
+ */
 async function localKernelContent(image: string, releaseDir: string | null): Promise<string> {
   const parts = [await sha256File(image)];
   if (releaseDir !== null) {

@@ -7,7 +7,7 @@
 
 import { dirname, join } from "node:path";
 import { compareCaseNames } from "./cases.ts";
-import { ARCHES, compareKernelNames, CRIU_VERSIONS } from "./catalog.ts";
+import { ARCHES, compareKernelNames, CRIU_VERSIONS, rankIn } from "./catalog.ts";
 import { cellKey } from "./results.ts";
 import { formatShard, parseShard } from "./shard.ts";
 import type { CellResult, ResultsFile, RunInfo } from "./types.ts";
@@ -134,13 +134,9 @@ function claim(owners: Map<string, string>, key: string, source: string, what: s
 }
 
 function compareCells(a: CellResult, b: CellResult): number {
-  const rank = <T>(catalog: readonly T[], item: T) => {
-    const index = catalog.indexOf(item);
-    return index === -1 ? catalog.length : index;
-  };
   const versions = CRIU_VERSIONS.map((criu) => criu.version);
-  return rank(versions, a.criu.version) - rank(versions, b.criu.version) ||
-    rank(ARCHES, a.arch) - rank(ARCHES, b.arch) ||
+  return rankIn(versions, a.criu.version) - rankIn(versions, b.criu.version) ||
+    rankIn(ARCHES, a.arch) - rankIn(ARCHES, b.arch) ||
     compareKernelNames(a.kernel.name, b.kernel.name) ||
     compareCaseNames(a.case, b.case);
 }

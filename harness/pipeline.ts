@@ -24,7 +24,7 @@ import { writeReportFiles } from "./report_files.ts";
 import { cellKey, ResultsWriter } from "./results.ts";
 import { runVm, type VmRunStats } from "./run_vm.ts";
 import type { Arch, CaseDefinition, CellResult, MatrixPlan, ResultsFile, VmPlan } from "./types.ts";
-import { GuestVm } from "./vm.ts";
+import { GuestVm, killLiveQemuProcesses } from "./vm.ts";
 import { UsageError } from "./options.ts";
 
 /** How the pipeline runs, beyond the plan. */
@@ -66,16 +66,18 @@ type VmAssets =
 const liveWorkDirs = new Set<string>();
 
 /**
- * Removes the scratch directories of the runs in progress, for a process about to exit on a
- * signal (the package indexes alone are hundreds of MB).
+ * Stops the runs in progress of a process about to exit early: kills their QEMUs, so that no
+ * guest outlives it, and removes their scratch directories (the package indexes alone are
+ * hundreds of MB). Cells already finished are on disk.
  *
  * @example
  * ```ts
- * import { removeLiveWorkDirs } from "./pipeline.ts";
- * removeLiveWorkDirs(); // nothing to remove in a process that started no run
+ * import { stopLiveRuns } from "./pipeline.ts";
+ * stopLiveRuns(); // nothing to stop in a process that started no run
  * ```
  */
-export function removeLiveWorkDirs(): void {
+export function stopLiveRuns(): void {
+  killLiveQemuProcesses();
   for (const dir of liveWorkDirs) {
     try {
       Deno.removeSync(dir, { recursive: true });
@@ -149,24 +151,11 @@ function kernelFor(
   indexes: AptIndexes,
 ): Promise<KernelImage> {
   const { kernel } = vm;
-  switch (kernel.kind) {
-    case "suite":
-      return ensureKernel(
-        kernelRecipe(kernel.name, vm.arch),
-        options.cacheDir,
-        options.log,
-        indexes,
-      );
-    case "package":
-      return ensureKernel(
-        kernelPackageRecipe(kernel.packageVersion, vm.arch),
-        options.cacheDir,
-        options.log,
-        indexes,
-      );
-    case "local":
-      return ensureLocalKernel(kernel, options.cacheDir, options.log);
-  }
+  if (kernel.kind === "local") return ensureLocalKernel(kernel, options.cacheDir, options.log);
+  const recipe = kernel.kind === "suite"
+    ? kernelRecipe(kernel.name, vm.arch)
+    : kernelPackageRecipe(kernel.packageVersion, vm.arch);
+  return ensureKernel(recipe, options.cacheDir, options.log, indexes);
 }
 
 /** A failure preparing a VM's assets, with the error kind its cells report. */
@@ -191,60 +180,61 @@ async function prepareAssets(
   const zdtmTests = [
     ...new Set(plan.vms.flatMap((vm) => vm.cases.flatMap((c) => c.zdtm ? [c.zdtm.test] : []))),
   ];
-  // Downloads wait on the network: a few builds at once beat one at a time.
   const indexes = await AptIndexes.create(workDir);
+  const prepareVm = async (vm: VmPlan) => {
+    try {
+      const guestCriu = await criu(
+        `${vm.criu.version}/${vm.arch}`,
+        () => customCriu(vm, options),
+      );
+      const packages = guestCriu?.packages ?? [];
+      const [rootfsImage, kernelImage, overlay] = await Promise.all([
+        rootfs(
+          `${vm.criu.suite}/${vm.arch}/${packages.join(",")}`,
+          () =>
+            ensureRootfs(
+              rootfsRecipe(vm.criu.suite, vm.arch, packages),
+              options.cacheDir,
+              options.log,
+              indexes,
+            ),
+        ),
+        kernels(`${vm.kernel.name}/${vm.arch}`, () => kernelFor(vm, options, indexes)),
+        overlays(`${vm.arch}/${vm.criu.version}`, async () => {
+          const built = await fixtures(vm.arch, () => buildFixtures(vm.arch, options.cacheDir));
+          const zdtmFiles = zdtmTests.length > 0 && options.zdtmTree
+            ? await zdtm(vm.arch, () => zdtmOverlayFiles(vm.arch, zdtmTests, options))
+            : {};
+          const path = join(workDir, `overlay-${vm.arch}-${vm.criu.version}.cpio`);
+          await buildOverlay(built.programs, path, {
+            ...zdtmFiles,
+            ...(guestCriu ? { "usr/sbin/criu": guestCriu.binary } : {}),
+          });
+          return path;
+        }),
+      ]);
+      const initrd = join(workDir, `${vm.id}.initrd`);
+      await concatenateInitrd([rootfsImage.cpio, kernelImage.modulesCpio, overlay], initrd);
+      assets.set(vm.id, {
+        ok: true,
+        rootfs: rootfsImage,
+        kernel: kernelImage,
+        initrd,
+        criuLabel: guestCriu?.label ?? rootfsImage.criuPackageVersion,
+      });
+    } catch (error) {
+      // Bad input found only now (a kernel version Debian does not serve) stops the run.
+      if (error instanceof UsageError) throw error;
+      assets.set(vm.id, {
+        ok: false,
+        kind: error instanceof AssetFailure ? error.kind : "image",
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  };
+  // Downloads wait on the network: a few builds at once beat one at a time.
   try {
-    await pool(plan.vms, 8, async (vm) => {
-      try {
-        const guestCriu = await criu(
-          `${vm.criu.version}/${vm.arch}`,
-          () => customCriu(vm, options),
-        );
-        const packages = guestCriu?.packages ?? [];
-        const [rootfsImage, kernelImage, overlay] = await Promise.all([
-          rootfs(
-            `${vm.criu.suite}/${vm.arch}/${packages.join(",")}`,
-            () =>
-              ensureRootfs(
-                rootfsRecipe(vm.criu.suite, vm.arch, packages),
-                options.cacheDir,
-                options.log,
-                indexes,
-              ),
-          ),
-          kernels(`${vm.kernel.name}/${vm.arch}`, () => kernelFor(vm, options, indexes)),
-          overlays(`${vm.arch}/${vm.criu.version}`, async () => {
-            const built = await fixtures(vm.arch, () => buildFixtures(vm.arch, options.cacheDir));
-            const zdtmFiles = zdtmTests.length > 0 && options.zdtmTree
-              ? await zdtm(vm.arch, () => zdtmOverlayFiles(vm.arch, zdtmTests, options))
-              : {};
-            const path = join(workDir, `overlay-${vm.arch}-${vm.criu.version}.cpio`);
-            await buildOverlay(built.programs, path, {
-              ...zdtmFiles,
-              ...(guestCriu ? { "usr/sbin/criu": guestCriu.binary } : {}),
-            });
-            return path;
-          }),
-        ]);
-        const initrd = join(workDir, `${vm.id}.initrd`);
-        await concatenateInitrd([rootfsImage.cpio, kernelImage.modulesCpio, overlay], initrd);
-        assets.set(vm.id, {
-          ok: true,
-          rootfs: rootfsImage,
-          kernel: kernelImage,
-          initrd,
-          criuLabel: guestCriu?.label ?? rootfsImage.criuPackageVersion,
-        });
-      } catch (error) {
-        // Bad input found only now (a kernel version Debian does not serve) stops the run.
-        if (error instanceof UsageError) throw error;
-        assets.set(vm.id, {
-          ok: false,
-          kind: error instanceof AssetFailure ? error.kind : "image",
-          message: error instanceof Error ? error.message : String(error),
-        });
-      }
-    });
+    await pool(plan.vms, 8, prepareVm);
   } finally {
     await indexes.close();
   }

@@ -11,6 +11,7 @@ import {
   compareKernelNames,
   CRIU_VERSIONS,
   expectedKernelSeries,
+  rankIn,
 } from "../harness/catalog.ts";
 import { cellKey } from "../harness/results.ts";
 import type { Arch, CellResult, ResultsFile, Verdict } from "../harness/types.ts";
@@ -100,17 +101,11 @@ function columnKey(cell: CellResult): string {
 }
 
 function compareColumns(a: MatrixColumn, b: MatrixColumn): number {
-  return rankIn(CRIU_VERSIONS.map((c) => c.version), a.criu.version) -
-      rankIn(CRIU_VERSIONS.map((c) => c.version), b.criu.version) ||
+  const versions = CRIU_VERSIONS.map((c) => c.version);
+  return rankIn(versions, a.criu.version) - rankIn(versions, b.criu.version) ||
     a.criu.version.localeCompare(b.criu.version) ||
     rankIn(ARCHES, a.arch) - rankIn(ARCHES, b.arch) ||
     compareKernelNames(a.kernel.name, b.kernel.name);
-}
-
-/** Position in a catalog list; items missing from it sort after every listed one. */
-function rankIn<T>(list: readonly T[], item: T): number {
-  const index = list.indexOf(item);
-  return index === -1 ? list.length : index;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Arch, DebianSuite, KernelSuite } from "../harness/types.ts";
 export const DEBIAN_MIRROR = "http://deb.debian.org/debian";
 
 /** Where Debian's security updates come from. */
-export const DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
+const DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
 
 /** Bump when the way a recipe is turned into files changes (trimming, layout, cpio format). */
 export const IMAGE_FORMAT = 5;

@@ -7,9 +7,9 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { exists } from "../../harness/build_cache.ts";
 import { withIndexes } from "../../harness/debian_apt.ts";
 import { fetchDebianKernel } from "../../harness/debian_kernel.ts";
+import { findUnpackedKernel } from "../../harness/image.ts";
 import { readResults } from "../../harness/results.ts";
 import { kernelRecipe } from "../../vm/recipes.ts";
 
@@ -56,17 +56,11 @@ Deno.test("kernel axis: a Debian kernel package version and a kernel you built",
     (indexes) =>
       fetchDebianKernel(kernelRecipe("trixie", "x86_64"), indexes, join(scratch, "debs"), root),
   );
-  const modules = (await exists(join(root, "usr/lib/modules")))
-    ? join(root, "usr/lib/modules")
-    : join(root, "lib/modules");
-  const [release] = await Array.fromAsync(Deno.readDir(modules), (entry) => entry.name);
+  const { release, installed, vmlinuz } = await findUnpackedKernel(root, "trixie's kernel");
   const built = join(scratch, "my-kernel");
   await Deno.mkdir(join(built, "lib/modules"), { recursive: true });
-  await Deno.rename(join(modules, release), join(built, "lib/modules", release));
-  const image = (await exists(join(root, "boot", `vmlinuz-${release}`)))
-    ? join(root, "boot", `vmlinuz-${release}`)
-    : join(built, "lib/modules", release, "vmlinuz");
-  await Deno.rename(image, join(built, "bzImage"));
+  await Deno.rename(vmlinuz, join(built, "bzImage"));
+  await Deno.rename(installed, join(built, "lib/modules", release));
 
   const out = join(REPO, "out/test-runs/kernel-kinds");
   const local = `${built}/bzImage+${built}`;
