@@ -8,11 +8,17 @@
  */
 import { basename } from "node:path";
 import { bootImageArch } from "../../vm/boot_kernel.ts";
-import { CRIU_VERSIONS, KERNEL_SUITES } from "../core/catalog.ts";
+import { CRIU_VERSIONS } from "../core/catalog.ts";
+import {
+  type Arch,
+  type CaseDefinition,
+  type CriuSpec,
+  KERNEL_SUITES,
+  type KernelSpec,
+} from "../core/types.ts";
 import { classifyCriuArgument, readCriuVersion } from "./criu.ts";
-import { sha256Hex } from "../../vm/image.ts";
+import { sha256Hex } from "../host/sha256.ts";
 import { InputError } from "../core/errors.ts";
-import type { Arch, CaseDefinition, CriuSpec, KernelSpec } from "../core/types.ts";
 import { buildZdtmTests, listZdtmStaticTests } from "./zdtm.ts";
 
 /** The prefix of case names that run a zdtm static test. */
@@ -116,7 +122,7 @@ async function toSpec(
   }
   const paths = Object.values(argument.binaries).join(",");
   return {
-    version: `binary-${(await sha256Hex(paths)).slice(0, 8)}`,
+    version: `binary-${sha256Hex(paths).slice(0, 8)}`,
     suite: "bookworm",
     packageVersion: `binary ${paths}`,
     origin: { kind: "binary", binaries: argument.binaries },
@@ -158,7 +164,7 @@ export async function resolveCustomKernels(
         await ensureReadable(path, "kernel");
       }
       const arch = await kernelImageArch(image);
-      const hash = (await sha256Hex(item)).slice(0, 8);
+      const hash = sha256Hex(item).slice(0, 8);
       const label = basename(image).replace(/[^A-Za-z0-9._-]/g, "_");
       custom[item] = { kind: "local", name: `local-${label}-${hash}`, arch, image, modules };
     }

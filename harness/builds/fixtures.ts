@@ -13,7 +13,8 @@
  * @module
  */
 import { cachedBuildDir } from "../../vm/build_cache.ts";
-import { sha256Hex } from "../../vm/image.ts";
+import { sha256Hex } from "../host/sha256.ts";
+import { InfraError } from "../core/errors.ts";
 
 /**
  * The fixture programs, one per `fixtures/NAME.c`.
@@ -118,7 +119,7 @@ export async function buildFixtures(
     ),
     ...headers.map(([name, text]) => `${name}\n${text}`),
   ].join("\n\0\n");
-  const hash = (await sha256Hex(hashed)).slice(0, 16);
+  const hash = sha256Hex(hashed).slice(0, 16);
 
   const root = `${absolute(cacheDir)}/fixtures`;
   const dir = `${root}/${arch}-${hash}`;
@@ -130,7 +131,7 @@ export async function buildFixtures(
       const out = await new Deno.Command(cc, { args, stdout: "piped", stderr: "piped" }).output();
       if (!out.success) {
         const stderr = new TextDecoder().decode(out.stderr).trim();
-        throw new Error(
+        throw new InfraError(
           `compiling fixture ${p} for ${arch} failed (exit ${out.code}):\n${stderr}\n` +
             `reproduce with: ${
               [cc, ...CFLAGS, "-o", `/tmp/${p}`, `${sourceDir}/${p}.c`].join(" ")

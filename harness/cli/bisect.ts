@@ -11,7 +11,7 @@ import { runBisect } from "../bisect/driver.ts";
 import { BISECT_FILE_NAME, bisectExitCode, renderBisectSummary } from "../bisect/report.ts";
 import { runBisectStep } from "../bisect/step.ts";
 import { rawOptionValues, resolveCustomKernels } from "../builds/custom_inputs.ts";
-import { ARCHES } from "../core/catalog.ts";
+import { ARCHES } from "../core/types.ts";
 import { loadCases } from "../core/cases.ts";
 import type { BisectOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";

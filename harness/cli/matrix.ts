@@ -12,12 +12,12 @@ import { resolveCustomCriu, resolveCustomKernels, zdtmCases } from "../builds/cu
 import { loadCases } from "../core/cases.ts";
 import {
   ARCHES,
-  CPU_MODELS,
-  CRIU_VERSIONS,
-  KERNEL_SERIES,
+  type CaseDefinition,
+  type CellResult,
   KERNEL_SUITES,
-  nativeKernelSuite,
-} from "../core/catalog.ts";
+  type MatrixPlan,
+} from "../core/types.ts";
+import { CPU_MODELS, CRIU_VERSIONS, KERNEL_SERIES, nativeKernelSuite } from "../core/catalog.ts";
 import type { MatrixOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
 import { EXIT_CODES, formatExitCodes } from "../core/exit_codes.ts";
@@ -25,7 +25,6 @@ import { loadExpectations } from "../core/expectations.ts";
 import { planMatrix } from "../core/plan.ts";
 import { readResultsFrom, RESULTS_FILE_NAME } from "../core/results.ts";
 import { formatShard, parseShard, selectShard, type ShardSpec } from "../core/shard.ts";
-import type { CaseDefinition, CellResult, MatrixPlan } from "../core/types.ts";
 import { ensureHostTools } from "../host/host_tools.ts";
 import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
 import { describeRun } from "../run/run_info.ts";

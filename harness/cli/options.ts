@@ -10,16 +10,16 @@
 import { parseArgs } from "cli-args";
 import { alignColumns } from "../../reports/terminal.ts";
 import {
+  type Arch,
   ARCHES,
-  CPU_MODELS,
-  cpuBaseModel,
-  CRIU_VERSIONS,
-  findCriu,
+  type CriuSpec,
   KERNEL_SUITES,
-} from "../core/catalog.ts";
+  type KernelSpec,
+  type KernelSuite,
+} from "../core/types.ts";
+import { CPU_MODELS, cpuBaseModel, CRIU_VERSIONS, findCriu } from "../core/catalog.ts";
 import type { KernelChoice, SelectionOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
-import type { Arch, CriuSpec, KernelSpec, KernelSuite } from "../core/types.ts";
 
 /** What parsing needs to know beyond the arguments; `now` and `cores` exist for tests. */
 export interface MatrixOptionsContext {

@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import { kernelPackageRecipe, kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
 import { type Accel, QEMU_PROFILES } from "../../vm/profiles.ts";
-import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild, ensureCriuBuildDeps } from "../builds/criu.ts";
+import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild } from "../builds/criu.ts";
+import { ensureCriuBuildDeps } from "../host/host_tools.ts";
 import { buildFixtures, type FixtureSet } from "../builds/fixtures.ts";
 import { buildZdtmTests } from "../builds/zdtm.ts";
 import { AptIndexes } from "../../vm/debian_apt.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Accel, QemuProfile } from "../../vm/profiles.ts";
 import type { CellObservations } from "../core/observations.ts";
 import { evaluateCell, type Evaluation } from "../core/checks.ts";
-import type { KernelImage } from "../../vm/image.ts";
+import { type KernelImage } from "../../vm/image.ts";
 import type { CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
 import { GuestVm, type VmFailure } from "../../vm/guest_vm.ts";
 

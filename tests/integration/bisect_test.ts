@@ -9,7 +9,7 @@
 import assert from "assert";
 import { join } from "node:path";
 import type { BisectReport } from "../../harness/bisect/report.ts";
-import { fetchDebianCriuSource } from "../../harness/builds/criu.ts";
+import { fetchDebianCriuSource } from "../criu_tarball.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
 import { processTree, stat, tempDirRemovedAtUnload, waitFor } from "../test_helpers.ts";

@@ -5,7 +5,8 @@
 import assert from "assert";
 import { join } from "node:path";
 import { loadCases } from "../../harness/core/cases.ts";
-import { defaultCacheDir, ensureKernel, ensureRootfs, sha256Hex } from "../../vm/image.ts";
+import { defaultCacheDir, ensureKernel, ensureRootfs } from "../../vm/image.ts";
+import { sha256Hex } from "../../harness/host/sha256.ts";
 import { runMatrix } from "../../harness/run/pipeline.ts";
 import { singleVmPlan } from "../test_helpers.ts";
 import { kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
@@ -29,7 +30,7 @@ Deno.test("boot failure: error (boot) for its cells, and the image is not reused
   await Deno.writeFile(join(brokenDir, "kernel"), garbage);
   const manifestPath = join(brokenDir, "manifest.json");
   const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
-  manifest.files.kernel = await sha256Hex(garbage);
+  manifest.files.kernel = sha256Hex(garbage);
   await Deno.writeTextFile(manifestPath, JSON.stringify(manifest));
 
   const cases = await loadCases();

@@ -6,7 +6,7 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { fetchDebianCriuSource } from "../../harness/builds/criu.ts";
+import { fetchDebianCriuSource } from "../criu_tarball.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
 import { readResults } from "../../harness/core/results.ts";
 import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
