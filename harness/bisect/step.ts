@@ -14,13 +14,17 @@ import { BISECT_EXIT_CODES, bisectStepMark, GIT_BISECT_RUN_CODES } from "../core
 import { planMatrix } from "../core/plan.ts";
 import type { CellResult } from "../core/types.ts";
 import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
+import { writeRunFiles } from "../run/report_files.ts";
 import { describeRun } from "../run/run_info.ts";
 import { git } from "./git.ts";
 import { commitDir, short, STEP_FILE_NAME, type StepRequest, type TestedCommit } from "./report.ts";
 
 const message = (error: unknown) => error instanceof Error ? error.message : String(error);
 
-/** Runs the request's cell on the CRIU of `commit` (built from the worktree) into `outDir`. */
+/**
+ * Runs the request's cell on the CRIU of `commit` (built from the worktree) and writes its
+ * results and reports into `outDir`.
+ */
 async function runCommitCell(
   request: StepRequest,
   commit: string,
@@ -46,6 +50,7 @@ async function runCommitCell(
     log,
     run: describeRun(plan, { index: 1, count: 1 }),
   });
+  await writeRunFiles(outDir, results, cases);
   if (results.cells.length !== 1) throw new Error(`expected one cell, got ${results.cells.length}`);
   return results.cells[0];
 }

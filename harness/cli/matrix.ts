@@ -15,7 +15,7 @@ import {
   type CaseDefinition,
   type CellResult,
   KERNEL_SUITES,
-  type MatrixPlan,
+  type RunInfo,
 } from "../core/types.ts";
 import { CPU_MODELS, CRIU_VERSIONS, KERNEL_SERIES, nativeKernelSuite } from "../core/catalog.ts";
 import type { MatrixOptions } from "../core/command_options.ts";
@@ -24,7 +24,7 @@ import { EXIT_CODES, formatExitCodes } from "../core/exit_codes.ts";
 import { loadExpectations } from "../core/expectations.ts";
 import { planMatrix } from "../core/plan.ts";
 import { readResultsFrom, RESULTS_FILE_NAME } from "../core/results.ts";
-import { formatShard, parseShard, selectShard, type ShardSpec } from "../core/shard.ts";
+import { formatShard, parseShard, selectShard } from "../core/shard.ts";
 import { ensureHostTools } from "../host/host_tools.ts";
 import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
 import { describeRun } from "../run/run_info.ts";
@@ -201,7 +201,7 @@ export async function matrixCommand(args: string[]): Promise<number> {
     return 0;
   }
   // Bad input files must stop the run before anything is built or booted.
-  await loadExpectations(undefined, cases.map((c) => c.name));
+  const expectations = await loadExpectations(undefined, cases.map((c) => c.name));
   const baseline = await readBaseline(options.baseline);
   const fullPlan = planMatrix(
     options.resume ? { ...options, outDir: options.resume } : options,
@@ -209,7 +209,8 @@ export async function matrixCommand(args: string[]): Promise<number> {
   );
   const shard = options.shard ?? { index: 1, count: 1 };
   const plan = selectShard(fullPlan, shard);
-  const keep = options.resume ? await resumableCells(options.resume, fullPlan, shard) : undefined;
+  const run = describeRun(fullPlan, shard);
+  const keep = options.resume ? await resumableCells(options.resume, run) : undefined;
   await ensureWritable(plan.outDir, options.resume ? "--resume" : "--out");
   await ensureWritable(defaultCacheDir(), "the cache directory");
   await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
@@ -230,7 +231,7 @@ export async function matrixCommand(args: string[]): Promise<number> {
     keep,
     rerunFailed: options.rerunFailed,
     zdtmTree: options.zdtm ?? undefined,
-    run: describeRun(fullPlan, shard),
+    run,
     onProgress: (done, all, cell) =>
       console.error(formatProgress(
         done,
@@ -239,25 +240,19 @@ export async function matrixCommand(args: string[]): Promise<number> {
         `${cell.criu.version} ${cell.arch} ${cell.case}: ${terminalVerdict(cell)}`,
       )),
   });
-  return await finishRun(
-    plan.outDir,
-    { ...outcome.results, run: describeRun(fullPlan, shard) },
-    cases,
-    baseline,
-  );
+  return await finishRun(plan.outDir, outcome.results, cases, expectations, baseline);
 }
 
 /**
  * The finished cells of the interrupted run in `dir`, which must have been the same plan (same
- * options): a different one would mix two matrices in one report.
+ * options, so the same `expected` run header): a different one would mix two matrices in one
+ * report.
  */
 async function resumableCells(
   dir: string,
-  plan: MatrixPlan,
-  shard: ShardSpec,
+  expected: RunInfo,
 ): Promise<{ startedAt: string; cells: CellResult[] }> {
   const { results } = await readResultsFrom(dir);
-  const expected = describeRun(plan, shard);
   if (results.run && results.run.planId !== expected.planId) {
     throw new InputError(
       `--resume ${dir}: that run was planned with other options (plan ${results.run.planId}, ` +

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { parseArgs } from "cli-args";
+import { parseArgs } from "node:util";
 import { alignColumns } from "../../reports/terminal.ts";
 import {
   type Arch,

@@ -5,7 +5,7 @@
  */
 
 import { join } from "node:path";
-import { parseArgs } from "cli-args";
+import { parseArgs } from "node:util";
 import { renderTerminalMatrix } from "../../reports/mod.ts";
 import { loadCases } from "../core/cases.ts";
 import { InputError } from "../core/errors.ts";

@@ -72,8 +72,7 @@ export function cellKey(
  * ```ts
  * import { ResultsWriter } from "./results.ts";
  * const writer = await ResultsWriter.create(await Deno.makeTempDir());
- * await writer.finish();
- * writer.snapshot().cells.length; // 0
+ * (await writer.finish()).cells.length; // 0
  * ```
  */
 export class ResultsWriter {
@@ -125,10 +124,14 @@ export class ResultsWriter {
     return this.#save();
   }
 
-  /** Records the end time and resolves once it is on disk. */
-  finish(finishedAt: Date = new Date()): Promise<void> {
+  /**
+   * Waits for the last cell's write, records the end time and resolves to the finished
+   * results. Their final file is the caller's to write, once, with the triage.
+   */
+  async finish(finishedAt: Date = new Date()): Promise<ResultsFile> {
+    await this.#queue;
     this.#results.finishedAt = finishedAt.toISOString();
-    return this.#save();
+    return this.snapshot();
   }
 
   /** A copy of what has been recorded so far. */

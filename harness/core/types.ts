@@ -81,7 +81,10 @@ export interface CaseDefinition {
   zdtm?: { test: string; args: string[] };
 }
 
-/** A CRIU to test: today a Debian package of one suite. */
+/**
+ * A CRIU to test: a Debian package of one suite, or one the user brought (a source tree built
+ * per arch, or prebuilt binaries; see `origin`).
+ */
 export interface CriuSpec {
   /** The upstream version, e.g. `3.17.1`. */
   version: string;
@@ -125,7 +128,7 @@ export interface MatrixPlan {
   vms: VmPlan[];
   /** Parallel VMs. */
   jobs: number;
-  /** Where results.json, report.md and the per-cell logs go. */
+  /** Where results.json, the reports (report.md, junit.xml, index.html) and the per-cell logs go. */
   outDir: string;
 }
 
@@ -174,7 +177,8 @@ export interface CriuCommandResult {
 }
 
 /**
- * How a cell compares with what is known (`cases/expectations.json`) and with a baseline run.
+ * How a cell compares with what is known (`cases/expectations/expectations.json`) and with a
+ * baseline run.
  * `pass`: passed as expected; `xfail`: failed as an expectation says; `xpass`: passed although
  * expected to fail; `regression`: passed in the baseline, does not now; `flaky`: its verdict
  * changed between attempts; `unexpected-fail`: failed with no expectation and no baseline pass;
@@ -200,7 +204,12 @@ export interface CellResult {
   criu: {
     version: string;
     suite: DebianSuite;
+    /**
+     * The Debian package version of the guest's CRIU; for a CRIU the user brought, where it
+     * came from instead (`binary PATH`, or the source tree, commit and patches it was built from).
+     */
     packageVersion: string;
+    /** What `criu --version` said in the guest, or null. */
     reportedVersion: string | null;
   };
   /** `name` is the kernel's axis value ({@link KernelSpec}), `version` what the guest booted. */

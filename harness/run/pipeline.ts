@@ -21,7 +21,6 @@ import {
   type RootfsImage,
 } from "../../vm/image.ts";
 import { buildOverlay, concatenateInitrd } from "../../vm/initrd.ts";
-import { writeReportFiles } from "./report_files.ts";
 import { cellKey, ResultsWriter } from "../core/results.ts";
 import { runVm, type VmRunStats } from "./run_vm.ts";
 import type {
@@ -67,7 +66,7 @@ export interface PipelineOutcome {
 
 /** The images of one VM, or why they could not be had. */
 type VmAssets =
-  | { ok: true; rootfs: RootfsImage; kernel: KernelImage; initrd: string; criuLabel: string }
+  | { ok: true; rootfs: RootfsImage; kernel: KernelImage; initrd: string; criuOrigin: string }
   | { ok: false; kind: "build" | "image"; message: string };
 
 /** The scratch directories of the runs in progress (initrds, FIFOs, package indexes). */
@@ -228,7 +227,7 @@ async function prepareAssets(
         rootfs: rootfsImage,
         kernel: kernelImage,
         initrd,
-        criuLabel: guestCriu?.label ?? rootfsImage.criuPackageVersion,
+        criuOrigin: guestCriu?.label ?? rootfsImage.criuPackageVersion,
       });
     } catch (error) {
       // Bad input found only now (a kernel version Debian does not serve) stops the run.
@@ -358,7 +357,9 @@ function withoutCells(plan: MatrixPlan, done: ReadonlySet<string>): MatrixPlan {
 }
 
 /**
- * Runs a planned matrix end to end and writes `results.json` (after every cell) and `report.md`.
+ * Runs a planned matrix end to end, keeping `results.json` up to date after every cell (so an
+ * interrupted run can be resumed), and resolves to the finished results. Writing the final
+ * results and the reports is the caller's job, done once (see writeRunFiles).
  *
  * @example
  * ```ts ignore
@@ -420,7 +421,7 @@ export async function runMatrix(
         accel: outcome.accel[vm.arch],
         kernel: vmAssets.kernel,
         initrd: vmAssets.initrd,
-        criuPackageVersion: vmAssets.criuLabel,
+        criuOrigin: vmAssets.criuOrigin,
         outDir: plan.outDir,
         pipeDir,
         nonce,
@@ -469,9 +470,7 @@ export async function runMatrix(
         startedAt: (vmStarted - started) / 1000,
       };
     });
-    await writer.finish();
-    outcome.results = writer.snapshot();
-    await writeReportFiles(plan.outDir, outcome.results, options.cases);
+    outcome.results = await writer.finish();
   } finally {
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
     liveWorkDirs.delete(workDir);

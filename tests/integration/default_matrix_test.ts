@@ -1,6 +1,6 @@
 /**
  * The default matrix, for real: `task matrix` with no options boots every Debian CRIU on both
- * arches under QEMU and must find what was seen by hand (shared/NOTES.md), and more.
+ * arches under QEMU and must find the verdicts first observed by hand (each asserted below with why), and more.
  * One run, many assertions: the run is the expensive part.
  */
 import assert from "assert";
