@@ -27,8 +27,8 @@ export class CommandError extends InfraError {
  * @example
  * ```ts
  * import { runCommand } from "./exec.ts";
- * const { stdout } = await runCommand(["uname", "-m"]);
- * console.log(stdout.trim());
+ * const { stdout } = await runCommand(["sh", "-c", "echo checkpoint"]);
+ * stdout; // "checkpoint\n"
  * ```
  */
 export async function runCommand(

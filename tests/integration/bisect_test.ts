@@ -12,11 +12,18 @@ import type { BisectReport } from "../../harness/bisect/report.ts";
 import { fetchDebianCriuSource } from "../criu_tarball.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
-import { processTree, stat, tempDirRemovedAtUnload, waitFor } from "../test_helpers.ts";
+import {
+  cliCommand,
+  processTree,
+  REPO_ROOT,
+  runCli,
+  stat,
+  tempDirRemovedAtUnload,
+  waitFor,
+} from "../test_helpers.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const OUT = join(ROOT, "out/test-runs/bisect");
-const PATCH = join(ROOT, "tests/data/compel-accept-sigttin-sigttou.patch");
+const OUT = join(REPO_ROOT, "out/test-runs/bisect");
+const PATCH = join(REPO_ROOT, "tests/data/compel-accept-sigttin-sigttou.patch");
 const scratch = tempDirRemovedAtUnload("bisect-test-");
 
 /** The same identity and time for every commit: same hashes, so cached builds, on every run. */
@@ -70,12 +77,7 @@ async function syntheticRepo(): Promise<{ repo: string; commits: string[] }> {
 
 /** `deno task bisect ARGS`: the task's own permissions, as a user runs it. */
 async function bisect(args: string[]): Promise<{ code: number; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "--config", join(ROOT, "deno.json"), "bisect", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+  return await runCli(["bisect", ...args], { task: true });
 }
 
 async function readReport(out: string): Promise<BisectReport> {
@@ -231,12 +233,10 @@ Deno.test("task bisect finds the commit that broke sigttin with a real git bisec
 
   await t.step("SIGTERM removes the worktree and leaves no step or VM behind", async () => {
     const stopped = join(OUT, "interrupted");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["task", "--quiet", "--config", join(ROOT, "deno.json"), "bisect", "--case"]
-        .concat(["sigttin", "--good", c0, "--bad", c3, "--repo", repo, "--out", stopped]),
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const child = cliCommand(
+      ["bisect", "--case", "sigttin", "--good", c0, "--bad", c3, "--repo", repo, "--out", stopped],
+      { task: true, stdout: "null" },
+    ).spawn();
     // Once a guest runs for the step, every layer (bisect, step, QEMU) is there to stop.
     let guests: number[] = [];
     await waitFor(

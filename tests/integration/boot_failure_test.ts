@@ -8,10 +8,8 @@ import { loadCases } from "../../harness/core/cases.ts";
 import { defaultCacheDir, ensureKernel, ensureRootfs } from "../../vm/image.ts";
 import { sha256Hex } from "../../harness/host/sha256.ts";
 import { runMatrix } from "../../harness/run/pipeline.ts";
-import { singleVmPlan } from "../test_helpers.ts";
+import { REPO_ROOT, singleVmPlan } from "../test_helpers.ts";
 import { kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
-
-const REPO = new URL("../../", import.meta.url).pathname;
 
 Deno.test("boot failure: error (boot) for its cells, and the image is not reused", async () => {
   const cache = await Deno.makeTempDir({ prefix: "criu-matrix-broken-cache-" });
@@ -34,7 +32,7 @@ Deno.test("boot failure: error (boot) for its cells, and the image is not reused
   await Deno.writeTextFile(manifestPath, JSON.stringify(manifest));
 
   const cases = await loadCases();
-  const outDir = join(REPO, "out/test-runs/boot-failure");
+  const outDir = join(REPO_ROOT, "out/test-runs/boot-failure");
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   const outcome = await runMatrix(
     singleVmPlan(outDir, cases.filter((c) => c.name === "sigstop" || c.name === "sigtstp")),

@@ -7,21 +7,15 @@ import assert from "assert";
 import { join } from "node:path";
 import { readResults } from "../../harness/core/results.ts";
 import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
+import { REPO_ROOT, runCli } from "../test_helpers.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname;
-const OUT = join(REPO, "out/test-runs/default-matrix");
+const OUT = join(REPO_ROOT, "out/test-runs/default-matrix");
 
 async function runDefaultMatrix(): Promise<{ code: number; results: ResultsFile; stderr: string }> {
   await Deno.remove(OUT, { recursive: true }).catch(() => {});
   // Exactly the README's first command (with its narrow permissions), plus an output directory.
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "matrix", "--out", OUT],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  return { code: output.code, results: await readResults(join(OUT, "results.json")), stderr };
+  const { code, stderr } = await runCli(["matrix", "--out", OUT], { task: true });
+  return { code, results: await readResults(join(OUT, "results.json")), stderr };
 }
 
 function cell(results: ResultsFile, version: string, arch: string, caseName: string): CellResult {
