@@ -24,22 +24,9 @@ import { buildZdtmTests, listZdtmStaticTests } from "./zdtm.ts";
 /** The prefix of case names that run a zdtm static test. */
 export const ZDTM_CASE_PREFIX = "zdtm:";
 
-/**
- * Every value given for `--NAME` in `args` (`--NAME VALUE` and `--NAME=VALUE`), unvalidated.
- *
- * @example
- * ```ts
- * import { rawOptionValues } from "./custom_inputs.ts";
- * rawOptionValues(["--criu", "4.1.1", "--criu=./src"], "criu"); // ["4.1.1", "./src"]
- * ```
- */
-export function rawOptionValues(args: readonly string[], name: string): string[] {
-  const values: string[] = [];
-  args.forEach((arg, index) => {
-    if (arg === `--${name}` && index + 1 < args.length) values.push(args[index + 1]);
-    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
-  });
-  return values;
+/** The items of an option's values: comma lists split, blanks trimmed. */
+function listItems(values: readonly string[]): string[] {
+  return values.flatMap((value) => value.split(",")).map((item) => item.trim());
 }
 
 const ARCH_BINARY = /^(x86_64|aarch64)=/;
@@ -71,22 +58,21 @@ function usageError(error: unknown): InputError {
 }
 
 /**
- * The `--criu` items of `args` that name a source tree, a tree plus patches or binaries, each
+ * The `--criu` items (`values`, as given, each possibly a comma list) that name a source tree, a tree plus patches or binaries, each
  * with the {@link CriuSpec} it stands for (it runs in a bookworm guest). Items that are neither
  * in the catalog nor look like paths are left for option parsing to reject with the accepted list.
  *
  * @example
  * ```ts ignore
  * import { resolveCustomCriu } from "./custom_inputs.ts";
- * const custom = await resolveCustomCriu(["--criu", "./criu-4.1.1+fix.patch"]);
+ * const custom = await resolveCustomCriu(["./criu-4.1.1+fix.patch"]);
  * console.log(custom["./criu-4.1.1+fix.patch"].version); // "4.1.1-src+fix"
  * ```
  */
 export async function resolveCustomCriu(
-  args: readonly string[],
+  values: readonly string[],
 ): Promise<Record<string, CriuSpec>> {
-  const items = rawOptionValues(args, "criu").flatMap((value) => value.split(","))
-    .map((item) => item.trim());
+  const items = listItems(values);
   for (const item of items.filter((i) => !isCatalogCriu(i) && /[/.=]/.test(i))) {
     for (const path of namedPaths(item)) await ensureReadable(path, "criu");
   }
@@ -133,7 +119,7 @@ async function toSpec(
 const PACKAGE_VERSION = /^[0-9][0-9A-Za-z.+~]*-[0-9A-Za-z.+~]+$/;
 
 /**
- * The `--kernel` items of `args` that are not `native` or a suite: Debian kernel package versions
+ * The `--kernel` items (`values`, as given) that are not `native` or a suite: Debian kernel package versions
  * and kernels the user built (`IMAGE` or `IMAGE+MODULES_DIR`, the arch read from the image), each
  * with the {@link KernelSpec} it stands for. Anything else is left for option parsing to reject
  * with the accepted list.
@@ -141,15 +127,14 @@ const PACKAGE_VERSION = /^[0-9][0-9A-Za-z.+~]*-[0-9A-Za-z.+~]+$/;
  * @example
  * ```ts
  * import { resolveCustomKernels } from "./custom_inputs.ts";
- * const custom = await resolveCustomKernels(["--kernel", "sid,6.1.176-1"]);
+ * const custom = await resolveCustomKernels(["sid,6.1.176-1"]);
  * console.log(custom["6.1.176-1"]); // { kind: "package", name: "6.1.176-1", packageVersion: "6.1.176-1" }
  * ```
  */
 export async function resolveCustomKernels(
-  args: readonly string[],
+  values: readonly string[],
 ): Promise<Record<string, KernelSpec>> {
-  const items = rawOptionValues(args, "kernel").flatMap((value) => value.split(","))
-    .map((item) => item.trim());
+  const items = listItems(values);
   const custom: Record<string, KernelSpec> = {};
   for (const item of items) {
     if (item === "native" || (KERNEL_SUITES as readonly string[]).includes(item)) continue;
@@ -186,26 +171,25 @@ async function kernelImageArch(image: string): Promise<Arch> {
 }
 
 /**
- * The zdtm cases `--case` asks for (`zdtm:NAME`), as case definitions, checked against the
- * tree's test/zdtm/static. Their start arguments come from the tree's Makefile (a build for the
+ * The zdtm cases the `--case` values ask for (`zdtm:NAME`), as case definitions, checked
+ * against the test/zdtm/static of `tree` (the `--zdtm` value). Their start arguments come from the tree's Makefile (a build for the
  * host arch, cached; the pipeline builds the other arches).
  *
  * @example
  * ```ts ignore
  * import { zdtmCases } from "./custom_inputs.ts";
- * const cases = await zdtmCases(["--zdtm", "criu-4.1.1", "--case", "zdtm:stopped"], cache, log);
+ * const cases = await zdtmCases("criu-4.1.1", ["zdtm:stopped"], cache, log);
  * console.log(cases[0].zdtm?.test); // "stopped"
  * ```
  */
 export async function zdtmCases(
-  args: readonly string[],
+  tree: string | undefined,
+  caseValues: readonly string[],
   cacheDir: string,
   log: (line: string) => void,
 ): Promise<CaseDefinition[]> {
-  const requested = rawOptionValues(args, "case").flatMap((value) => value.split(","))
-    .map((item) => item.trim()).filter((item) => item.startsWith(ZDTM_CASE_PREFIX));
+  const requested = listItems(caseValues).filter((item) => item.startsWith(ZDTM_CASE_PREFIX));
   if (requested.length === 0) return [];
-  const [tree] = rawOptionValues(args, "zdtm");
   if (!tree) {
     throw new InputError(
       `--case ${requested[0]}: zdtm cases need --zdtm DIR, a CRIU source tree holding test/zdtm`,

@@ -110,7 +110,14 @@ export const MATRIX_USAGE: string = formatUsage(
  * ```
  */
 export function parseMatrixOptions(args: string[], context: MatrixOptionsContext): MatrixOptions {
-  const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
+  return matrixOptionsFrom(readRawValues(args, MATRIX_SPECS, "matrix").values, context);
+}
+
+/** The options of `task matrix` from its arguments, each read once by {@link readRawValues}. */
+function matrixOptionsFrom(
+  values: ReadonlyMap<string, string[]>,
+  context: MatrixOptionsContext,
+): MatrixOptions {
   const shard = values.get("shard")?.[0];
   return {
     ...readSelection(values, context.caseNames, context.customCriu, context.customKernels),
@@ -185,17 +192,21 @@ function exitOnSignal(signal: Deno.Signal, outDir: string): void {
 
 /** Runs `task matrix ARGS` and resolves to its exit status. */
 export async function matrixCommand(args: string[]): Promise<number> {
-  // What the user brings (a CRIU tree or binary, zdtm tests) is checked before anything boots.
-  const cases = [...await loadCases(), ...await zdtmCases(args, defaultCacheDir(), log)];
-  const options = parseMatrixOptions(args, {
-    caseNames: cases.map((c) => c.name),
-    customCriu: await resolveCustomCriu(args),
-    customKernels: await resolveCustomKernels(args),
-  });
-  if (options.help) {
+  const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
+  if (values.has("help")) {
     console.log(MATRIX_USAGE);
     return 0;
   }
+  // What the user brings (a CRIU tree or binary, zdtm tests) is checked before anything boots.
+  const cases = [
+    ...await loadCases(),
+    ...await zdtmCases(values.get("zdtm")?.[0], values.get("case") ?? [], defaultCacheDir(), log),
+  ];
+  const options = matrixOptionsFrom(values, {
+    caseNames: cases.map((c) => c.name),
+    customCriu: await resolveCustomCriu(values.get("criu") ?? []),
+    customKernels: await resolveCustomKernels(values.get("kernel") ?? []),
+  });
   if (options.list) {
     console.log(formatCaseList(cases));
     return 0;

@@ -126,7 +126,7 @@ export function formatUsage(
 }
 
 export function readSelection(
-  values: Map<string, string[]>,
+  values: ReadonlyMap<string, string[]>,
   caseNames: readonly string[],
   customCriu: Readonly<Record<string, CriuSpec>> = {},
   customKernels: Readonly<Record<string, KernelSpec>> = {},
@@ -186,7 +186,7 @@ export function checkLocalKernelArches(
 export function readRawValues(
   args: string[],
   specs: readonly OptionSpec[],
-  command: "matrix" | "plan" | "merge" | "bisect",
+  command: "matrix" | "plan" | "merge" | "report" | "bisect",
 ): { values: Map<string, string[]>; positionals: string[] } {
   const acceptedOptions = specs.map((spec) => `--${spec.name}`).join(", ");
   const { tokens } = parseArgs({
