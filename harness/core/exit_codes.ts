@@ -185,10 +185,19 @@ export function combineExitCodes(...codes: number[]): number {
  * One line per cell that makes the exit status non-zero: status, cell, summary and reason.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { describeUnexpectedCells } from "./exit_codes.ts";
- * describeUnexpectedCells(results.cells).forEach((line) => console.error(line));
- * // "regression: 4.1.1/x86_64/trixie/sigstop: dump exited 1 (passed in the baseline run)"
+ * import type { CellResult } from "./types.ts";
+ * const cell = {
+ *   criu: { version: "4.1.1" },
+ *   arch: "x86_64",
+ *   kernel: { name: "trixie" },
+ *   case: "sigstop",
+ *   summary: "dump exited 1",
+ *   triage: { status: "regression", reason: "passed in the baseline run" },
+ * } as unknown as CellResult;
+ * describeUnexpectedCells([cell]);
+ * // ["regression: 4.1.1/x86_64/trixie/sigstop: dump exited 1 (passed in the baseline run)"]
  * ```
  */
 export function describeUnexpectedCells(cells: readonly CellResult[]): string[] {

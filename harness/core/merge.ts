@@ -142,9 +142,16 @@ function compareCells(a: CellResult, b: CellResult): number {
  * relative paths, so the merged reports' links work. Logs missing from the shard are skipped.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { copyCellLogs } from "./merge.ts";
- * await copyCellLogs("out/shard-1", "out/merged", shard1.cells);
+ * import type { CellResult } from "./types.ts";
+ * const shard = await Deno.makeTempDir();
+ * const merged = await Deno.makeTempDir();
+ * await Deno.mkdir(`${shard}/cells/vm/sigstop`, { recursive: true });
+ * await Deno.writeTextFile(`${shard}/cells/vm/sigstop/criu-dump.log`, "(00.000) dump\n");
+ * const logs = { dump: "cells/vm/sigstop/criu-dump.log", restore: null, console: null, agent: null };
+ * await copyCellLogs(shard, merged, [{ logs } as CellResult]);
+ * await Deno.readTextFile(`${merged}/cells/vm/sigstop/criu-dump.log`); // "(00.000) dump\n"
  * ```
  */
 export async function copyCellLogs(
