@@ -18,6 +18,7 @@ import {
   ShapeError,
 } from "./json_shape.ts";
 import { ARCHES, DEBIAN_SUITES } from "./catalog.ts";
+import { EQUALITIES } from "./equivalence.ts";
 import type {
   CellAttempt,
   CellResult,
@@ -402,5 +403,14 @@ function readCheck(value: unknown, field: string): CheckResult {
     after: readNullable(record.after, at("after"), readString),
   };
   if (record.note !== undefined) check.note = readString(record.note, at("note"));
+  if (record.equality !== undefined) {
+    check.equality = readOneOf(record.equality, at("equality"), EQUALITIES);
+  }
+  if (record.equivalent !== undefined) {
+    check.equivalent = readOneOf(record.equivalent, at("equivalent"), [true]);
+    check.equivalentReason = readString(record.equivalentReason, at("equivalentReason"), {
+      nonEmpty: true,
+    });
+  }
   return check;
 }

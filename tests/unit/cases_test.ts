@@ -8,6 +8,7 @@ const VALID = {
   fixture: { threads: 1, handler: "none", pendingSignal: null },
   stop: { via: "kill", signal: "SIGSTOP" },
   dump: { leaveRunning: false, shellJob: false },
+  decides: ["SIGSTOP"],
 };
 
 /** Writes `files` (name → content) to a fresh directory and loads it as cases/. */

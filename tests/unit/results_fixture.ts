@@ -111,4 +111,5 @@ export const FIXTURE_CASES: CaseDefinition[] = (
   fixture: { threads: 1, handler: "none", pendingSignal: null },
   stop: { via: "kill", signal },
   dump: { leaveRunning: false, shellJob: false },
+  decides: [signal],
 }));
