@@ -91,6 +91,23 @@ Deno.test("default matrix: every Debian CRIU on x86_64 and aarch64, in real VMs"
     },
   );
 
+  await t.step(
+    "--leave-running on CRIU 4.x passes as equivalent: SIGTSTP left pending in the stopped original",
+    () => {
+      for (const version of ["4.1.1", "4.2.1", "4.3"]) {
+        for (const arch of ["x86_64", "aarch64"]) {
+          const found = cell(results, version, arch, "leave-running");
+          assert.equal(found.verdict, "pass", `${version}/${arch}: ${found.summary}`);
+          const equivalent = found.checks.filter((check) => check.equivalent);
+          assert.deepEqual(equivalent.map((check) => [check.name, check.after]), [
+            ["signals: pending (SigPnd, ShdPnd)", "task.target.ShdPnd=0000000000080000(SIGTSTP)"],
+          ]);
+          assert.match(equivalent[0].equivalentReason!, /^SIGTSTP pending after only in target/);
+        }
+      }
+    },
+  );
+
   await t.step("results.json has every field CI reads", () => {
     for (const found of results.cells) {
       assert.ok(found.criu.reportedVersion, `${found.criu.version}/${found.arch}/${found.case}`);
@@ -108,5 +125,15 @@ Deno.test("default matrix: every Debian CRIU on x86_64 and aarch64, in real VMs"
     }
     assert.match(report, /SIGTSTP/);
     assert.match(report, /unsupported stop signal 20/);
+    // 3.17.1 twice, then every 4.x column on both arches.
+    assert.match(
+      report,
+      /\n\| SIGTSTP \| not supported [^|]*\| not supported [^|]*(\| supported ){6}\|\n/,
+    );
+    assert.match(report, /\| `leave-running` \| ❌ dump \| ❌ dump( \| ✅≈){6} \|/);
+    assert.match(
+      report,
+      /option-specific: `ctrl-z-shell-job` \(--shell-job\), `leave-running` \(--leave-running\)/,
+    );
   });
 });
