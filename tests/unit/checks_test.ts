@@ -15,6 +15,7 @@ import {
   SIGSTOP_317,
   SIGTSTP_317,
   SIGTSTP_43,
+  ZDTM_STOPPED12_411,
 } from "./transcript_fixture.ts";
 
 /** A transcript with some lines replaced (`from` must occur exactly once). */
@@ -451,6 +452,56 @@ Deno.test("evaluateCell: --leave-running checks the original, expects no restore
 
   await t.step("the same observations without --leave-running lack a restore: error", () => {
     assert.equal(evaluateCell(SIGTSTP, observe(LEAVE_RUNNING_43)).verdict, "error");
+  });
+});
+
+Deno.test("evaluateCell: zdtm stopped12's second SIGSTOP, pending before the dump only", async (t) => {
+  // As harness/custom_inputs.ts makes a zdtm case.
+  const stopped12: CaseDefinition = {
+    ...caseDef("zdtm:stopped12", {}, { via: "none", signal: null }),
+    zdtm: { test: "stopped12", args: [] },
+  };
+
+  await t.step("criu 4.1.1 restores it stopped without it: pass as equivalent", () => {
+    const result = evaluateCell(stopped12, observe(ZDTM_STOPPED12_411));
+    assert.equal(result.verdict, "pass", result.summary);
+    const pending = check(result, /^signals: pending/);
+    assert.equal(pending.equivalent, true);
+    assert.equal(
+      pending.before,
+      "task.target.ShdPnd=0000000000040000(SIGSTOP) thread.target.0.SigPnd=0000000000040000(SIGSTOP)",
+    );
+    assert.equal(
+      pending.after,
+      "task.target.ShdPnd=0000000000000000(none) thread.target.0.SigPnd=0000000000000000(none)",
+    );
+    assert.match(pending.equivalentReason!, /^SIGSTOP pending before only in target, stopped/);
+    assert.equal(pending.note, "2 other value(s) unchanged");
+    assert.deepEqual(result.checks.filter((c) => !c.ok), []);
+    assert.equal(check(result, /^zdtm: stopped12/).after, "14:31:54.027:   281: PASS");
+  });
+
+  await t.step("the same restored running: fail at check", () => {
+    const running = edit(
+      ZDTM_STOPPED12_411,
+      set("zdtm_stopped12 KV after thread.target.0.State T", "S"),
+    );
+    const result = evaluateCell(stopped12, observe(running));
+    assertFailsAt(result, "check");
+    assert.deepEqual(failedChecks(result), [
+      "state per thread",
+      "signals: pending (SigPnd, ShdPnd)",
+    ]);
+  });
+
+  await t.step("a SIGUSR2 pending beside the SIGSTOP and lost with it: fail at check", () => {
+    const lost = edit(
+      ZDTM_STOPPED12_411,
+      set("zdtm_stopped12 KV before task.target.ShdPnd 0000000000040000", "0000000000040800"),
+    );
+    const result = evaluateCell(stopped12, observe(lost));
+    assertFailsAt(result, "check");
+    assert.match(result.summary, /^signals: pending .*ShdPnd=0000000000040800\(SIGUSR2,SIGSTOP\)/);
   });
 });
 
