@@ -6,8 +6,8 @@
  * @module
  */
 
-import { EQUALITY_MEANING } from "../harness/equivalence.ts";
-import { cellKey } from "../harness/results.ts";
+import { EQUALITY_MEANING } from "../harness/core/equivalence.ts";
+import { cellKey } from "../harness/core/results.ts";
 import type {
   CaseDefinition,
   CellResult,
@@ -15,7 +15,7 @@ import type {
   CheckResult,
   ResultsFile,
   Verdict,
-} from "../harness/types.ts";
+} from "../harness/core/types.ts";
 import {
   buildMatrixGrid,
   columnLabel,

@@ -1,6 +1,6 @@
 // The one equivalence rule: stop signals pending in a task stopped before and after.
 import assert from "assert";
-import { unobservableStopPending } from "../../harness/equivalence.ts";
+import { unobservableStopPending } from "../../harness/core/equivalence.ts";
 
 const ZERO = "0000000000000000";
 const SIGSTOP = "0000000000040000";

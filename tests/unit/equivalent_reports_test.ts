@@ -1,7 +1,7 @@
 // A pass as equivalent in every report: its own mark, the raw difference and the reason kept.
 import assert from "assert";
-import { readResults, writeResults } from "../../harness/results.ts";
-import type { ResultsFile } from "../../harness/types.ts";
+import { readResults, writeResults } from "../../harness/core/results.ts";
+import type { ResultsFile } from "../../harness/core/types.ts";
 import {
   renderHtmlReport,
   renderJunitXml,

@@ -1,7 +1,7 @@
 /** A hand-made run covering every verdict, shared by the results and report tests. */
 
-import { evaluateCell } from "../../harness/checks.ts";
-import type { CaseDefinition, CellResult, ResultsFile } from "../../harness/types.ts";
+import { evaluateCell } from "../../harness/core/checks.ts";
+import type { CaseDefinition, CellResult, ResultsFile } from "../../harness/core/types.ts";
 import { LEAVE_RUNNING_43, observe } from "./transcript_fixture.ts";
 
 /** A passing sigstop cell on CRIU 3.17.1 / x86_64 / bookworm; `overrides` change it. */

@@ -1,6 +1,6 @@
 // The support table: decided by each case file's `decides` list, option-specific cases apart.
 import assert from "assert";
-import { loadCases } from "../../harness/cases.ts";
+import { loadCases } from "../../harness/core/cases.ts";
 import { buildMatrixGrid } from "../../reports/grid.ts";
 import { decidingCasesText, stopSignalSupport } from "../../reports/signal_support.ts";
 import { FIXTURE_RESULTS, leaveRunningEquivalentCell, makeCell } from "./results_fixture.ts";

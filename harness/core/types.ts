@@ -1,0 +1,250 @@
+/**
+ * The data that flows through the pipeline, stage by stage:
+ * options → {@link MatrixPlan} → images → VM runs → {@link CellResult}s → reports.
+ *
+ * @module
+ */
+
+/** A guest architecture, named as `uname -m` names it. */
+export type Arch = "x86_64" | "aarch64";
+
+/** A Debian suite that ships a CRIU package or a kernel. */
+export type DebianSuite = "bookworm" | "trixie" | "sid" | "experimental";
+
+/** A Debian suite that ships a kernel (`bookworm-backports` only has kernels for us). */
+export type KernelSuite = "bookworm" | "bookworm-backports" | "trixie" | "sid";
+
+/** The stop signals a case can use, by name. */
+export type StopSignal = "SIGSTOP" | "SIGTSTP" | "SIGTTIN" | "SIGTTOU";
+
+/**
+ * What the in-guest fixture does before it is stopped: how many threads, which SIGTSTP
+ * handler, which signal it keeps blocked and pending.
+ */
+export interface FixtureSpec {
+  /** Total threads of the task to stop (1 = single-threaded). */
+  threads: number;
+  /**
+   * `none`: default dispositions; `reraise`: SIGTSTP handler counts, resets to default and
+   * re-raises, re-installed by a SIGCONT handler; `sigstop`: SIGTSTP handler counts, then raises
+   * SIGSTOP.
+   */
+  handler: "none" | "reraise" | "sigstop";
+  /** A signal the task blocks and that the agent sends before stopping it, or null. */
+  pendingSignal: "SIGUSR2" | null;
+}
+
+/** One case: a declarative file under cases/. */
+export interface CaseDefinition {
+  /** The name users pass to `--case`; also the file name (`cases/NAME.json`). */
+  name: string;
+  /** One line shown by `--list`. */
+  description: string;
+  fixture: FixtureSpec;
+  /**
+   * How the task is stopped: `kill` sends `signal` to the task, `pty` writes the suspend
+   * character to the terminal whose foreground job is the task, `none` leaves it running.
+   */
+  stop: { via: "kill" | "pty" | "none"; signal: StopSignal | null };
+  /** How CRIU is asked to dump. With `leaveRunning`, nothing is restored: the original is checked. */
+  dump: { leaveRunning: boolean; shellJob: boolean };
+  /**
+   * The stop signals whose support (the reports' support table) this case's verdict decides:
+   * the signal its task ends up stopped by (a SIGTSTP handler that raises SIGSTOP decides
+   * SIGSTOP); empty for a case that decides none.
+   */
+  decides: StopSignal[];
+  /**
+   * Only for the fault-injection suite (tests/faults/): after the task is stopped, the agent
+   * stops answering (`hang`), the guest kernel panics (`panic`), or CRIU crashes with SIGSEGV
+   * (`criu-crash`).
+   */
+  inject?: "hang" | "panic" | "criu-crash";
+  /**
+   * A test program of CRIU's own zdtm suite (test/zdtm/static/NAME) run instead of the fixture:
+   * it stops what it needs itself, and says PASS or FAIL after SIGTERM.
+   */
+  zdtm?: { test: string; args: string[] };
+}
+
+/** A CRIU to test: today a Debian package of one suite. */
+export interface CriuSpec {
+  /** The upstream version, e.g. `3.17.1`. */
+  version: string;
+  /** The Debian suite whose package provides it. */
+  suite: DebianSuite;
+  /** The exact Debian package version, e.g. `3.17.1-2+deb12u2`; for other origins, a label. */
+  packageVersion: string;
+  /**
+   * Where a CRIU that is not a Debian package comes from: a source tree (plus patches) built
+   * for each arch, or prebuilt binaries. It then runs in a bookworm guest (`suite`).
+   */
+  origin?:
+    | { kind: "source"; tree: string; patches: string[] }
+    | { kind: "binary"; binaries: Partial<Record<Arch, string>> };
+}
+
+/**
+ * A kernel to boot, one value of the kernel axis: the Debian cloud kernel of a suite, the Debian
+ * cloud kernel package of one version (from whichever suite serves it), or a kernel image (plus
+ * its modules) the user built. `name` labels it in VM ids, results and reports.
+ */
+export type KernelSpec =
+  | { kind: "suite"; name: KernelSuite }
+  | { kind: "package"; name: string; packageVersion: string }
+  | { kind: "local"; name: string; arch: Arch; image: string; modules: string | null };
+
+/** One VM to boot: a CRIU on a kernel on an arch, and the cases it runs in turn. */
+export interface VmPlan {
+  /** Stable id, safe as a file name: `criu-3.17.1_x86_64_kernel-bookworm`. */
+  id: string;
+  arch: Arch;
+  criu: CriuSpec;
+  kernel: KernelSpec;
+  /** The QEMU CPU model. */
+  cpu: string;
+  cases: CaseDefinition[];
+}
+
+/** The whole run, planned before anything boots. */
+export interface MatrixPlan {
+  vms: VmPlan[];
+  /** Parallel VMs. */
+  jobs: number;
+  /** Where results.json, report.md and the per-cell logs go. */
+  outDir: string;
+}
+
+/** pass / fail (CRIU refused or restored something different) / error (harness, image, VM) / skip. */
+export type Verdict = "pass" | "fail" | "error" | "skip";
+
+/** Where a cell went wrong; null when it passed or never reached CRIU. */
+export type Stage = "probe" | "dump" | "restore" | "check" | "resume" | null;
+
+/**
+ * What a check demands of its values (meanings in harness/core/equivalence.ts): `exact`,
+ * `running-alike` (the running states R, S, D, I are one), `unobservable-stop-pending` (stop
+ * signals pending in a task stopped before and after do not count), `expected` (the value the
+ * case expects).
+ */
+export type Equality = "exact" | "running-alike" | "unobservable-stop-pending" | "expected";
+
+/** One named consistency check with the values it compared. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  before: string | null;
+  after: string | null;
+  /** Why it failed, or what the values mean, for a reader. */
+  note?: string;
+  /** The kind of equality the check demands; absent in results of older runs. */
+  equality?: Equality;
+  /**
+   * Set when the values differ but the check holds by its {@link Equality}: the difference is
+   * one no program can observe; `equivalentReason` says why in one line.
+   */
+  equivalent?: true;
+  equivalentReason?: string;
+}
+
+/** What one CRIU command did. */
+export interface CriuCommandResult {
+  exitCode: number | null;
+  /** The first error line of CRIU's log, or null. */
+  error: string | null;
+  /** True when CRIU did not return within its timeout and was killed. */
+  timedOut: boolean;
+  seconds: number;
+}
+
+/**
+ * How a cell compares with what is known (`cases/expectations.json`) and with a baseline run.
+ * `pass`: passed as expected; `xfail`: failed as an expectation says; `xpass`: passed although
+ * expected to fail; `regression`: passed in the baseline, does not now; `flaky`: its verdict
+ * changed between attempts; `unexpected-fail`: failed with no expectation and no baseline pass;
+ * `error`: the harness, image or VM failed; `skip`: not run.
+ */
+export interface CellTriage {
+  status:
+    | "pass"
+    | "xfail"
+    | "xpass"
+    | "regression"
+    | "flaky"
+    | "unexpected-fail"
+    | "error"
+    | "skip";
+  /** The expectation or baseline that decided it, for a reader. */
+  reason: string | null;
+}
+
+/** One earlier try of a cell rerun with `--rerun-failed`. */
+export interface CellAttempt {
+  verdict: Verdict;
+  stage: Stage;
+  summary: string;
+  seconds: number;
+}
+
+/** One cell of the matrix: one case on one VM. */
+export interface CellResult {
+  arch: Arch;
+  criu: {
+    version: string;
+    suite: DebianSuite;
+    packageVersion: string;
+    reportedVersion: string | null;
+  };
+  /** `name` is the kernel's axis value ({@link KernelSpec}), `version` what the guest booted. */
+  kernel: { name: string; version: string | null };
+  cpu: string;
+  accel: "kvm" | "tcg";
+  case: string;
+  verdict: Verdict;
+  stage: Stage;
+  /** For `error`: what failed (`timeout`, `panic`, `boot`, `agent`, `fixture`, `image`...). */
+  errorKind: string | null;
+  /** One line a human reads first. */
+  summary: string;
+  dump: CriuCommandResult | null;
+  restore: CriuCommandResult | null;
+  checks: CheckResult[];
+  seconds: number;
+  /** Paths relative to the output directory. */
+  logs: {
+    dump: string | null;
+    restore: string | null;
+    console: string | null;
+    agent: string | null;
+  };
+  /** Seconds the VM that ran this cell took from QEMU's start to its agent's READY. */
+  bootSeconds?: number;
+  /** Set once the run is over, by triage against the expectations and any baseline. */
+  triage?: CellTriage;
+  /** Earlier tries of this cell, oldest first, when it was rerun; absent when it ran once. */
+  attempts?: CellAttempt[];
+}
+
+/** The file `DIR/results.json`. */
+export interface ResultsFile {
+  tool: "criu-matrix";
+  schemaVersion: 1;
+  startedAt: string;
+  finishedAt: string | null;
+  cells: CellResult[];
+  /** What this file covers, so shards can be merged safely; absent in files of older runs. */
+  run?: RunInfo;
+}
+
+/** Which part of which matrix a results file holds, written when a run (or merge) finishes. */
+export interface RunInfo {
+  /**
+   * Names the whole, unsharded plan (a hash of its VMs and their cases): every shard of one
+   * plan has the same one.
+   */
+  planId: string;
+  /** The shards held, as `K/N`: one for a shard, `1/1` for an unsharded run, several after a merge. */
+  shards: string[];
+  /** A hash of each case definition that was run, by case name. */
+  caseHashes: Record<string, string>;
+}
