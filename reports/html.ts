@@ -65,8 +65,8 @@ const SUPPORT_SYMBOL: Readonly<Record<SignalSupport["level"], string>> = {
 };
 
 /**
- * Renders `index.html`. `cases` gives each case's description and stop signal; cells of cases
- * missing from it are shown but count for no signal. Every cell is a `data-cell` element
+ * Renders `index.html`. `cases` gives each case's description and the signals it decides; cells
+ * of cases missing from it are shown but decide no signal. Every cell is a `data-cell` element
  * (`CRIU version/arch/kernel suite/case`) that opens the `<dialog>` its `aria-controls` names.
  *
  * @example

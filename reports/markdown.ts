@@ -33,8 +33,8 @@ const SYMBOL = { pass: "✅", fail: "❌", error: "⚠️", skip: "➖" } as con
 const EQUIVALENT_SYMBOL = `${SYMBOL.pass}${EQUIVALENT.mark}`;
 
 /**
- * Renders `report.md`. `cases` gives each case's stop signal for the "Stop signal support"
- * section; cells of cases missing from it are shown but count for no signal.
+ * Renders `report.md`. `cases` gives the signals each case decides for the "Stop signal
+ * support" section; cells of cases missing from it are shown but decide no signal.
  *
  * @example
  * ```ts
