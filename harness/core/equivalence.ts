@@ -59,7 +59,7 @@ function stopped(values: Record<string, string>, role: string): boolean {
  * const before = { "thread.target.0.State": "T", "task.target.ShdPnd": "0000000000000000" };
  * const after = { "thread.target.0.State": "T", "task.target.ShdPnd": "0000000000080000" };
  * unobservableStopPending(before, after, ["task.target.ShdPnd"]);
- * // "SIGTSTP pending after only, in target, stopped before and after: SIGCONT, the only way out of a group stop, flushes pending stop signals unseen (kernel/signal.c prepare_signal)"
+ * // "SIGTSTP pending after only in target, stopped before and after: SIGCONT, the only way out of a group stop, flushes pending stop signals unseen (kernel/signal.c prepare_signal)"
  * after["thread.target.0.State"] = "S";
  * unobservableStopPending(before, after, ["task.target.ShdPnd"]); // null
  * ```
