@@ -10,6 +10,7 @@ import {
   type Arch,
   ARCHES,
   type CellResult,
+  type CheckResult,
   type ResultsFile,
   type Verdict,
 } from "../harness/core/types.ts";
@@ -140,6 +141,38 @@ export const VERDICT_LEGEND: Readonly<
   },
   skip: { detail: null, meaning: "Not run in this configuration." },
 };
+
+/**
+ * The mark a passing cell carries next to its verdict when a check held only as equivalent,
+ * and what it means, for the legends.
+ *
+ * @example
+ * ```ts
+ * import { EQUIVALENT } from "./grid.ts";
+ * EQUIVALENT.mark; // "≈"
+ * ```
+ */
+export const EQUIVALENT = {
+  mark: "≈",
+  meaning: "Passed as equivalent: a value differs in a way no program can observe (a stop " +
+    "signal pending in a task stopped before and after, which SIGCONT flushes unseen); the " +
+    "cell's details show the difference and why.",
+} as const;
+
+/**
+ * The checks of a passing cell that held only as equivalent; empty for any other cell.
+ *
+ * @example
+ * ```ts
+ * import { equivalentChecks } from "./grid.ts";
+ * equivalentChecks({ verdict: "pass", checks: [] }); // []
+ * ```
+ */
+export function equivalentChecks(
+  cell: Pick<CellResult, "verdict" | "checks">,
+): CheckResult[] {
+  return cell.verdict === "pass" ? cell.checks.filter((check) => check.equivalent) : [];
+}
 
 /**
  * What an empty cell of the matrix means, for the legends.

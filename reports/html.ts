@@ -6,6 +6,7 @@
  * @module
  */
 
+import { EQUALITY_MEANING } from "../harness/core/equivalence.ts";
 import { cellKey } from "../harness/core/results.ts";
 import type {
   CaseDefinition,
@@ -21,6 +22,8 @@ import {
   countVerdicts,
   criuErrorLine,
   EMPTY_CELL_MEANING,
+  EQUIVALENT,
+  equivalentChecks,
   type MatrixColumn,
   type MatrixGrid,
   VERDICT_LEGEND,
@@ -28,7 +31,12 @@ import {
 } from "./grid.ts";
 import { escapeMarkup as h } from "./markup.ts";
 import { describeRunTimes } from "./run_times.ts";
-import { SIGNAL_SUPPORT_RULE, type SignalSupport, stopSignalSupport } from "./signal_support.ts";
+import {
+  decidingCasesText,
+  SIGNAL_SUPPORT_RULE,
+  type SignalSupport,
+  stopSignalSupport,
+} from "./signal_support.ts";
 import { formatDuration } from "./terminal.ts";
 
 /** How a cell shows each verdict; the legend says what it means (`VERDICT_LEGEND`). */
@@ -57,8 +65,8 @@ const SUPPORT_SYMBOL: Readonly<Record<SignalSupport["level"], string>> = {
 };
 
 /**
- * Renders `index.html`. `cases` gives each case's description and stop signal; cells of cases
- * missing from it are shown but count for no signal. Every cell is a `data-cell` element
+ * Renders `index.html`. `cases` gives each case's description and the signals it decides; cells
+ * of cases missing from it are shown but decide no signal. Every cell is a `data-cell` element
  * (`CRIU version/arch/kernel suite/case`) that opens the `<dialog>` its `aria-controls` names.
  *
  * @example
@@ -128,11 +136,19 @@ function renderRunTimes(results: ResultsFile): string {
 }
 
 function renderLegend(): string {
-  const verdicts = (Object.keys(VERDICT_LEGEND) as Verdict[]).map((verdict) => {
+  const verdicts = (Object.keys(VERDICT_LEGEND) as Verdict[]).flatMap((verdict) => {
     const { detail, meaning } = VERDICT_LEGEND[verdict];
-    return `<li><span class="chip v-${verdict}">${verdictText(verdict)}${
+    const item = `<li><span class="chip v-${verdict}">${verdictText(verdict)}${
       detail ? ` ${detail}` : ""
     }</span> ${h(meaning)}</li>`;
+    return verdict === "pass"
+      ? [
+        item,
+        `<li><span class="chip v-pass">${verdictText(verdict, true)}</span> ${
+          h(EQUIVALENT.meaning)
+        }</li>`,
+      ]
+      : [item];
   });
   const marks = Object.entries(TRIAGE_MARK).map(([status, [word, meaning]]) =>
     `<li><span class="mark m-${status}">${word}</span> ${h(meaning)}</li>`
@@ -186,18 +202,20 @@ function renderCell(cell: CellResult | undefined): string {
     }">${verdictBadge(cell)}${triageMark(cell.triage)}</button></td>`;
 }
 
-/** `✗ FAIL dump`: symbol, word and detail of a cell's verdict. */
+/** `✗ FAIL dump`, `✓≈ PASS`: symbol, word and detail of a cell's verdict. */
 function verdictBadge(cell: CellResult): string {
   const detail = verdictDetail(cell);
-  return `${verdictText(cell.verdict)}${
+  return `${verdictText(cell.verdict, equivalentChecks(cell).length > 0)}${
     detail === null ? "" : ` <span class="detail">${h(detail)}</span>`
   }`;
 }
 
-function verdictText(verdict: Verdict): string {
-  return `<span class="sym" aria-hidden="true">${VERDICT[verdict].symbol}</span> ${
+/** A verdict's symbol and word; an equivalent pass adds its mark to both. */
+function verdictText(verdict: Verdict, equivalent = false): string {
+  const mark = equivalent ? EQUIVALENT.mark : "";
+  return `<span class="sym" aria-hidden="true">${VERDICT[verdict].symbol}${mark}</span> ${
     VERDICT[verdict].word
-  }`;
+  }${mark}`;
 }
 
 function triageMark(triage: CellTriage | undefined): string {
@@ -232,8 +250,8 @@ ${
 <ul>
 ${
       rows.map((row) =>
-        `<li>${row.signal}: ${
-          row.caseNames.map((name) => `<code>${h(name)}</code>`).join(", ")
+        `<li>${row.signal}: decided by ${
+          decidingCasesText(row, (name) => `<code>${h(name)}</code>`)
         }</li>`
       ).join("\n")
     }
@@ -309,17 +327,24 @@ ${rows.join("\n")}
 function renderChecks(checks: readonly CheckResult[]): string {
   if (checks.length === 0) return "<h3>Checks</h3>\n<p>No checks ran.</p>";
   const failing = checks.filter((check) => !check.ok).length;
-  return `<h3>Checks <small>${checks.length - failing} of ${checks.length} held</small></h3>
+  const equivalent = checks.filter((check) => check.equivalent).length;
+  return `<h3>Checks <small>${checks.length - failing} of ${checks.length} held${
+    equivalent > 0 ? `, ${equivalent} as equivalent (${EQUIVALENT.mark})` : ""
+  }</small></h3>
 <table class="checks">
 <thead><tr><th scope="col">OK</th><th scope="col">Check</th><th scope="col">Before</th><th scope="col">After</th></tr></thead>
 <tbody>
 ${
     checks.map((check) =>
-      `<tr class="${check.ok ? "ok" : "bad"}"><td>${check.ok ? "✓ ok" : "✗ FAIL"}</td><td>${
+      `<tr class="${check.ok ? "ok" : "bad"}"><td>${
+        check.ok ? (check.equivalent ? `✓${EQUIVALENT.mark} equivalent` : "✓ ok") : "✗ FAIL"
+      }</td><td${check.equality ? ` title="${h(EQUALITY_MEANING[check.equality])}"` : ""}>${
         h(check.name)
-      }${check.note ? `<small>${h(check.note)}</small>` : ""}</td><td>${
-        renderValue(check.before, check.after)
-      }</td><td>${renderValue(check.after, check.before)}</td></tr>`
+      }${check.note ? `<small>${h(check.note)}</small>` : ""}${
+        check.equivalentReason ? `<small>${h(check.equivalentReason)}</small>` : ""
+      }</td><td>${renderValue(check.before, check.after)}</td><td>${
+        renderValue(check.after, check.before)
+      }</td></tr>`
     ).join("\n")
   }
 </tbody>

@@ -8,7 +8,14 @@
  */
 
 import type { CellResult, ResultsFile } from "../harness/core/types.ts";
-import { buildMatrixGrid, criuErrorLine, type MatrixColumn, verdictDetail } from "./grid.ts";
+import {
+  buildMatrixGrid,
+  criuErrorLine,
+  EQUIVALENT,
+  equivalentChecks,
+  type MatrixColumn,
+  verdictDetail,
+} from "./grid.ts";
 import { type LogReader, tailLines } from "./logs.ts";
 import { escapeMarkup } from "./markup.ts";
 import { formatDuration } from "./terminal.ts";
@@ -228,15 +235,27 @@ function details(cell: CellResult): string {
 }
 
 /**
- * The paths of the cell's logs, then the end of its CRIU dump and restore logs when `readLog`
- * is given; null when there is nothing to say.
+ * For a pass as equivalent, its mark and each equivalent check's raw difference and reason;
+ * then the paths of the cell's logs, then the end of its CRIU dump and restore logs when
+ * `readLog` is given; null when there is nothing to say.
  */
 function systemOut(cell: CellResult, readLog: LogReader | null): string | null {
   const logs = Object.entries(cell.logs).filter((entry): entry is [string, string] =>
     entry[1] !== null
   );
-  if (logs.length === 0) return null;
-  const parts = [logs.map(([kind, path]) => `${kind} log: ${path}`).join("\n")];
+  const equivalent = equivalentChecks(cell);
+  const parts = equivalent.length === 0 ? [] : [
+    [
+      `✅${EQUIVALENT.mark} pass as equivalent: ${cell.summary}`,
+      ...equivalent.flatMap((check) => [
+        `- ${check.name}: ${check.equivalentReason}`,
+        `    before: ${check.before ?? "(none)"}`,
+        `    after:  ${check.after ?? "(none)"}`,
+      ]),
+    ].join("\n"),
+  ];
+  if (logs.length > 0) parts.push(logs.map(([kind, path]) => `${kind} log: ${path}`).join("\n"));
+  if (parts.length === 0) return null;
   for (const command of ["dump", "restore"] as const) {
     const path = cell.logs[command];
     if (readLog === null || path === null) continue;

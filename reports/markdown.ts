@@ -13,20 +13,29 @@ import {
   countVerdicts,
   criuErrorLine,
   EMPTY_CELL_MEANING,
+  EQUIVALENT,
+  equivalentChecks,
   type MatrixColumn,
   type MatrixGrid,
   VERDICT_LEGEND,
   verdictDetail,
 } from "./grid.ts";
 import { describeRunTimes } from "./run_times.ts";
-import { SIGNAL_SUPPORT_RULE, type SignalSupport, stopSignalSupport } from "./signal_support.ts";
+import {
+  decidingCasesText,
+  SIGNAL_SUPPORT_RULE,
+  type SignalSupport,
+  stopSignalSupport,
+} from "./signal_support.ts";
 import { formatDuration } from "./terminal.ts";
 
 const SYMBOL = { pass: "✅", fail: "❌", error: "⚠️", skip: "➖" } as const;
+/** A pass with a check that held only as equivalent. */
+const EQUIVALENT_SYMBOL = `${SYMBOL.pass}${EQUIVALENT.mark}`;
 
 /**
- * Renders `report.md`. `cases` gives each case's stop signal for the "Stop signal support"
- * section; cells of cases missing from it are shown but count for no signal.
+ * Renders `report.md`. `cases` gives the signals each case decides for the "Stop signal
+ * support" section; cells of cases missing from it are shown but decide no signal.
  *
  * @example
  * ```ts
@@ -53,6 +62,7 @@ export function renderMarkdownReport(
     renderUnexpected(results),
     renderMatrix(grid),
     renderSignalSupport(grid, cases),
+    renderEquivalents(grid),
     renderFailures(grid),
   ].filter((section) => section !== "").join("\n\n") + "\n";
 }
@@ -78,11 +88,14 @@ function renderUnexpected(results: ResultsFile): string {
 
 function renderRunTimes(results: ResultsFile): string {
   const counts = countVerdicts(results.cells);
+  const equivalent = results.cells.filter((cell) => equivalentChecks(cell).length > 0).length;
   const times = describeRunTimes(results);
   return [
     `- Started: ${times.started}`,
     `- Finished: ${times.finished}`,
-    `- Cells: ${results.cells.length}: ${counts.pass} ${SYMBOL.pass} pass, ${counts.fail} ${SYMBOL.fail} fail, ` +
+    `- Cells: ${results.cells.length}: ${counts.pass} ${SYMBOL.pass} pass` +
+    (equivalent > 0 ? ` (${equivalent} of them ${EQUIVALENT_SYMBOL} equivalent)` : "") +
+    `, ${counts.fail} ${SYMBOL.fail} fail, ` +
     `${counts.error} ${SYMBOL.error} error, ${counts.skip} ${SYMBOL.skip} skip`,
   ].join("\n");
 }
@@ -92,9 +105,10 @@ function renderLegend(): string {
     "## Legend",
     "",
     table(["Cell", "Verdict", "Meaning"], [
-      ...(Object.keys(VERDICT_LEGEND) as Verdict[]).map((verdict) => {
+      ...(Object.keys(VERDICT_LEGEND) as Verdict[]).flatMap((verdict) => {
         const { detail, meaning } = VERDICT_LEGEND[verdict];
-        return [detail ? `${SYMBOL[verdict]} ${detail}` : SYMBOL[verdict], verdict, meaning];
+        const row = [detail ? `${SYMBOL[verdict]} ${detail}` : SYMBOL[verdict], verdict, meaning];
+        return verdict === "pass" ? [row, [EQUIVALENT_SYMBOL, verdict, EQUIVALENT.meaning]] : [row];
       }),
       ["(empty)", "", EMPTY_CELL_MEANING],
     ]),
@@ -122,6 +136,7 @@ function columnHeader(column: MatrixColumn): string[] {
 
 function cellText(cell: CellResult | undefined): string {
   if (cell === undefined) return "";
+  if (equivalentChecks(cell).length > 0) return EQUIVALENT_SYMBOL;
   const detail = verdictDetail(cell);
   return detail === null ? SYMBOL[cell.verdict] : `${SYMBOL[cell.verdict]} ${escapeInline(detail)}`;
 }
@@ -141,7 +156,7 @@ function renderSignalSupport(grid: MatrixGrid, cases: readonly CaseDefinition[])
       rows.map((row) => [row.signal, ...row.support.map(supportText)]),
     ),
     "",
-    rows.map((row) => `- ${row.signal}: ${row.caseNames.map(code).join(", ")}`).join("\n"),
+    rows.map((row) => `- ${row.signal}: decided by ${decidingCasesText(row, code)}`).join("\n"),
   ].join("\n");
 }
 
@@ -149,6 +164,34 @@ function supportText(support: SignalSupport): string {
   return support.detail === null
     ? support.level
     : `${support.level} (${escapeInline(support.detail)})`;
+}
+
+/** Every cell that passed as equivalent, with the raw difference and why it does not count. */
+function renderEquivalents(grid: MatrixGrid): string {
+  const sections = grid.columns.flatMap((column) =>
+    grid.caseNames.flatMap((name) => {
+      const cell = grid.cellAt(name, column);
+      const checks = cell === undefined ? [] : equivalentChecks(cell);
+      return checks.length === 0 ? [] : [
+        [
+          `### ${EQUIVALENT_SYMBOL} ${code(name)} on ${columnHeader(column).join(" · ")}`,
+          "",
+          `- Summary: ${escapeInline(cell!.summary)}`,
+          "",
+          table(
+            ["Equivalent check", "Before", "After", "Why it makes no difference"],
+            checks.map((check) => [
+              escapeInline(check.name),
+              escapeInline(check.before ?? "(none)"),
+              escapeInline(check.after ?? "(none)"),
+              escapeInline(check.equivalentReason ?? ""),
+            ]),
+          ),
+        ].join("\n"),
+      ];
+    })
+  );
+  return sections.length === 0 ? "" : ["## Equivalent passes", ...sections].join("\n\n");
 }
 
 function renderFailures(grid: MatrixGrid): string {

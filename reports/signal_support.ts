@@ -1,6 +1,7 @@
 /**
  * Which stop signals each column of the matrix supports, decided from the cells of the cases
- * each signal stops: the rule every report states and applies the same way.
+ * that decide each signal (their case files' `decides` lists): the rule every report states
+ * and applies the same way.
  *
  * @module
  */
@@ -15,26 +16,25 @@ import { countVerdicts, criuErrorLine, type MatrixGrid } from "./grid.ts";
 
 /** The rule {@link stopSignalSupport} applies, for a report to state. */
 export const SIGNAL_SUPPORT_RULE =
-  "A column supports a signal when every case whose task ends up stopped by it passed there " +
-  "(a SIGTSTP handler that raises SIGSTOP counts for SIGSTOP).";
+  "A column supports a signal when every case that decides it (the `decides` list of each case " +
+  "file) passed there, equivalent passes (≈) included; the cases that need a CRIU option " +
+  "(--leave-running, --shell-job) decide too, and are listed apart.";
 
 /**
- * The signal a case's task ends up stopped by: the one sent, except when its SIGTSTP handler
- * stops it with SIGSTOP.
+ * The CRIU options a case's dump needs beyond the defaults, as command-line options; empty for
+ * a case that needs none.
  *
  * @example
  * ```ts
- * import { effectiveStopSignal } from "./signal_support.ts";
- * effectiveStopSignal({ fixture: { threads: 1, handler: "sigstop", pendingSignal: null },
- *   stop: { via: "kill", signal: "SIGTSTP" } }); // "SIGSTOP"
+ * import { caseOptions } from "./signal_support.ts";
+ * caseOptions({ dump: { leaveRunning: true, shellJob: false } }); // ["--leave-running"]
  * ```
  */
-export function effectiveStopSignal(
-  definition: Pick<CaseDefinition, "fixture" | "stop">,
-): StopSignal | null {
-  return definition.fixture.handler === "sigstop" && definition.stop.signal === "SIGTSTP"
-    ? "SIGSTOP"
-    : definition.stop.signal;
+export function caseOptions(definition: Pick<CaseDefinition, "dump">): string[] {
+  return [
+    ...(definition.dump.leaveRunning ? ["--leave-running"] : []),
+    ...(definition.dump.shellJob ? ["--shell-job"] : []),
+  ];
 }
 
 /**
@@ -46,18 +46,20 @@ export interface SignalSupport {
   detail: string | null;
 }
 
-/** One signal of a run: the cases it stops and its support in each column of the grid. */
+/** One signal of a run: the cases that decide it and its support in each column of the grid. */
 export interface SignalSupportRow {
   signal: StopSignal;
-  /** The cases of the run stopped by this signal, in case order. */
+  /** The cases of the run that decide this signal with CRIU's default options, in case order. */
   caseNames: string[];
+  /** Those that decide it with a CRIU option, in case order, with their options. */
+  optionCases: { name: string; options: string[] }[];
   /** One per column of the grid, in column order. */
   support: SignalSupport[];
 }
 
 /**
- * The support of every stop signal that stops a case of the run, in catalog order.
- * `cases` gives each case's stop signal; cells of cases missing from it count for no signal.
+ * The support of every stop signal a case of the run decides, in catalog order. `cases` gives
+ * each case's `decides` list; cells of cases missing from it decide no signal.
  *
  * @example
  * ```ts
@@ -77,16 +79,48 @@ export function stopSignalSupport(
   grid: MatrixGrid,
   cases: readonly CaseDefinition[],
 ): SignalSupportRow[] {
-  const signalOf = new Map(
-    cases.map((definition) => [definition.name, effectiveStopSignal(definition)]),
-  );
-  return STOP_SIGNALS.map((signal) => ({
-    signal,
-    caseNames: grid.caseNames.filter((name) => signalOf.get(name) === signal),
-    support: grid.columns.map((column) =>
-      supportIn(column.cells.filter((cell) => signalOf.get(cell.case) === signal))
-    ),
-  })).filter((row) => row.caseNames.length > 0);
+  const byName = new Map(cases.map((definition) => [definition.name, definition]));
+  const decides = (name: string, signal: StopSignal) =>
+    byName.get(name)?.decides.includes(signal) ?? false;
+  return STOP_SIGNALS.map((signal) => {
+    const deciding = grid.caseNames.filter((name) => decides(name, signal));
+    const withOptions = deciding.map((name) => ({ name, options: caseOptions(byName.get(name)!) }));
+    return {
+      signal,
+      caseNames: withOptions.filter((c) => c.options.length === 0).map((c) => c.name),
+      optionCases: withOptions.filter((c) => c.options.length > 0),
+      support: grid.columns.map((column) =>
+        supportIn(column.cells.filter((cell) => decides(cell.case, signal)))
+      ),
+    };
+  }).filter((row) => row.caseNames.length + row.optionCases.length > 0);
+}
+
+/**
+ * How a report names the cases that decide a signal: their number, those needing an option
+ * apart, e.g. `6 cases: sigtstp, mt-sigtstp; option-specific: leave-running (--leave-running)`.
+ * `name` renders one case name.
+ *
+ * @example
+ * ```ts
+ * import { decidingCasesText } from "./signal_support.ts";
+ * decidingCasesText({
+ *   caseNames: ["sigtstp"],
+ *   optionCases: [{ name: "leave-running", options: ["--leave-running"] }],
+ * }, (name) => name); // "2 cases: sigtstp; option-specific: leave-running (--leave-running)"
+ * ```
+ */
+export function decidingCasesText(
+  row: Pick<SignalSupportRow, "caseNames" | "optionCases">,
+  name: (caseName: string) => string,
+): string {
+  const count = row.caseNames.length + row.optionCases.length;
+  const general = row.caseNames.map(name).join(", ");
+  const specific = row.optionCases.map((c) => `${name(c.name)} (${c.options.join(" ")})`)
+    .join(", ");
+  return `${count} case${count === 1 ? "" : "s"}: ${
+    [general, specific ? `option-specific: ${specific}` : ""].filter(Boolean).join("; ")
+  }`;
 }
 
 /** The support of one signal in one column, from the cells of the cases it stops. */

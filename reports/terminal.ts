@@ -6,7 +6,7 @@
  */
 
 import type { CellResult, ResultsFile } from "../harness/core/types.ts";
-import { buildMatrixGrid, countVerdicts } from "./grid.ts";
+import { buildMatrixGrid, countVerdicts, EQUIVALENT, equivalentChecks } from "./grid.ts";
 
 /**
  * Lays rows out in columns padded to their widest entry, one line per row.
@@ -75,20 +75,23 @@ export function formatProgress(
 }
 
 /**
- * The verdict of a cell as a word: `PASS`, `FAIL:stage`, `ERR`, `SKIP`; `-` when not run.
+ * The verdict of a cell as a word: `PASS` (`PASS≈` when a check held only as equivalent),
+ * `FAIL:stage`, `ERR`, `SKIP`; `-` when not run.
  *
  * @example
  * ```ts
  * import { terminalVerdict } from "./terminal.ts";
- * terminalVerdict({ verdict: "fail", stage: "dump" }); // "FAIL:dump"
+ * terminalVerdict({ verdict: "fail", stage: "dump", checks: [] }); // "FAIL:dump"
  * ```
  */
-export function terminalVerdict(cell: Pick<CellResult, "verdict" | "stage"> | undefined): string {
+export function terminalVerdict(
+  cell: Pick<CellResult, "verdict" | "stage" | "checks"> | undefined,
+): string {
   switch (cell?.verdict) {
     case undefined:
       return "-";
     case "pass":
-      return "PASS";
+      return equivalentChecks(cell).length > 0 ? `PASS${EQUIVALENT.mark}` : "PASS";
     case "fail":
       return cell.stage ? `FAIL:${cell.stage}` : "FAIL";
     case "error":

@@ -215,6 +215,8 @@ export async function zdtmCases(
     fixture: { threads: 1, handler: "none", pendingSignal: null },
     stop: { via: "none", signal: null },
     dump: { leaveRunning: false, shellJob: false },
+    // What a zdtm test stops, and how, is its own business: it decides no signal's support.
+    decides: [],
     zdtm: {
       test,
       args: built.commands[test].slice(1).filter((arg) =>

@@ -17,6 +17,7 @@ import {
 } from "./types.ts";
 import {
   childField,
+  readArray,
   readBoolean,
   readNumber,
   readOneOf,
@@ -100,6 +101,7 @@ export async function loadCases(dir: string | URL = DEFAULT_CASES_DIR): Promise<
  *   fixture: { threads: 1, handler: "none", pendingSignal: null },
  *   stop: { via: "kill", signal: "SIGSTOP" },
  *   dump: { leaveRunning: false, shellJob: false },
+ *   decides: ["SIGSTOP"],
  * });
  * parseCaseDefinition(text, "cases/sigstop.json").stop.signal; // "SIGSTOP"
  * ```
@@ -124,7 +126,11 @@ export function parseCaseDefinition(text: string, file: string): CaseDefinition 
 
 function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
   const record = readRecord(value, "");
-  rejectUnknownKeys(record, ["name", "description", "fixture", "stop", "dump", "inject"], "");
+  rejectUnknownKeys(
+    record,
+    ["name", "description", "fixture", "stop", "dump", "decides", "inject"],
+    "",
+  );
   const name = readString(record.name, "name");
   if (!CASE_NAME_PATTERN.test(name)) {
     throw new ShapeError("name", name, "lower-case letters and digits in dash-separated words");
@@ -142,6 +148,7 @@ function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
     fixture: readFixture(record.fixture, "fixture"),
     stop: readStop(record.stop, "stop"),
     dump: readDump(record.dump, "dump"),
+    decides: readDecides(record.decides, "decides"),
     ...(record.inject === undefined
       ? {}
       : { inject: readOneOf(record.inject, "inject", FAULT_INJECTIONS) }),
@@ -185,6 +192,17 @@ function readDump(value: unknown, field: string): CaseDefinition["dump"] {
     leaveRunning: readBoolean(record.leaveRunning, childField(field, "leaveRunning")),
     shellJob: readBoolean(record.shellJob, childField(field, "shellJob")),
   };
+}
+
+function readDecides(value: unknown, field: string): CaseDefinition["decides"] {
+  const signals = readArray(
+    value,
+    field,
+    (item, itemField) => readOneOf(item, itemField, STOP_SIGNALS),
+  );
+  const twice = signals.find((signal, index) => signals.indexOf(signal) !== index);
+  if (twice !== undefined) throw new ShapeError(field, signals, "each stop signal at most once");
+  return signals;
 }
 
 /**

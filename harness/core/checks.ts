@@ -5,35 +5,22 @@
  * @module
  */
 import type { CellObservations } from "./observations.ts";
-import type { CaseDefinition, CellResult, CheckResult, CriuCommandResult, Stage } from "./types.ts";
+import { SIGNAL_NAMES, signalMaskNames } from "./signals.ts";
+import { unobservableStopPending } from "./equivalence.ts";
+import type {
+  CaseDefinition,
+  CellResult,
+  CheckResult,
+  CriuCommandResult,
+  Equality,
+  Stage,
+} from "./types.ts";
 
 /** What the checks conclude for one cell: the verdict part of its {@link CellResult}. */
 export type Evaluation = Pick<
   CellResult,
   "verdict" | "stage" | "errorKind" | "summary" | "dump" | "restore" | "checks"
 >;
-
-const SIGNAL_NAMES: Record<number, string> = {
-  1: "SIGHUP",
-  2: "SIGINT",
-  4: "SIGILL",
-  6: "SIGABRT",
-  7: "SIGBUS",
-  8: "SIGFPE",
-  9: "SIGKILL",
-  11: "SIGSEGV",
-  13: "SIGPIPE",
-  15: "SIGTERM",
-  10: "SIGUSR1",
-  12: "SIGUSR2",
-  14: "SIGALRM",
-  17: "SIGCHLD",
-  18: "SIGCONT",
-  19: "SIGSTOP",
-  20: "SIGTSTP",
-  21: "SIGTTIN",
-  22: "SIGTTOU",
-};
 
 /**
  * Errors CRIU logs while probing optional kernel features and then works around: they are not
@@ -113,47 +100,26 @@ function keysMatching(values: Record<string, string>, pattern: RegExp): string[]
   return Object.keys(values).filter((key) => pattern.test(key)).sort();
 }
 
-/**
- * The signals in a /proc signal mask (hex, bit n-1 = signal n), e.g. `0000000000080000` →
- * `SIGTSTP`; numbers for signals without a name here.
- *
- * @example
- * ```ts
- * import { signalMaskNames } from "./checks.ts";
- * console.log(signalMaskNames("0000000000080000")); // "SIGTSTP"
- * console.log(signalMaskNames("0000000000000000")); // "none"
- * ```
- */
-export function signalMaskNames(mask: string): string {
-  if (!/^[0-9a-f]{1,16}$/i.test(mask)) return mask;
-  const bits = BigInt(`0x${mask}`);
-  const names = [];
-  for (let signal = 1; signal <= 64; signal++) {
-    if ((bits >> BigInt(signal - 1)) & 1n) {
-      names.push(SIGNAL_NAMES[signal] ?? `SIG${signal}`);
-    }
-  }
-  return names.length ? names.join(",") : "none";
-}
-
 const MASK_KEY = /\.(SigBlk|SigIgn|SigCgt|SigPnd|ShdPnd)$/;
 
 /**
  * The value a check compares: a thread that runs is sometimes caught on the CPU (R), sometimes
  * in a sleep (S, D, I), whatever CRIU did; stopped (T), traced (t) and dead (Z, X) stay apart.
  */
-function comparable(key: string, value: string | undefined): string | undefined {
+function runningAlike(key: string, value: string | undefined): string | undefined {
   return key.endsWith(".State") && value !== undefined && /^[RSDI]$/.test(value)
     ? "running"
     : value;
 }
 
 /**
- * One check comparing the same keys before and after. When they differ, only the differing
- * keys are shown (signal masks also by name), so the reader sees what changed.
+ * One check comparing the same keys before and after, by the kind of equality it demands
+ * ({@link Equality}). When they differ, only the differing keys are shown (signal masks also by
+ * name), so the reader sees what changed, even when the difference is an equivalent one.
  */
 function compare(
   name: string,
+  equality: Exclude<Equality, "expected">,
   before: Record<string, string>,
   after: Record<string, string>,
   pattern: RegExp,
@@ -166,16 +132,22 @@ function compare(
     if (raw === undefined) return "absent";
     return MASK_KEY.test(key) ? `${raw}(${signalMaskNames(raw)})` : raw;
   };
+  const comparable = equality === "running-alike"
+    ? runningAlike
+    : (_key: string, value: string | undefined) => value;
   const differing = keys.filter((key) =>
     comparable(key, before[key]) !== comparable(key, after[key])
   );
+  const equivalentReason = equality === "unobservable-stop-pending"
+    ? unobservableStopPending(before, after, differing)
+    : null;
   const shown = differing.length > 0 ? differing : keys;
   const show = (values: Record<string, string>) =>
     keys.length === 0 ? null : shown.map((key) => `${key}=${value(values, key)}`).join(" ");
   const unchanged = keys.length - differing.length;
   return {
     name,
-    ok: keys.length > 0 && differing.length === 0,
+    ok: keys.length > 0 && (differing.length === 0 || equivalentReason !== null),
     before: show(before),
     after: show(after),
     ...(differing.length > 0 && unchanged > 0
@@ -183,6 +155,8 @@ function compare(
       : note
       ? { note }
       : {}),
+    equality,
+    ...(equivalentReason === null ? {} : { equivalent: true, equivalentReason }),
   };
 }
 
@@ -198,6 +172,7 @@ function expect(
     before: expected,
     after: actual ?? null,
     ...(note ? { note } : {}),
+    equality: "expected",
   };
 }
 
@@ -212,36 +187,48 @@ function consistencyChecks(
   const tree = caseDef.dump.shellJob
     ? compare(
       "tree: pid, pgid (--shell-job: session and parent come from the restoring terminal)",
+      "exact",
       before,
       after,
       /^(task\.[a-z]+\.pgid|thread\.[a-z]+\.\d+\.tid)$/,
     )
     : compare(
       "tree: pid, ppid, pgid, sid",
+      "exact",
       before,
       after,
       /^(task\.[a-z]+\.(ppid|pgid|sid)|thread\.[a-z]+\.\d+\.tid)$/,
     );
   const checks = [
-    compare("tree: tasks present", before, after, /^task\.[a-z]+\.present$/),
+    compare("tree: tasks present", "exact", before, after, /^task\.[a-z]+\.present$/),
     tree,
-    compare("threads: count", before, after, /^task\.[a-z]+\.Threads$/),
+    compare("threads: count", "exact", before, after, /^task\.[a-z]+\.Threads$/),
     compare(
       "state per thread",
+      "running-alike",
       before,
       after,
       /^thread\.[a-z]+\.\d+\.State$/,
       "T = stopped, t = tracing stop, S/R = running",
     ),
-    compare("signals: blocked per thread (SigBlk)", before, after, /^thread\.[a-z]+\.\d+\.SigBlk$/),
+    compare(
+      "signals: blocked per thread (SigBlk)",
+      "exact",
+      before,
+      after,
+      /^thread\.[a-z]+\.\d+\.SigBlk$/,
+    ),
     compare(
       "signals: ignored and caught (SigIgn, SigCgt)",
+      "exact",
       before,
       after,
       /^task\.[a-z]+\.Sig(Ign|Cgt)$/,
     ),
     compare(
       "signals: pending (SigPnd, ShdPnd)",
+      // A pending stop signal in a stopped task makes no difference (harness/core/equivalence.ts).
+      "unobservable-stop-pending",
       before,
       after,
       /^(thread\.[a-z]+\.\d+\.SigPnd|task\.[a-z]+\.ShdPnd)$/,
@@ -251,6 +238,7 @@ function consistencyChecks(
   if (caseDef.stop.via !== "none" || caseDef.zdtm) {
     checks.push(compare(
       "stop signal: ptrace probe",
+      "exact",
       before,
       after,
       /^probe\./,
@@ -260,6 +248,7 @@ function consistencyChecks(
   if (caseDef.stop.via === "kill") {
     checks.push(compare(
       "stop signal: parent's view (waitid WNOWAIT)",
+      "exact",
       before,
       after,
       /^parent\.wait$/,
@@ -276,6 +265,7 @@ function zdtmVerdictCheck(test: string, observations: CellObservations): CheckRe
     ok: result !== undefined && /\bPASS\b/.test(result) && !/\bFAIL\b/.test(result),
     before: "PASS",
     after: result ?? null,
+    equality: "expected",
   };
 }
 
@@ -293,6 +283,7 @@ function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations
       ok: states.length === caseDef.fixture.threads && states.every((s) => s !== "T" && s !== "t"),
       before: `${caseDef.fixture.threads} threads not stopped`,
       after: states.length ? states.join(",") : null,
+      equality: "expected",
     });
   }
   if (caseDef.stop.via === "kill") {
@@ -323,6 +314,7 @@ function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations
       finish["result.threads"] === String(caseDef.fixture.threads),
     before: `verdict=PASS memory=ok threads=${caseDef.fixture.threads}`,
     after: selfCheck,
+    equality: "expected",
   });
   if (caseDef.stop.via !== "pty") {
     checks.push(expect("exit: the task exits 0 when told to", "exited:0", finish["exit.target"]));
@@ -346,6 +338,7 @@ function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations
  * const sigtstp = {
  *   name: "sigtstp", description: "", fixture: { threads: 1, handler: "none" as const, pendingSignal: null },
  *   stop: { via: "kill" as const, signal: "SIGTSTP" as const }, dump: { leaveRunning: false, shellJob: false },
+ *   decides: ["SIGTSTP" as const],
  * };
  * console.log(evaluateCell(sigtstp, seen).stage); // "dump"
  * ```
@@ -426,14 +419,19 @@ export function evaluateCell(caseDef: CaseDefinition, observations: CellObservat
       summary: `${firstBad.name}: expected ${firstBad.before ?? "-"}, got ${firstBad.after ?? "-"}`,
     };
   }
+  const equivalent = checks.filter((c) => c.equivalent).map((c) => c.name);
+  const kept = caseDef.dump.leaveRunning
+    ? "dumped with --leave-running; the original stayed as it was"
+    : "dumped, restored identical";
   return {
     ...base,
     checks,
     verdict: "pass",
     stage: null,
     errorKind: null,
-    summary: caseDef.dump.leaveRunning
-      ? "dumped with --leave-running; the original stayed as it was and behaves"
-      : "dumped, restored identical, behaves as before",
+    summary: equivalent.length === 0
+      ? `${kept}, behaves as before`
+      : `${kept} but for what no program can observe (${equivalent.join("; ")}: equivalent), ` +
+        "behaves as before",
   };
 }

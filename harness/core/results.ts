@@ -26,6 +26,7 @@ import {
   type CheckResult,
   type CriuCommandResult,
   DEBIAN_SUITES,
+  EQUALITIES,
   type ResultsFile,
   type RunInfo,
   STAGES,
@@ -399,5 +400,14 @@ function readCheck(value: unknown, field: string): CheckResult {
     after: readNullable(record.after, at("after"), readString),
   };
   if (record.note !== undefined) check.note = readString(record.note, at("note"));
+  if (record.equality !== undefined) {
+    check.equality = readOneOf(record.equality, at("equality"), EQUALITIES);
+  }
+  if (record.equivalent !== undefined) {
+    check.equivalent = readOneOf(record.equivalent, at("equivalent"), [true]);
+    check.equivalentReason = readString(record.equivalentReason, at("equivalentReason"), {
+      nonEmpty: true,
+    });
+  }
   return check;
 }

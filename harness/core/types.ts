@@ -69,6 +69,12 @@ export interface CaseDefinition {
   /** How CRIU is asked to dump. With `leaveRunning`, nothing is restored: the original is checked. */
   dump: { leaveRunning: boolean; shellJob: boolean };
   /**
+   * The stop signals whose support (the reports' support table) this case's verdict decides:
+   * the signal its task ends up stopped by (a SIGTSTP handler that raises SIGSTOP decides
+   * SIGSTOP); empty for a case that decides none.
+   */
+  decides: StopSignal[];
+  /**
    * Only for the fault-injection suite (tests/faults/): after the task is stopped, the agent
    * stops answering (`hang`), the guest kernel panics (`panic`), or CRIU crashes with SIGSEGV
    * (`criu-crash`).
@@ -156,6 +162,20 @@ export const TRIAGE_STATUSES = [
 /** A cell's triage status. */
 export type TriageStatus = typeof TRIAGE_STATUSES[number];
 
+/**
+ * What a check demands of its values (meanings in harness/core/equivalence.ts): `exact`,
+ * `running-alike` (the running states R, S, D, I are one), `unobservable-stop-pending` (stop
+ * signals pending in a task stopped before and after do not count), `expected` (the value the
+ * case expects).
+ */
+export const EQUALITIES = [
+  "exact",
+  "running-alike",
+  "unobservable-stop-pending",
+  "expected",
+] as const;
+export type Equality = typeof EQUALITIES[number];
+
 /** One named consistency check with the values it compared. */
 export interface CheckResult {
   name: string;
@@ -164,6 +184,14 @@ export interface CheckResult {
   after: string | null;
   /** Why it failed, or what the values mean, for a reader. */
   note?: string;
+  /** The kind of equality the check demands; absent in results of older runs. */
+  equality?: Equality;
+  /**
+   * Set when the values differ but the check holds by its {@link Equality}: the difference is
+   * one no program can observe; `equivalentReason` says why in one line.
+   */
+  equivalent?: true;
+  equivalentReason?: string;
 }
 
 /** What one CRIU command did. */

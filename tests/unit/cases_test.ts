@@ -13,6 +13,7 @@ const VALID = {
   fixture: { threads: 1, handler: "none", pendingSignal: null },
   stop: { via: "kill", signal: "SIGSTOP" },
   dump: { leaveRunning: false, shellJob: false },
+  decides: ["SIGSTOP"],
 };
 
 /** Writes `files` (name → content) to a fresh directory and loads it as cases/. */
@@ -61,6 +62,47 @@ Deno.test("loadCases", async (t) => {
     assert.equal(get("ctrl-z-shell-job").dump.shellJob, true);
     assert.deepEqual(get("running").stop, { via: "none", signal: null });
     assert.equal(get("leave-running").dump.leaveRunning, true);
+  });
+
+  await t.step(
+    "each case decides the signal its task ends up stopped by, none for running",
+    async () => {
+      const decides = Object.fromEntries((await loadCases()).map((c) => [c.name, c.decides]));
+      assert.deepEqual(decides, {
+        "sigstop": ["SIGSTOP"],
+        "sigtstp": ["SIGTSTP"],
+        "sigttin": ["SIGTTIN"],
+        "sigttou": ["SIGTTOU"],
+        "sigtstp-handler-reraise": ["SIGTSTP"],
+        // Its handler stops the task with SIGSTOP.
+        "sigtstp-handler-sigstop": ["SIGSTOP"],
+        "sigstop-pending": ["SIGSTOP"],
+        "mt-sigstop": ["SIGSTOP"],
+        "mt-sigtstp": ["SIGTSTP"],
+        "mt-sigtstp-handler": ["SIGTSTP"],
+        "ctrl-z-shell-job": ["SIGTSTP"],
+        "leave-running": ["SIGTSTP"],
+        "running": [],
+      });
+    },
+  );
+
+  await t.step("rejects a decides list with a bad or repeated signal", async () => {
+    await assertCaseFileError(
+      { "sigstop.json": json({ ...VALID, decides: ["SIGKILL"] }) },
+      'field "decides[0]"',
+      '"SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"',
+    );
+    await assertCaseFileError(
+      { "sigstop.json": json({ ...VALID, decides: ["SIGSTOP", "SIGSTOP"] }) },
+      'field "decides"',
+      "each stop signal at most once",
+    );
+    await assertCaseFileError(
+      { "sigstop.json": json({ ...VALID, decides: "SIGSTOP" }) },
+      'field "decides"',
+      "an array",
+    );
   });
 
   await t.step("orders unlisted cases after listed ones, by name", async () => {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
 import { logReaderFor, renderJunitXml, tailLines } from "../../reports/mod.ts";
-import { FIXTURE_RESULTS, makeCell } from "./results_fixture.ts";
+import { FIXTURE_RESULTS, leaveRunningEquivalentCell, makeCell } from "./results_fixture.ts";
 
 const SCHEMA = fileURLToPath(new URL("../data/junit.xsd", import.meta.url));
 
@@ -339,4 +339,14 @@ Deno.test("logReaderFor and tailLines", async (t) => {
   });
 
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("renderJunitXml: a pass as equivalent is a valid passing test case", async () => {
+  const xml = renderJunitXml(
+    { ...FIXTURE_RESULTS, cells: [leaveRunningEquivalentCell()] },
+    () => assert.fail("a pass quotes no CRIU log"),
+  );
+  assert.equal(await schemaErrors(xml), null);
+  assert.deepEqual(tags(xml, "failure"), []);
+  assert.match(xml, /<system-out>✅≈ pass as equivalent: dumped with --leave-running/);
 });

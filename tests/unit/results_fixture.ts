@@ -1,6 +1,8 @@
 /** A hand-made run covering every verdict, shared by the results and report tests. */
 
+import { evaluateCell } from "../../harness/core/checks.ts";
 import type { CaseDefinition, CellResult, ResultsFile } from "../../harness/core/types.ts";
+import { LEAVE_RUNNING_43, observe } from "./transcript_fixture.ts";
 
 /** A passing sigstop cell on CRIU 3.17.1 / x86_64 / bookworm; `overrides` change it. */
 export function makeCell(overrides: Partial<CellResult> = {}): CellResult {
@@ -111,4 +113,31 @@ export const FIXTURE_CASES: CaseDefinition[] = (
   fixture: { threads: 1, handler: "none", pendingSignal: null },
   stop: { via: "kill", signal },
   dump: { leaveRunning: false, shellJob: false },
+  decides: [signal],
 }));
+
+/**
+ * A real pass as equivalent: CRIU 4.3's `--leave-running` leaving SIGTSTP pending in the
+ * stopped original (tests/unit/transcript_fixture.ts), as `evaluateCell` judges it.
+ */
+export function leaveRunningEquivalentCell(): CellResult {
+  const leaveRunning: CaseDefinition = {
+    name: "leave-running",
+    description: "Task stopped by SIGTSTP, dumped with --leave-running.",
+    fixture: { threads: 1, handler: "none", pendingSignal: null },
+    stop: { via: "kill", signal: "SIGTSTP" },
+    dump: { leaveRunning: true, shellJob: false },
+    decides: ["SIGTSTP"],
+  };
+  return makeCell({
+    criu: {
+      version: "4.3",
+      suite: "experimental",
+      packageVersion: "4.3-1~exp2",
+      reportedVersion: "4.3",
+    },
+    kernel: { name: "sid", version: "7.2.13+deb14-cloud-amd64" },
+    case: "leave-running",
+    ...evaluateCell(leaveRunning, observe(LEAVE_RUNNING_43)),
+  });
+}

@@ -57,6 +57,8 @@ interface Task {
   state: string;
   sigCgt: string;
   shdPnd?: string;
+  /** The only thread's SigPnd. */
+  sigPnd?: string;
 }
 
 /** What /proc says of a task (`role` root or target) and its only thread. */
@@ -73,7 +75,7 @@ function task(phase: string, role: string, t: Task): string[] {
     `KV ${phase} thread.${role}.0.tid ${t.pid}`,
     `KV ${phase} thread.${role}.0.State ${t.state}`,
     `KV ${phase} thread.${role}.0.SigBlk ${ZERO}`,
-    `KV ${phase} thread.${role}.0.SigPnd ${ZERO}`,
+    `KV ${phase} thread.${role}.0.SigPnd ${t.sigPnd ?? ZERO}`,
   ];
 }
 
@@ -341,4 +343,56 @@ export const LEAVE_RUNNING_43 = transcript("leave-running", [
   ]),
   // No restore: the original, left running, is checked (and still has SIGTSTP pending).
   ...killAfter(LEAVE_RUNNING_JOB, 1, "0000000000080000"),
+]);
+
+/** zdtm's stopped12: its root (pid 281, SIGTERM caught) and the child it stopped (282). */
+const zdtmTask = (phase: string, role: string, state: string, pending = ZERO): string[] =>
+  task(phase, role, {
+    ppid: role === "root" ? 1 : 281,
+    pgid: 281,
+    sid: 281,
+    pid: role === "root" ? 281 : 282,
+    state,
+    sigCgt: TARGET_CGT,
+    shdPnd: pending,
+    sigPnd: pending,
+  });
+
+/**
+ * criu 4.1.1, x86_64, kernel trixie, zdtm static/stopped12 (built from Debian's 4.1.1 source):
+ * the test stops its child with SIGSTOP, then sends SIGSTOP again with kill() and tkill(), which
+ * stays pending in both queues; after the restore it is gone, and the test passes its own check.
+ */
+export const ZDTM_STOPPED12_411 = transcript("zdtm_stopped12", [
+  "KV setup root 281",
+  "KV setup target 282",
+  ...zdtmTask("before", "root", "S"),
+  ...zdtmTask("before", "target", "T", "0000000000040000"),
+  "KV before probe.282 stopped:SIGSTOP",
+  "STEP dump 0 1.13 no",
+  ...log("dump", [
+    "(00.000659) Version: 4.1.1 (gitid 0)",
+    "(00.001354) Running on (none) Linux 6.12.117+deb13-cloud-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.12.117-1 (2026-11-12) x86_64",
+    "(00.072415) Seized task 281, state 1",
+    "(00.078337) Seized task 282, state 3",
+    "(00.108138) Dumping task (pid: 281 comm: stopped12)",
+    "(00.321054) Dumping task (pid: 282 comm: stopped12)",
+    "(00.346964) Dump private signals of 282",
+    "(00.347093) Dump shared signals of 282",
+    "(00.744448) \tUnseizing 281 into 2",
+    "(00.745642) \tUnseizing 282 into 2",
+    "(00.774285) Dumping finished successfully",
+  ]),
+  "STEP restore 0 2.36 no",
+  ...log("restore", [
+    "(00.000549) Version: 4.1.1 (gitid 0)",
+    "(01.431791) Restore finished successfully. Tasks resumed.",
+    "(01.431909) Writing stats",
+    "(01.441399) Running post-resume scripts",
+  ]),
+  ...zdtmTask("after", "root", "S"),
+  ...zdtmTask("after", "target", "T"),
+  "KV after probe.282 stopped:SIGSTOP",
+  "KV finish zdtm.result 14:31:54.027:   281: PASS",
+  "DONE",
 ]);

@@ -181,6 +181,7 @@ Deno.test("runParameters: exactly the keys the agent accepts", async (t) => {
     fixture: { threads: 4, handler: "reraise", pendingSignal: "SIGUSR2" },
     stop: { via: "pty", signal: "SIGTSTP" },
     dump: { leaveRunning: true, shellJob: true },
+    decides: ["SIGTSTP"],
   };
   const running: CaseDefinition = {
     name: "running",
@@ -188,6 +189,7 @@ Deno.test("runParameters: exactly the keys the agent accepts", async (t) => {
     fixture: { threads: 1, handler: "none", pendingSignal: null },
     stop: { via: "none", signal: null },
     dump: { leaveRunning: false, shellJob: false },
+    decides: [],
   };
 
   await t.step("the same set of keys, each once", () => {
