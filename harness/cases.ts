@@ -146,7 +146,12 @@ function readFixture(value: unknown, field: string): FixtureSpec {
   const record = readRecord(value, field);
   rejectUnknownKeys(record, ["threads", "handler", "pendingSignal"], field);
   return {
-    threads: readNumber(record.threads, childField(field, "threads"), { integer: true, min: 1 }),
+    // fixtures/stopfix.c holds at most MAX_THREADS (64) threads.
+    threads: readNumber(record.threads, childField(field, "threads"), {
+      integer: true,
+      min: 1,
+      max: 64,
+    }),
     handler: readOneOf(record.handler, childField(field, "handler"), [
       "none",
       "reraise",

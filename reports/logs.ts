@@ -113,7 +113,17 @@ export function logLinks(cell: Pick<CellResult, "logs">): LogLink[] {
     path === null ? [] : [{
       kind,
       path,
-      href: confineRelativePath(path) === path ? encodeURI(path) : null,
+      href: confineRelativePath(path) === path ? encodePath(path) : null,
     }]
   );
+}
+
+/** Each segment percent-encoded, parentheses and quotes too: safe in a Markdown link and HTML. */
+function encodePath(path: string): string {
+  return path.split("/").map((segment) =>
+    encodeURIComponent(segment).replace(
+      /[()!*']/g,
+      (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+    )
+  ).join("/");
 }
