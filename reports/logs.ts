@@ -5,8 +5,8 @@
  * @module
  */
 
-import { confineRelativePath, regularFileInside } from "../harness/confined_path.ts";
-import type { CellResult } from "../harness/types.ts";
+import { confineRelativePath, regularFileInside } from "../harness/core/confined_path.ts";
+import type { CellResult } from "../harness/core/types.ts";
 
 /**
  * Reads a log by its path relative to the results directory (as `cell.logs` names it);

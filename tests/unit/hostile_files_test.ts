@@ -5,16 +5,16 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { parseExpectations } from "../../harness/expectations.ts";
-import { parseCaseDefinition } from "../../harness/cases.ts";
-import { copyCellLogs, MergeError } from "../../harness/merge.ts";
+import { parseExpectations } from "../../harness/core/expectations.ts";
+import { parseCaseDefinition } from "../../harness/core/cases.ts";
+import { copyCellLogs, MergeError } from "../../harness/core/merge.ts";
 import {
   MAX_RESULTS_BYTES,
   parseResults,
   readResults,
   ResultsFileError,
-} from "../../harness/results.ts";
-import type { CellResult, ResultsFile } from "../../harness/types.ts";
+} from "../../harness/core/results.ts";
+import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
 import {
   logReaderFor,
   renderHtmlReport,
@@ -22,7 +22,7 @@ import {
   renderMarkdownReport,
   renderTerminalMatrix,
 } from "../../reports/mod.ts";
-import { runCommand } from "../../harness/exec.ts";
+import { runCommand } from "../../harness/host/exec.ts";
 import { tempDirRemovedAtUnload } from "../test_helpers.ts";
 import { makeCell } from "./results_fixture.ts";
 

@@ -4,7 +4,7 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { GuestVm, MAX_CONSOLE_CHARS, MAX_CONSOLE_FILE_BYTES } from "../../harness/vm.ts";
+import { GuestVm, MAX_CONSOLE_CHARS, MAX_CONSOLE_FILE_BYTES } from "../../vm/guest_vm.ts";
 import type { QemuProfile } from "../../vm/profiles.ts";
 import { tempDirRemovedAtUnload } from "../test_helpers.ts";
 
