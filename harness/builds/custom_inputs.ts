@@ -11,6 +11,7 @@ import { bootImageArch } from "../../vm/boot_kernel.ts";
 import { CRIU_VERSIONS, KERNEL_SUITES } from "../core/catalog.ts";
 import { classifyCriuArgument, readCriuVersion } from "./criu.ts";
 import { sha256Hex } from "../../vm/image.ts";
+import { requireRegularFile } from "../core/confined_path.ts";
 import { InputError } from "../core/errors.ts";
 import type { Arch, CaseDefinition, CriuSpec, KernelSpec } from "../core/types.ts";
 import { buildZdtmTests, listZdtmStaticTests } from "./zdtm.ts";
@@ -49,8 +50,19 @@ function namedPaths(item: string): string[] {
   );
 }
 
-/** Refuses, saying what to do, a path this process may not read (`task matrix` permissions). */
-async function ensureReadable(path: string, option: string): Promise<void> {
+/**
+ * Refuses, saying what to do, an empty path (`DIR+`, `x86_64=`) or one this process may not
+ * read (`task matrix` permissions).
+ */
+async function ensureReadable(path: string, option: string, item = path): Promise<void> {
+  if (path.trim() === "") {
+    throw new InputError(
+      `--${option} ${item}: a path is missing (empty before or after "+" or "="); accepted: ` +
+        (option === "criu"
+          ? "DIR, DIR+PATCH, BINARY, or x86_64=BINARY,aarch64=BINARY"
+          : "IMAGE or IMAGE+MODULES_DIR"),
+    );
+  }
   const permission = await Deno.permissions.query({ name: "read", path });
   if (permission.state !== "granted") {
     throw new InputError(
@@ -82,7 +94,15 @@ export async function resolveCustomCriu(
   const items = rawOptionValues(args, "criu").flatMap((value) => value.split(","))
     .map((item) => item.trim());
   for (const item of items.filter((i) => !isCatalogCriu(i) && /[/.=]/.test(i))) {
-    for (const path of namedPaths(item)) await ensureReadable(path, "criu");
+    // "9.9" is a version the catalog lacks, not a file called 9.9.
+    if (/^v?\d+(\.\d+)*$/.test(item)) {
+      throw new InputError(
+        `--criu: unknown version "${item}"; accepted: ${
+          CRIU_VERSIONS.flatMap((c) => [c.version, c.suite]).join(", ")
+        }, or a CRIU source tree or binary (a path)`,
+      );
+    }
+    for (const path of namedPaths(item)) await ensureReadable(path, "criu", item);
   }
   const custom: Record<string, CriuSpec> = {};
   // Per-arch binaries given together (x86_64=A,aarch64=B) are one CRIU.
@@ -155,7 +175,7 @@ export async function resolveCustomKernels(
         throw new InputError(`--kernel ${item}: give IMAGE or IMAGE+MODULES_DIR, one + at most`);
       }
       for (const path of modules === null ? [image] : [image, modules]) {
-        await ensureReadable(path, "kernel");
+        await ensureReadable(path, "kernel", item);
       }
       const arch = await kernelImageArch(image);
       const hash = (await sha256Hex(item)).slice(0, 8);
@@ -168,7 +188,8 @@ export async function resolveCustomKernels(
 
 /** The arch of the kernel image at `image`; a clear error when it cannot be read or booted. */
 async function kernelImageArch(image: string): Promise<Arch> {
-  const bytes = await Deno.readFile(image).catch((error) => {
+  // A FIFO or a device would block the read or never end it.
+  const bytes = await requireRegularFile(image).then(() => Deno.readFile(image)).catch((error) => {
     throw new InputError(`--kernel ${image}: cannot read it (${(error as Error).message})`);
   });
   const arch = bootImageArch(bytes);
@@ -177,6 +198,20 @@ async function kernelImageArch(image: string): Promise<Arch> {
     `--kernel ${image}: not a kernel image criu-matrix can boot: expected an x86_64 bzImage ` +
       `(arch/x86/boot/bzImage) or an arm64 Image, plain or gzipped (arch/arm64/boot/Image)`,
   );
+}
+
+/**
+ * The zdtm case names `--case` asks for (`zdtm:NAME`), unchecked.
+ *
+ * @example
+ * ```ts
+ * import { requestedZdtmCases } from "./custom_inputs.ts";
+ * requestedZdtmCases(["--case", "sigstop,zdtm:env00"]); // ["zdtm:env00"]
+ * ```
+ */
+export function requestedZdtmCases(args: readonly string[]): string[] {
+  return rawOptionValues(args, "case").flatMap((value) => value.split(","))
+    .map((item) => item.trim()).filter((item) => item.startsWith(ZDTM_CASE_PREFIX));
 }
 
 /**
@@ -196,8 +231,7 @@ export async function zdtmCases(
   cacheDir: string,
   log: (line: string) => void,
 ): Promise<CaseDefinition[]> {
-  const requested = rawOptionValues(args, "case").flatMap((value) => value.split(","))
-    .map((item) => item.trim()).filter((item) => item.startsWith(ZDTM_CASE_PREFIX));
+  const requested = requestedZdtmCases(args);
   if (requested.length === 0) return [];
   const [tree] = rawOptionValues(args, "zdtm");
   if (!tree) {

@@ -13,6 +13,7 @@
 import { InputError } from "../core/errors.ts";
 import { bisectCommand } from "./bisect.ts";
 import { matrixCommand } from "./matrix.ts";
+import { log } from "./log.ts";
 import { mergeCommand } from "./merge.ts";
 import { planCommand } from "./plan.ts";
 import { reportCommand } from "./report.ts";
@@ -46,12 +47,11 @@ export async function main(args: string[]): Promise<number> {
         );
     }
   } catch (error) {
-    if (error instanceof InputError) {
-      console.error(`criu-matrix: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof Error && error.name !== "Error" && !(error instanceof TypeError)) {
-      console.error(`criu-matrix: ${error.message}`);
+    if (
+      error instanceof InputError ||
+      (error instanceof Error && error.name !== "Error" && !(error instanceof TypeError))
+    ) {
+      log(error.message);
       return 2;
     }
     throw error;

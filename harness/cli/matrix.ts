@@ -8,7 +8,12 @@
 import { join } from "node:path";
 import { alignColumns, formatProgress, terminalVerdict } from "../../reports/mod.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
-import { resolveCustomCriu, resolveCustomKernels, zdtmCases } from "../builds/custom_inputs.ts";
+import {
+  requestedZdtmCases,
+  resolveCustomCriu,
+  resolveCustomKernels,
+  zdtmCases,
+} from "../builds/custom_inputs.ts";
 import { loadCases } from "../core/cases.ts";
 import {
   ARCHES,
@@ -36,6 +41,7 @@ import {
   formatUsage,
   HELP_SPEC,
   type MatrixOptionsContext,
+  MAX_RERUNS,
   type OptionSpec,
   parseCount,
   parseJobs,
@@ -48,11 +54,16 @@ import {
   TIMEOUT_SCALE_SPEC,
   withOption,
 } from "./options.ts";
-import { ensureWritable } from "./writable.ts";
+import { mergeRecordedOptions, readRecordedOptions, recordOptions } from "./recorded_options.ts";
+import { ensureWritable, prepareOutDir } from "./writable.ts";
 
 const MATRIX_SPECS: readonly OptionSpec[] = [
   ...SELECTION_SPECS,
-  { name: "jobs", value: "N", help: "VMs run in parallel. Default: the number of cores." },
+  {
+    name: "jobs",
+    value: "N",
+    help: "VMs run in parallel (1 to 64). Default: the number of cores.",
+  },
   { name: "out", value: "DIR", help: "Output directory. Default: out/<UTC time>." },
   TIMEOUT_SCALE_SPEC,
   BASELINE_SPEC,
@@ -77,7 +88,7 @@ const MATRIX_SPECS: readonly OptionSpec[] = [
     name: "rerun-failed",
     value: "N",
     help: "Run failed and errored cells up to N more times, each in a fresh VM; every attempt " +
-      "is reported, and a cell whose verdict changes is flaky. Default: 0.",
+      "is reported, and a cell whose verdict changes is flaky (N at most 10). Default: 0.",
   },
   { name: "list", help: "List cases, CRIU versions, arches, kernels and CPU models, then exit." },
   HELP_SPEC,
@@ -113,6 +124,13 @@ export const MATRIX_USAGE: string = formatUsage(
 export function parseMatrixOptions(args: string[], context: MatrixOptionsContext): MatrixOptions {
   const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
   const shard = values.get("shard")?.[0];
+  const [resume, out] = [values.get("resume")?.[0], values.get("out")?.[0]];
+  if (resume !== undefined && out !== undefined && resume !== out) {
+    throw new InputError(
+      `--out ${out} conflicts with --resume ${resume}: a resumed run is written where it was ` +
+        `started; drop --out`,
+    );
+  }
   return {
     ...readSelection(values, context.caseNames, context.customCriu, context.customKernels),
     zdtm: parsePath("zdtm", values.get("zdtm")?.[0]),
@@ -122,7 +140,7 @@ export function parseMatrixOptions(args: string[], context: MatrixOptionsContext
     baseline: parsePath("baseline", values.get("baseline")?.[0]),
     shard: shard === undefined ? null : withOption("shard", () => parseShard(shard)),
     resume: parsePath("resume", values.get("resume")?.[0]),
-    rerunFailed: parseCount("rerun-failed", values.get("rerun-failed")?.[0]),
+    rerunFailed: parseCount("rerun-failed", values.get("rerun-failed")?.[0], MAX_RERUNS),
     list: values.has("list"),
     help: values.has("help"),
   };
@@ -175,6 +193,15 @@ export function formatCaseList(cases: readonly CaseDefinition[]): string {
   ].join("\n\n");
 }
 
+/** Command-line values back as arguments, `--name=value` each (flags as `--name`). */
+function valuesToArgs(values: ReadonlyMap<string, readonly string[]>): string[] {
+  return [...values].flatMap(([name, items]) =>
+    items.map((item) =>
+      MATRIX_SPECS.find((spec) => spec.name === name)?.value ? `--${name}=${item}` : `--${name}`
+    )
+  );
+}
+
 /** Stops this process's runs (see {@link stopLiveRuns}), then exits. */
 function exitOnSignal(signal: Deno.Signal, outDir: string): void {
   Deno.addSignalListener(signal, () => {
@@ -185,35 +212,50 @@ function exitOnSignal(signal: Deno.Signal, outDir: string): void {
 }
 
 /** Runs `task matrix ARGS` and resolves to its exit status. */
-export async function matrixCommand(args: string[]): Promise<number> {
-  // What the user brings (a CRIU tree or binary, zdtm tests) is checked before anything boots.
-  const cases = [...await loadCases(), ...await zdtmCases(args, defaultCacheDir(), log)];
-  const options = parseMatrixOptions(args, {
-    caseNames: cases.map((c) => c.name),
-    customCriu: await resolveCustomCriu(args),
-    customKernels: await resolveCustomKernels(args),
-  });
-  if (options.help) {
+export async function matrixCommand(givenArgs: string[]): Promise<number> {
+  const given = readRawValues(givenArgs, MATRIX_SPECS, "matrix").values;
+  if (given.has("help")) {
     console.log(MATRIX_USAGE);
     return 0;
   }
-  if (options.list) {
+  // --resume DIR alone is enough: the options the run was started with are recorded there.
+  const resumeDir = given.get("resume")?.[0];
+  const recorded = resumeDir === undefined ? null : await readRecordedOptions(resumeDir);
+  const args = recorded === null
+    ? givenArgs
+    : valuesToArgs(mergeRecordedOptions(given, recorded, resumeDir!));
+  // Everything that needs no build is checked first, zdtm cases accepted by name for now:
+  // a bad option must not wait for (or leave behind) a build.
+  const cases = await loadCases();
+  const context = {
+    customCriu: await resolveCustomCriu(args),
+    customKernels: await resolveCustomKernels(args),
+  };
+  const zdtmNames = requestedZdtmCases(args);
+  const checked = parseMatrixOptions(args, {
+    ...context,
+    caseNames: [...cases.map((c) => c.name), ...zdtmNames],
+  });
+  await loadExpectations(undefined, [...cases.map((c) => c.name), ...zdtmNames]);
+  if (checked.list) {
     console.log(formatCaseList(cases));
     return 0;
   }
-  // Bad input files must stop the run before anything is built or booted.
-  await loadExpectations(undefined, cases.map((c) => c.name));
-  const baseline = await readBaseline(options.baseline);
-  const fullPlan = planMatrix(
-    options.resume ? { ...options, outDir: options.resume } : options,
-    cases,
+  const baseline = await readBaseline(checked.baseline);
+  const outDir = await prepareOutDir(
+    checked.resume ?? checked.outDir,
+    checked.resume ? "--resume" : "--out",
+    { resuming: checked.resume !== null },
   );
+  await ensureWritable(defaultCacheDir(), "the cache directory");
+  const allCases = [...cases, ...await zdtmCases(args, defaultCacheDir(), log)];
+  const options = parseMatrixOptions(args, { ...context, caseNames: allCases.map((c) => c.name) });
+  const fullPlan = planMatrix({ ...options, outDir }, allCases);
   const shard = options.shard ?? { index: 1, count: 1 };
   const plan = selectShard(fullPlan, shard);
-  const keep = options.resume ? await resumableCells(options.resume, fullPlan, shard) : undefined;
-  await ensureWritable(plan.outDir, options.resume ? "--resume" : "--out");
-  await ensureWritable(defaultCacheDir(), "the cache directory");
+  const keep = options.resume ? await resumableCells(outDir, fullPlan, shard) : undefined;
   await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
+  if (!options.resume) await recordOptions(outDir, given);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   log(
     `${
@@ -226,7 +268,7 @@ export async function matrixCommand(args: string[]): Promise<number> {
   const outcome = await runMatrix(plan, {
     cacheDir: defaultCacheDir(),
     timeoutScale: options.timeoutScale,
-    cases,
+    cases: allCases,
     log,
     keep,
     rerunFailed: options.rerunFailed,
@@ -243,7 +285,7 @@ export async function matrixCommand(args: string[]): Promise<number> {
   return await finishRun(
     plan.outDir,
     { ...outcome.results, run: describeRun(fullPlan, shard) },
-    cases,
+    allCases,
     baseline,
   );
 }
