@@ -6,9 +6,7 @@
  * @module
  */
 
-/** C0 controls but tab and newline, DEL, C1 controls, bidirectional embeddings and isolates. */
-// deno-lint-ignore no-control-regex -- these are exactly what is removed
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+import { CONTROL_CHARS } from "../harness/core/control_chars.ts";
 
 /**
  * `text` with control characters removed (tab and newline kept; a CR of CRLF goes too).
@@ -20,5 +18,5 @@ const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
  * ```
  */
 export function withoutControls(text: string): string {
-  return text.replace(CONTROL, "");
+  return text.replace(CONTROL_CHARS, "");
 }

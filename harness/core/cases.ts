@@ -5,6 +5,7 @@
  * @module
  */
 
+import { InputFileError } from "./errors.ts";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { STOP_SIGNALS } from "./catalog.ts";
@@ -45,12 +46,7 @@ export const CASE_ORDER: readonly string[] = [
 export const DEFAULT_CASES_DIR: URL = new URL("../../cases/", import.meta.url);
 
 /** A case file that cannot be read, is not JSON, or does not match {@link CaseDefinition}. */
-export class CaseFileError extends Error {
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = "CaseFileError";
-  }
-}
+export class CaseFileError extends InputFileError {}
 
 /** Case names end up in file names and on command lines. */
 const CASE_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;

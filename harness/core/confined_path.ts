@@ -6,6 +6,8 @@
  * @module
  */
 
+import { escapeControls } from "./control_chars.ts";
+
 import { isAbsolute, join, normalize, relative } from "node:path";
 
 /** Longest relative path accepted from a results file: far above any path a run writes. */
@@ -57,7 +59,7 @@ export function nonRegularKind(info: Deno.FileInfo): string | null {
 /** A path that resolves outside its directory or names something other than a regular file. */
 export class ConfinedPathError extends Error {
   constructor(readonly path: string, problem: string) {
-    super(`${path}: ${problem}`);
+    super(escapeControls(`${path}: ${problem}`));
     this.name = "ConfinedPathError";
   }
 }

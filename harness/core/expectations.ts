@@ -10,6 +10,7 @@
  * @module
  */
 
+import { InputFileError } from "./errors.ts";
 import { fileURLToPath } from "node:url";
 import { ARCHES, KERNEL_SUITES } from "./catalog.ts";
 import {
@@ -57,12 +58,7 @@ export interface Expectation {
 }
 
 /** An expectations file that cannot be read, is not JSON, or has a bad entry. */
-export class ExpectationsFileError extends Error {
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = "ExpectationsFileError";
-  }
-}
+export class ExpectationsFileError extends InputFileError {}
 
 const ENTRY_KEYS = ["cases", "criu", "arch", "kernel", "verdict", "stage", "reason"];
 const STAGES = ["probe", "dump", "restore", "check", "resume"] as const;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { escapeControls } from "./control_chars.ts";
+
 /** A value in parsed JSON that does not have the expected shape. */
 export class ShapeError extends Error {
   /**
@@ -37,7 +39,8 @@ const MAX_SHOWN_VALUE_CHARS = 60;
  */
 export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing (the field is missing)";
-  const text = JSON.stringify(value);
+  // JSON escapes C0 controls only; DEL, C1 and bidirectional overrides too must not print raw.
+  const text = escapeControls(JSON.stringify(value) ?? String(value));
   return text.length > MAX_SHOWN_VALUE_CHARS ? `${text.slice(0, MAX_SHOWN_VALUE_CHARS)}…` : text;
 }
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { escapeControls } from "./control_chars.ts";
+
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { ConfinedPathError, regularFileInside } from "./confined_path.ts";
 import { compareCaseNames } from "./cases.ts";
@@ -28,7 +30,7 @@ export interface MergeOutcome {
 /** Inputs that cannot be merged; the message names both inputs and what they disagree on. */
 export class MergeError extends Error {
   constructor(message: string) {
-    super(message);
+    super(escapeControls(message));
     this.name = "MergeError";
   }
 }

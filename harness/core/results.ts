@@ -5,6 +5,7 @@
  * @module
  */
 
+import { InputFileError } from "./errors.ts";
 import { join } from "node:path";
 import {
   childField,
@@ -172,12 +173,7 @@ export async function writeResults(dir: string, results: ResultsFile): Promise<v
 }
 
 /** A results file that cannot be read, is not JSON, or does not match {@link ResultsFile}. */
-export class ResultsFileError extends Error {
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = "ResultsFileError";
-  }
-}
+export class ResultsFileError extends InputFileError {}
 
 /**
  * Reads and validates a results file. Any problem, including a missing file, throws
