@@ -242,3 +242,31 @@ Deno.test("--resume DIR alone takes the recorded options; others may change", ()
     "timeout-scale": ["3"],
   });
 });
+
+Deno.test("matrix: a bad input is refused without creating --out", async () => {
+  const out = join(tempDirRemovedAtUnload("hostile-cli-"), "new-run");
+  await assertRefused(["matrix", "--out", out, "--baseline", "/nonexistent/results.json"], [
+    "/nonexistent/results.json",
+  ]);
+  await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+});
+
+Deno.test("matrix --list: a broken expectations file is refused, not ignored", async () => {
+  // A copy of the repository's code and case files, with a broken expectations file.
+  const copy = tempDirRemovedAtUnload("hostile-list-");
+  const repo = new URL("../../", import.meta.url).pathname;
+  for (const dir of ["harness", "reports", "vm", "cases"]) {
+    await runCommand(["cp", "-r", join(repo, dir), copy]);
+  }
+  await runCommand(["cp", join(repo, "deno.json"), join(repo, "deno.lock"), copy]);
+  await Deno.writeTextFile(join(copy, "cases/expectations/expectations.json"), "{broken");
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", join(copy, "harness/cli/main.ts"), "matrix", "--list"],
+    cwd: copy,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const message = new TextDecoder().decode(stderr);
+  assert.equal(code, 2, message);
+  assert.match(message, /expectations\.json: not valid JSON/);
+});

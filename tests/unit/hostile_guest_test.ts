@@ -1,11 +1,17 @@
 /**
  * A hostile guest, played by a shell script in QEMU's place (no VM): it must not keep a cell
- * running by talking, nor make the harness keep its whole console or transcript.
+ * running by talking, nor make the harness keep its whole console, transcript or logs.
  */
 import assert from "assert";
 import { join } from "node:path";
 import { GuestVm, MAX_CONSOLE_CHARS, MAX_CONSOLE_FILE_BYTES } from "../../vm/guest_vm.ts";
 import type { QemuProfile } from "../../vm/profiles.ts";
+import {
+  emptyObservations,
+  MAX_CELL_CHARS,
+  recordMessage,
+} from "../../harness/core/observations.ts";
+import { describeLimits } from "../../harness/run/run_vm.ts";
 import { tempDirRemovedAtUnload } from "../test_helpers.ts";
 
 const NONCE = "n0nce-hostile-test";
@@ -148,4 +154,26 @@ Deno.test("the agent transcript keeps its tail and says how many lines it droppe
   } finally {
     await vm.kill();
   }
+});
+
+Deno.test("recordMessage: a cell keeps the end of a flooded log, and its limits say so", () => {
+  const seen = emptyObservations();
+  const line = "z".repeat(1000);
+  for (let i = 0; i < 100; i++) {
+    recordMessage(seen, { type: "LOG", cell: "c", log: "dump", line: `${i} ${line}` }, 10_000);
+  }
+  // Past the cap, other values are dropped rather than evict the log's end.
+  const big = "v".repeat(6000);
+  recordMessage(seen, { type: "KV", cell: "c", phase: "after", key: "k", value: big }, 10_000);
+  recordMessage(seen, { type: "ERROR", cell: "c", kind: "agent", message: big }, 10_000);
+  assert.equal(seen.droppedMessages, 2);
+  assert.ok(seen.keptChars <= 10_000 + 1002, `${seen.keptChars} kept`);
+  assert.match(seen.logs.dump.at(-1)!, /^99 /);
+  assert.equal(seen.droppedLogLines.dump + seen.logs.dump.length, 100);
+  assert.deepEqual(describeLimits(seen), [
+    `dump log: ${seen.droppedLogLines.dump} earlier lines dropped (a cell keeps at most ` +
+    `${MAX_CELL_CHARS} characters)`,
+    `${seen.droppedMessages} values or error messages dropped (a cell keeps at most ` +
+    `${MAX_CELL_CHARS} characters)`,
+  ]);
 });
