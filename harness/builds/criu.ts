@@ -15,6 +15,7 @@ import { basename, join, resolve } from "node:path";
 import { cachedBuildDir, exists } from "../../vm/build_cache.ts";
 import { runCommand } from "../host/exec.ts";
 import { sha256Hex, symlink } from "../../vm/image.ts";
+import { requireRegularFile } from "../core/confined_path.ts";
 import { InputError } from "../core/errors.ts";
 import type { Arch } from "../core/types.ts";
 import { DEBIAN_ARCH } from "../../vm/recipes.ts";
@@ -183,6 +184,10 @@ export async function classifyCriuArgument(value: string): Promise<CriuArgument>
       const [, wanted, path] = match as unknown as [string, Arch, string];
       const file = resolve(path);
       if (!(await exists(file))) throw new InputError(`CRIU binary not found: ${file}`);
+      // A FIFO or a device would block the ELF header's read.
+      await requireRegularFile(file).catch((error) => {
+        throw new InputError(`${wanted}=${path}: ${error.message}`);
+      });
       const actual = await readElfArch(file);
       if (actual !== wanted) {
         throw new InputError(`--criu ${wanted}=${path}: the binary is built for ${actual}`);

@@ -129,10 +129,11 @@ Deno.test("numbers: huge shard counts are refused at once", async () => {
   await assertRefused(["matrix", "--rerun-failed", "1e20", "--list"], ["from 0 to 10"]);
 });
 
-Deno.test("--kernel: a FIFO is refused instead of read forever", async () => {
+Deno.test("--kernel and --criu: a FIFO is refused instead of read forever", async () => {
   const fifo = join(tempDirRemovedAtUnload("hostile-cli-"), "kernel");
   await runCommand(["mkfifo", fifo]);
   await assertRefused(["matrix", "--kernel", fifo, "--list"], ["is a FIFO"]);
+  await assertRefused(["matrix", "--criu", `x86_64=${fifo}`, "--list"], ["is a FIFO"]);
   await assertRefused(["report", "--in", join(fifo, "..")], []); // no results.json: clean refusal
 });
 
