@@ -8,7 +8,7 @@
 
 import { escapeControls } from "./control_chars.ts";
 
-import { isAbsolute, join, normalize, relative } from "node:path";
+import { basename, dirname, isAbsolute, join, normalize, relative } from "node:path";
 
 /** Longest relative path accepted from a results file: far above any path a run writes. */
 const MAX_PATH_LENGTH = 1024;
@@ -111,4 +111,29 @@ export function regularFileInside(dir: string, relativePath: string): string {
 export async function requireRegularFile(path: string): Promise<void> {
   const kind = nonRegularKind(await Deno.stat(path));
   if (kind !== null) throw new ConfinedPathError(path, `is ${kind}; give a regular file`);
+}
+
+/**
+ * Writes `text` to `path` through a new temporary file renamed over it: a symbolic link planted
+ * at `path` (a run directory from a CI artifact, say) is replaced, never written through, and
+ * a reader never sees half a file. The temporary file is removed if the write fails.
+ *
+ * @example
+ * ```ts
+ * import { writeFileReplacing } from "./confined_path.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.symlink("/etc/hostname", `${dir}/report.md`);
+ * await writeFileReplacing(`${dir}/report.md`, "# report\n");
+ * Deno.lstatSync(`${dir}/report.md`).isFile; // true: the link is gone, /etc/hostname untouched
+ * ```
+ */
+export async function writeFileReplacing(path: string, text: string): Promise<void> {
+  const temp = await Deno.makeTempFile({ dir: dirname(path), prefix: `.${basename(path)}.` });
+  try {
+    await Deno.writeTextFile(temp, text);
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
 }

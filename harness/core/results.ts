@@ -19,7 +19,7 @@ import {
   ShapeError,
 } from "./json_shape.ts";
 import { ARCHES, DEBIAN_SUITES } from "./catalog.ts";
-import { confineRelativePath, requireRegularFile } from "./confined_path.ts";
+import { confineRelativePath, requireRegularFile, writeFileReplacing } from "./confined_path.ts";
 import { MAX_SHARDS, parseShard } from "./shard.ts";
 import type {
   CellAttempt,
@@ -33,8 +33,6 @@ import type {
 
 /** The results file name inside the output directory. */
 export const RESULTS_FILE_NAME = "results.json";
-/** Written first, then renamed over {@link RESULTS_FILE_NAME}: a rename is atomic, a write is not. */
-const TEMP_FILE_NAME = ".results.json.tmp";
 
 /**
  * The identity of a cell in a run: `CRIU version/arch/kernel/case`.
@@ -158,18 +156,15 @@ export class ResultsWriter {
  * ```
  */
 export async function writeResults(dir: string, results: ResultsFile): Promise<void> {
-  const temp = join(dir, TEMP_FILE_NAME);
   try {
-    await Deno.writeTextFile(temp, `${JSON.stringify(results, null, 2)}\n`);
+    await writeFileReplacing(join(dir, RESULTS_FILE_NAME), `${JSON.stringify(results, null, 2)}\n`);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw new ResultsFileError(
       join(dir, RESULTS_FILE_NAME),
       `cannot be updated (${(error as Error).message}); the cells written before are still ` +
         `there and valid. Free space or fix permissions, then continue with --resume ${dir}`,
     );
   }
-  await Deno.rename(temp, join(dir, RESULTS_FILE_NAME));
 }
 
 /** A results file that cannot be read, is not JSON, or does not match {@link ResultsFile}. */

@@ -271,3 +271,16 @@ Deno.test("matrix --list: a broken expectations file is refused, not ignored", a
   assert.equal(code, 2, message);
   assert.match(message, /expectations\.json: not valid JSON/);
 });
+
+Deno.test("report: links planted in a run directory are replaced, never written through", async () => {
+  const dir = await runDir();
+  const victim = join(tempDirRemovedAtUnload("hostile-victim-"), "bashrc");
+  await Deno.writeTextFile(victim, "untouched");
+  for (const name of ["report.md", "junit.xml", "index.html"]) {
+    await Deno.symlink(victim, join(dir, name));
+  }
+  const { code, err } = await run("report", "--in", dir);
+  assert.equal(code, 0, err);
+  assert.equal(await Deno.readTextFile(victim), "untouched");
+  assert.ok((await Deno.lstat(join(dir, "report.md"))).isFile);
+});
