@@ -120,6 +120,9 @@ Deno.test("matrix: a bad option is refused before zdtm tests are looked at or bu
   );
   const help = await run("matrix", "--help", "--case", "zdtm:env00", "--zdtm", tree);
   assert.equal(help.code, 0);
+  const list = await run("matrix", "--list", "--case", "zdtm:env00", "--zdtm", tree);
+  assert.equal(list.code, 0, list.err);
+  assert.match(list.out, /sigstop/);
 });
 
 Deno.test("numbers: huge shard counts are refused at once", async () => {
