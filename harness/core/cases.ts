@@ -5,7 +5,6 @@
  * @module
  */
 
-import { InputFileError } from "./errors.ts";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { STOP_SIGNALS } from "./catalog.ts";
@@ -20,6 +19,7 @@ import {
   ShapeError,
 } from "./json_shape.ts";
 import type { CaseDefinition, FixtureSpec } from "./types.ts";
+import { InputFileError } from "./errors.ts";
 
 /**
  * The order `--list` and the reports show cases in: single-threaded stops by signal first,

@@ -1,14 +1,14 @@
 /**
  * Paths that come from files, guests or options, held inside the directory they belong to:
- * log paths of a results file stay relative and inside the run, and only regular files are
- * read or copied (a symbolic link could point anywhere, a FIFO would block the reader forever).
+ * log paths of a results file stay relative and inside the run, only regular files are read or
+ * copied (a symbolic link could point anywhere, a FIFO would block the reader forever), and a
+ * file is written by replacing it, never through a link planted in its place.
  *
  * @module
  */
 
-import { escapeControls } from "./control_chars.ts";
-
 import { basename, dirname, isAbsolute, join, normalize, relative } from "node:path";
+import { escapeControls } from "./control_chars.ts";
 
 /** Longest relative path accepted from a results file: far above any path a run writes. */
 const MAX_PATH_LENGTH = 1024;

@@ -10,7 +10,6 @@
  * @module
  */
 
-import { InputFileError } from "./errors.ts";
 import { fileURLToPath } from "node:url";
 import { ARCHES, KERNEL_SUITES } from "./catalog.ts";
 import {
@@ -29,6 +28,7 @@ import {
   type RangeTerm,
   versionInRange,
 } from "./version_range.ts";
+import { InputFileError } from "./errors.ts";
 
 /**
  * The committed expectations file. It lives in a subdirectory of `cases/` because

@@ -5,8 +5,6 @@
  * @module
  */
 
-import { escapeControls } from "./control_chars.ts";
-
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { ConfinedPathError, regularFileInside } from "./confined_path.ts";
 import { compareCaseNames } from "./cases.ts";
@@ -14,6 +12,7 @@ import { ARCHES, compareKernelNames, CRIU_VERSIONS, rankIn } from "./catalog.ts"
 import { cellKey } from "./results.ts";
 import { formatShard, parseShard } from "./shard.ts";
 import type { CellResult, ResultsFile, RunInfo } from "./types.ts";
+import { escapeControls } from "./control_chars.ts";
 
 /** One results file to merge and where it came from (named in errors). */
 export interface MergeInput {

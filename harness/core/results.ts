@@ -5,7 +5,6 @@
  * @module
  */
 
-import { InputFileError } from "./errors.ts";
 import { join } from "node:path";
 import {
   childField,
@@ -30,6 +29,7 @@ import type {
   ResultsFile,
   RunInfo,
 } from "./types.ts";
+import { InputFileError } from "./errors.ts";
 
 /** The results file name inside the output directory. */
 export const RESULTS_FILE_NAME = "results.json";
