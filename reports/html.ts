@@ -265,6 +265,7 @@ function renderDetails(cell: CellResult, column: MatrixColumn): string {
   ]);
   const error = criuErrorLine(cell);
   if (error) facts.push([`CRIU ${error.command} error`, `<code>${h(error.line)}</code>`]);
+  for (const limit of cell.limits ?? []) facts.push(["Cut by a cap", h(limit)]);
   return `<dialog id="${h(id)}" class="details" aria-labelledby="${h(`${id}/title`)}">
 <div class="panel">
 <div class="panel-head">

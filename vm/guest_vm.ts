@@ -187,7 +187,7 @@ export class GuestVm {
    * stay under {@link MAX_TRANSCRIPT_CHARS}, a first line says how many.
    */
   transcriptSince(offset: number): string[] {
-    const keptFrom = this.transcriptLength - this.#transcript.length;
+    const keptFrom = this.transcriptDropped;
     if (offset >= keptFrom) return this.#transcript.slice(offset - keptFrom);
     return [
       `[criu-matrix: transcript cut to its last ${MAX_TRANSCRIPT_CHARS} characters; ` +
@@ -198,6 +198,11 @@ export class GuestVm {
 
   /** How many agent lines were accepted so far, including those no longer kept. */
   transcriptLength = 0;
+
+  /** How many of the accepted agent lines are no longer kept (see {@link MAX_TRANSCRIPT_CHARS}). */
+  get transcriptDropped(): number {
+    return this.transcriptLength - this.#transcript.length;
+  }
 
   /**
    * Runs one cell: sends `RUN cell params` and gathers the agent's observations until DONE.

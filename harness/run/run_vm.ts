@@ -186,6 +186,9 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
         ...(vm.consoleLength - vm.console.length > consoleOffset
           ? [`console: cut to its last ${vm.console.length} characters`]
           : []),
+        ...(vm.transcriptDropped > transcriptOffset
+          ? [`agent log: ${vm.transcriptDropped - transcriptOffset} earlier lines dropped`]
+          : []),
       ];
       await context.onCell({
         ...cellBase(caseDef, vm),

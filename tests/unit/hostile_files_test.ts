@@ -15,7 +15,12 @@ import {
   ResultsFileError,
 } from "../../harness/core/results.ts";
 import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
-import { logReaderFor, renderJunitXml } from "../../reports/mod.ts";
+import {
+  logReaderFor,
+  renderHtmlReport,
+  renderJunitXml,
+  renderMarkdownReport,
+} from "../../reports/mod.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { tempDirRemovedAtUnload } from "../test_helpers.ts";
 import { HOSTILE_STRINGS, reportProblems } from "./hostile_fixture.ts";
@@ -231,6 +236,14 @@ Deno.test("renderers: hostile strings from every free-text field come out inert"
       logs: logs("cells/dump.log"),
     });
     assert.deepEqual(reportProblems(resultsWith([cell])), [], JSON.stringify(text));
+  }
+  const capped = makeCell({ verdict: "error", limits: ["dump log: 12 earlier lines dropped"] });
+  for (
+    const text of [renderMarkdownReport, renderHtmlReport].map((render) =>
+      render(resultsWith([capped]), [])
+    )
+  ) {
+    assert.ok(text.includes("Cut by a cap"), "the cap is named in every report");
   }
 });
 

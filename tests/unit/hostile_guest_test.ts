@@ -148,6 +148,7 @@ Deno.test("the agent transcript keeps its tail and says how many lines it droppe
     );
     assert.ok(transcript.join("\n").length < 8.5 * 2 ** 20);
     assert.equal(transcript.at(-1), "talk DONE");
+    assert.ok(vm.transcriptDropped > offset, `${vm.transcriptDropped} lines dropped`);
     // The cell's observations are capped too: its dump log lost its beginning.
     assert.ok(observations.droppedLogLines.dump > 0);
     assert.ok(observations.keptChars <= 8 * 2 ** 20 + 8192);
