@@ -29,6 +29,7 @@ import {
   VERDICT_LEGEND,
   verdictDetail,
 } from "./grid.ts";
+import { logLinks } from "./logs.ts";
 import { escapeMarkup as h } from "./markup.ts";
 import { describeRunTimes } from "./run_times.ts";
 import {
@@ -282,6 +283,7 @@ function renderDetails(cell: CellResult, column: MatrixColumn): string {
   ]);
   const error = criuErrorLine(cell);
   if (error) facts.push([`CRIU ${error.command} error`, `<code>${h(error.line)}</code>`]);
+  for (const limit of cell.limits ?? []) facts.push(["Cut by a cap", h(limit)]);
   return `<dialog id="${h(id)}" class="details" aria-labelledby="${h(`${id}/title`)}">
 <div class="panel">
 <div class="panel-head">
@@ -387,25 +389,18 @@ ${
 }
 
 function renderLogs(cell: CellResult): string {
-  const logs = Object.entries(cell.logs).filter((entry): entry is [string, string] =>
-    entry[1] !== null
-  );
+  const logs = logLinks(cell);
   if (logs.length === 0) return "<h3>Logs</h3>\n<p>No logs.</p>";
   return `<h3>Logs</h3>
 <ul class="logs">
 ${
-    logs.map(([kind, path]) =>
-      isRelativePath(path)
-        ? `<li><a href="${h(encodeURI(path))}">${h(kind)}</a> <code>${h(path)}</code></li>`
-        : `<li>${h(kind)} <code>${h(path)}</code></li>`
+    logs.map(({ kind, path, href }) =>
+      href === null
+        ? `<li>${h(kind)} <code>${h(path)}</code></li>`
+        : `<li><a href="${h(href)}">${h(kind)}</a> <code>${h(path)}</code></li>`
     ).join("\n")
   }
 </ul>`;
-}
-
-/** Log paths are relative to the results directory; anything else is not linked. */
-function isRelativePath(path: string): boolean {
-  return !/^([a-z][a-z0-9+.-]*:|[/\\])/i.test(path);
 }
 
 /** The id of a cell's dialog: stable, from its key (ids may not hold whitespace). */

@@ -200,6 +200,7 @@ function details(cell: CellResult): string {
   lines.push(`Summary: ${cell.summary}`);
   const error = criuErrorLine(cell);
   if (error) lines.push(`CRIU ${error.command} error: ${error.line}`);
+  for (const limit of cell.limits ?? []) lines.push(`Cut by a cap: ${limit}`);
   for (const command of ["dump", "restore"] as const) {
     const result = cell[command];
     if (result === null) continue;

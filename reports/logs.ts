@@ -5,7 +5,8 @@
  * @module
  */
 
-import { isAbsolute, join, normalize } from "node:path";
+import { confineRelativePath, regularFileInside } from "../harness/core/confined_path.ts";
+import type { CellResult } from "../harness/core/types.ts";
 
 /**
  * Reads a log by its path relative to the results directory (as `cell.logs` names it);
@@ -18,7 +19,8 @@ const DEFAULT_MAX_BYTES = 1 << 20;
 
 /**
  * A {@link LogReader} for the logs under the results directory `dir`. It reads at most the
- * last `maxBytes` of each log, and refuses paths that leave `dir` (null, as for a missing log).
+ * last `maxBytes` of each log, and refuses (null, as for a missing log) paths that leave `dir`
+ * and anything but a regular file: a symbolic link, a FIFO (it would block), a device.
  *
  * @example
  * ```ts
@@ -32,11 +34,9 @@ const DEFAULT_MAX_BYTES = 1 << 20;
  */
 export function logReaderFor(dir: string, maxBytes: number = DEFAULT_MAX_BYTES): LogReader {
   return (path) => {
-    const relative = normalize(path);
-    if (isAbsolute(relative) || relative === ".." || relative.startsWith("../")) return null;
     let file: Deno.FsFile;
     try {
-      file = Deno.openSync(join(dir, relative));
+      file = Deno.openSync(regularFileInside(dir, path));
     } catch {
       return null;
     }
@@ -86,4 +86,44 @@ export function tailLines(
     ),
     omitted: all.length - kept.length,
   };
+}
+
+/** A log of a cell as the reports list it: its kind, its path, and a link only when safe. */
+export interface LogLink {
+  kind: string;
+  path: string;
+  /** The URL-encoded relative path; null when the path is not one inside the run directory. */
+  href: string | null;
+}
+
+/**
+ * The logs a cell names, with links only for relative paths inside the run directory: a report
+ * must never link to `javascript:`, `data:`, another host, an absolute path or out of the run.
+ *
+ * @example
+ * ```ts
+ * import { logLinks } from "./logs.ts";
+ * logLinks({ logs: { dump: "cells/a b.log", restore: null, console: "../x", agent: null } });
+ * // [{ kind: "dump", path: "cells/a b.log", href: "cells/a%20b.log" },
+ * //  { kind: "console", path: "../x", href: null }]
+ * ```
+ */
+export function logLinks(cell: Pick<CellResult, "logs">): LogLink[] {
+  return Object.entries(cell.logs).flatMap(([kind, path]) =>
+    path === null ? [] : [{
+      kind,
+      path,
+      href: confineRelativePath(path) === path ? encodePath(path) : null,
+    }]
+  );
+}
+
+/** Each segment percent-encoded, parentheses and quotes too: safe in a Markdown link and HTML. */
+function encodePath(path: string): string {
+  return path.split("/").map((segment) =>
+    encodeURIComponent(segment).replace(
+      /[()!*']/g,
+      (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+    )
+  ).join("/");
 }

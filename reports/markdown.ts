@@ -20,6 +20,8 @@ import {
   VERDICT_LEGEND,
   verdictDetail,
 } from "./grid.ts";
+import { type LogLink, logLinks } from "./logs.ts";
+import { withoutControls } from "./plain_text.ts";
 import { describeRunTimes } from "./run_times.ts";
 import {
   decidingCasesText,
@@ -79,7 +81,7 @@ function renderUnexpected(results: ResultsFile): string {
     ...unexpected.map((cell) =>
       `- **${cell.triage!.status}** ${code(cell.case)} on CRIU ${
         escapeInline(cell.criu.version)
-      } · ${cell.arch} · kernel ${cell.kernel.name}: ${escapeInline(cell.summary)}${
+      } · ${cell.arch} · kernel ${escapeInline(cell.kernel.name)}: ${escapeInline(cell.summary)}${
         cell.triage!.reason ? ` (${escapeInline(cell.triage!.reason)})` : ""
       }`
     ),
@@ -223,16 +225,15 @@ function renderFailure(cell: CellResult, column: MatrixColumn): string {
   }
   const error = criuErrorLine(cell);
   if (error) lines.push(`- CRIU ${error.command} error: ${escapeInline(error.line)}`);
+  for (const limit of cell.limits ?? []) lines.push(`- Cut by a cap: ${escapeInline(limit)}`);
   for (const command of ["dump", "restore"] as const) {
     if (cell[command]?.timedOut) lines.push(`- CRIU ${command} timed out`);
   }
-  const logs = Object.entries(cell.logs).filter((entry): entry is [string, string] =>
-    entry[1] !== null
-  );
+  const logs = logLinks(cell);
   if (logs.length > 0) {
-    lines.push(
-      `- Logs: ${logs.map(([kind, path]) => `[${kind}](${encodeURI(path)})`).join(", ")}`,
-    );
+    const entry = ({ kind, path, href }: LogLink) =>
+      href === null ? `${kind} ${code(path)} (not linked: outside the run)` : `[${kind}](${href})`;
+    lines.push(`- Logs: ${logs.map(entry).join(", ")}`);
   }
   const failing = cell.checks.filter((check) => !check.ok);
   if (failing.length > 0) {
@@ -257,14 +258,18 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
+/** A name as inline code on one line, safe inside a table cell. */
 function code(name: string): string {
-  return `\`${name.replaceAll("`", "")}\``;
+  return `\`${withoutControls(name).replaceAll(/\s+/g, " ").replaceAll("`", "")}\``.replaceAll(
+    "|",
+    "\\|",
+  );
 }
 
 /** Text from the guest as literal Markdown on one line, safe inside a table cell. */
 function escapeInline(text: string): string {
-  return text.replaceAll(/\s*\n\s*/g, " ")
-    .replaceAll(/[\\`*[\]<>|#]/g, "\\$&")
+  return withoutControls(text).replaceAll(/\s*\n\s*/g, " ")
+    .replaceAll(/[\\`*[\]<>|#&~!]/g, "\\$&")
     // An underscore inside a word (x86_64) never starts emphasis; escaping it would be noise.
     .replaceAll(/(?<!\w)_|_(?!\w)/g, "\\_");
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { withoutControls } from "./plain_text.ts";
+
 /** Code points XML 1.0 does not allow anywhere, even escaped: controls, lone surrogates, U+FFFE/F. */
 const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
@@ -17,7 +19,8 @@ const ENTITY: Readonly<Record<string, string>> = {
 
 /**
  * Text as XML or HTML character data, safe both between tags and inside a quoted attribute:
- * markup characters become entities, characters XML 1.0 forbids are dropped.
+ * markup characters become entities; control characters (see `withoutControls`) and
+ * characters XML 1.0 forbids are dropped.
  *
  * @example
  * ```ts
@@ -26,5 +29,8 @@ const ENTITY: Readonly<Record<string, string>> = {
  * ```
  */
 export function escapeMarkup(text: string): string {
-  return text.replace(NOT_XML_CHAR, "").replace(/[&<>"']/g, (char) => ENTITY[char]);
+  return withoutControls(text).replace(NOT_XML_CHAR, "").replace(
+    /[&<>"']/g,
+    (char) => ENTITY[char],
+  );
 }

@@ -7,6 +7,7 @@
 
 import type { CellResult, ResultsFile } from "../harness/core/types.ts";
 import { buildMatrixGrid, countVerdicts, EQUIVALENT, equivalentChecks } from "./grid.ts";
+import { withoutControls } from "./plain_text.ts";
 
 /**
  * Lays rows out in columns padded to their widest entry, one line per row.
@@ -103,7 +104,8 @@ export function terminalVerdict(
 
 /**
  * The matrix as a plain-text table: a row per case, a column per CRIU version × arch (× kernel
- * when a version and arch ran on several kernels), then verdict totals.
+ * when a version and arch ran on several kernels), then verdict totals. Names lose their
+ * control characters: a results file must not drive the terminal.
  *
  * @example
  * ```ts
@@ -134,5 +136,8 @@ export function renderTerminalMatrix(results: ResultsFile): string {
   const counts = countVerdicts(results.cells);
   const totals = `${results.cells.length} cells: ${counts.pass} pass, ${counts.fail} fail, ` +
     `${counts.error} error, ${counts.skip} skip`;
-  return `${alignColumns([...header, ...rows])}\n\n${totals}`;
+  const printable = [...header, ...rows].map((row) =>
+    row.map((entry) => withoutControls(entry).replaceAll(/\s/g, " "))
+  );
+  return `${alignColumns(printable)}\n\n${totals}`;
 }

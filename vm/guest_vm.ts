@@ -21,6 +21,13 @@ export interface VmFailure {
   message: string;
 }
 
+/** Most console characters kept in memory: the end of the console, where panics are. */
+export const MAX_CONSOLE_CHARS = 4 << 20;
+/** Most bytes of console written to a boot's console file: a TCG boot prints about 50 KB. */
+export const MAX_CONSOLE_FILE_BYTES = 64 << 20;
+/** Most characters of agent lines kept for the agent logs: the end is kept. */
+export const MAX_TRANSCRIPT_CHARS = 8 << 20;
+
 /** A whole panic line: a console chunk can end mid-line, and half a reason helps nobody. */
 const PANIC = /Kernel panic - not syncing[^\n]*\n/;
 
@@ -65,8 +72,10 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
 
 /** A running guest. Create it with {@link GuestVm.boot}. */
 export class GuestVm {
-  /** Everything the console printed so far. */
+  /** The end of what the console printed so far: at most {@link MAX_CONSOLE_CHARS} characters. */
   console = "";
+  /** Characters the console printed in all, including those no longer kept in {@link console}. */
+  consoleLength = 0;
   /** What the agent said at READY: kernel, arch, criu version. */
   facts: Record<string, string> = {};
   /** Seconds from QEMU's start to the agent's READY. */
@@ -81,6 +90,9 @@ export class GuestVm {
   /** Whether the read-only open of the host-bound FIFO still waits for QEMU to open its end. */
   #openingFromAgent = false;
   #transcript: string[] = [];
+  #transcriptChars = 0;
+  /** Bytes of console written to the console file so far, against {@link MAX_CONSOLE_FILE_BYTES}. */
+  #consoleFileBytes = 0;
 
   private constructor(
     private readonly child: Deno.ChildProcess,
@@ -158,40 +170,69 @@ export class GuestVm {
     return { failure, console: vm.console };
   }
 
-  /** The console printed from `offset` on (use `console.length` before a cell as the offset). */
+  /**
+   * The console printed from `offset` on (use {@link consoleLength} before a cell as the
+   * offset); when its beginning is no longer kept, a first line says how much is missing.
+   */
   consoleSince(offset: number): string {
-    return this.console.slice(offset);
+    const keptFrom = this.consoleLength - this.console.length;
+    if (offset >= keptFrom) return this.console.slice(offset - keptFrom);
+    return `[criu-matrix: console cut to its last ${MAX_CONSOLE_CHARS} characters; ` +
+      `${keptFrom - offset} earlier characters dropped]\n${this.console}`;
   }
 
-  /** The agent lines accepted so far, for the cell's agent log. */
+  /**
+   * The agent lines accepted from `offset` on, for the cell's agent log (use
+   * {@link transcriptLength} before a cell as the offset); when earlier ones were dropped to
+   * stay under {@link MAX_TRANSCRIPT_CHARS}, a first line says how many.
+   */
   transcriptSince(offset: number): string[] {
-    return this.#transcript.slice(offset);
+    const keptFrom = this.transcriptDropped;
+    if (offset >= keptFrom) return this.#transcript.slice(offset - keptFrom);
+    return [
+      `[criu-matrix: transcript cut to its last ${MAX_TRANSCRIPT_CHARS} characters; ` +
+      `${keptFrom - offset} earlier lines dropped]`,
+      ...this.#transcript,
+    ];
   }
 
-  /** How many agent lines were accepted so far. */
-  get transcriptLength(): number {
-    return this.#transcript.length;
+  /** How many agent lines were accepted so far, including those no longer kept. */
+  transcriptLength = 0;
+
+  /** How many of the accepted agent lines are no longer kept (see {@link MAX_TRANSCRIPT_CHARS}). */
+  get transcriptDropped(): number {
+    return this.transcriptLength - this.#transcript.length;
   }
 
   /**
    * Runs one cell: sends `RUN cell params` and gathers the agent's observations until DONE.
-   * Returns a failure when the guest panics, exits or says nothing for `timeoutMs`.
+   * Returns a failure when the guest panics, exits, says nothing for `timeoutMs`, or has not
+   * finished the cell `cellLimitMs` after it started (a guest that keeps talking).
    */
   async runCell(
     cell: string,
     params: string[],
     timeoutMs: number,
+    cellLimitMs: number = Infinity,
   ): Promise<{ observations: CellObservations; failure: VmFailure | null }> {
     const observations = emptyObservations();
     await this.#send(["RUN", cell, ...params].join(" "));
-    let deadline = performance.now() + timeoutMs;
+    const limit = performance.now() + cellLimitMs;
+    let deadline = Math.min(performance.now() + timeoutMs, limit);
     while (true) {
       const message = await this.#waitFor((m) => m.cell === cell, deadline);
       if (!message) {
-        return { observations, failure: this.#failure("timeout", timeoutMs) };
+        const failure = performance.now() >= limit && this.#panicLine === null &&
+            this.#exitStatus === null && !this.#channelClosed
+          ? {
+            kind: "timeout" as const,
+            message: `the cell ran longer than ${cellLimitMs / 1000} s`,
+          }
+          : this.#failure("timeout", timeoutMs);
+        return { observations, failure };
       }
-      // Any sign of life from the agent restarts the no-output watchdog.
-      deadline = performance.now() + timeoutMs;
+      // Any sign of life from the agent restarts the no-output watchdog, never the cell limit.
+      deadline = Math.min(performance.now() + timeoutMs, limit);
       recordMessage(observations, message);
       if (message.type === "DONE") return { observations, failure: null };
     }
@@ -237,8 +278,12 @@ export class GuestVm {
       const decoder = new TextDecoder();
       for await (const chunk of stream) {
         const text = decoder.decode(chunk, { stream: true });
+        this.consoleLength += text.length;
         this.console += text;
-        await this.consoleFile.write(encoder.encode(text));
+        if (this.console.length > MAX_CONSOLE_CHARS) {
+          this.console = this.console.slice(-MAX_CONSOLE_CHARS / 2);
+        }
+        await this.#writeConsoleFile(encoder.encode(text));
         // Only the new text (and the line it may finish) can add a panic: no rescans.
         const panic = this.#panicLine ?? this.console.slice(-(text.length + 256)).match(PANIC)?.[0];
         if (panic && !this.#panicLine) {
@@ -251,6 +296,21 @@ export class GuestVm {
       pump(this.child.stdout),
       pump(this.child.stderr),
     ]).then(() => {});
+  }
+
+  /** Appends to the console file until it holds {@link MAX_CONSOLE_FILE_BYTES}, then says so once. */
+  async #writeConsoleFile(bytes: Uint8Array): Promise<void> {
+    if (this.#consoleFileBytes >= MAX_CONSOLE_FILE_BYTES) return;
+    this.#consoleFileBytes += bytes.length;
+    await this.consoleFile.write(bytes);
+    if (this.#consoleFileBytes >= MAX_CONSOLE_FILE_BYTES) {
+      await this.consoleFile.write(
+        new TextEncoder().encode(
+          `\n[criu-matrix: console file cut at ${MAX_CONSOLE_FILE_BYTES} bytes; ` +
+            "each cell's console.log keeps the end]\n",
+        ),
+      );
+    }
   }
 
   /**
@@ -269,7 +329,7 @@ export class GuestVm {
         for await (const line of lines(fromAgent.readable)) {
           const message = parseAgentLine(line, this.nonce);
           if (!message) continue;
-          this.#transcript.push(line.slice(this.nonce.length + 1));
+          this.#keepTranscriptLine(line.slice(this.nonce.length + 1));
           this.#pending.push(message);
           this.#notify();
         }
@@ -279,6 +339,17 @@ export class GuestVm {
       this.#channelClosed = true;
       this.#notify();
     })();
+  }
+
+  /** Keeps a transcript line; past the cap, the older half goes at once (amortised cost). */
+  #keepTranscriptLine(line: string): void {
+    this.#transcript.push(line);
+    this.transcriptLength++;
+    this.#transcriptChars += line.length + 1;
+    if (this.#transcriptChars > MAX_TRANSCRIPT_CHARS) {
+      const dropped = this.#transcript.splice(0, Math.ceil(this.#transcript.length / 2));
+      this.#transcriptChars -= dropped.reduce((sum, kept) => sum + kept.length + 1, 0);
+    }
   }
 
   #notify(): void {

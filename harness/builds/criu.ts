@@ -16,6 +16,7 @@ import { cachedBuildDir, exists } from "../../vm/build_cache.ts";
 import { runCommand } from "../host/exec.ts";
 import { sha256File, sha256Hex } from "../host/sha256.ts";
 import { symlink } from "../../vm/image.ts";
+import { requireRegularFile } from "../core/confined_path.ts";
 import { InfraError, InputError } from "../core/errors.ts";
 import type { Arch } from "../core/types.ts";
 import { DEBIAN_ARCH } from "../core/catalog.ts";
@@ -185,6 +186,10 @@ export async function classifyCriuArgument(value: string): Promise<CriuArgument>
       const [, wanted, path] = match as unknown as [string, Arch, string];
       const file = resolve(path);
       if (!(await exists(file))) throw new InputError(`CRIU binary not found: ${file}`);
+      // A FIFO or a device would block the ELF header's read.
+      await requireRegularFile(file).catch((error) => {
+        throw new InputError(`${wanted}=${path}: ${error.message}`);
+      });
       const actual = await readElfArch(file);
       if (actual !== wanted) {
         throw new InputError(`--criu ${wanted}=${path}: the binary is built for ${actual}`);

@@ -18,6 +18,7 @@ import {
 } from "../core/types.ts";
 import { classifyCriuArgument, readCriuVersion } from "./criu.ts";
 import { sha256Hex } from "../host/sha256.ts";
+import { requireRegularFile } from "../core/confined_path.ts";
 import { InputError } from "../core/errors.ts";
 import { buildZdtmTests, listZdtmStaticTests } from "./zdtm.ts";
 
@@ -42,8 +43,19 @@ function namedPaths(item: string): string[] {
   );
 }
 
-/** Refuses, saying what to do, a path this process may not read (`task matrix` permissions). */
-async function ensureReadable(path: string, option: string): Promise<void> {
+/**
+ * Refuses, saying what to do, an empty path (`DIR+`, `x86_64=`) or one this process may not
+ * read (`task matrix` permissions).
+ */
+async function ensureReadable(path: string, option: string, item = path): Promise<void> {
+  if (path.trim() === "") {
+    throw new InputError(
+      `--${option} ${item}: a path is missing (empty before or after "+" or "="); accepted: ` +
+        (option === "criu"
+          ? "DIR, DIR+PATCH, BINARY, or x86_64=BINARY,aarch64=BINARY"
+          : "IMAGE or IMAGE+MODULES_DIR"),
+    );
+  }
   const permission = await Deno.permissions.query({ name: "read", path });
   if (permission.state !== "granted") {
     throw new InputError(
@@ -74,7 +86,15 @@ export async function resolveCustomCriu(
 ): Promise<Record<string, CriuSpec>> {
   const items = listItems(values);
   for (const item of items.filter((i) => !isCatalogCriu(i) && /[/.=]/.test(i))) {
-    for (const path of namedPaths(item)) await ensureReadable(path, "criu");
+    // "9.9" is a version the catalog lacks, not a file called 9.9.
+    if (/^v?\d+(\.\d+)*$/.test(item)) {
+      throw new InputError(
+        `--criu: unknown version "${item}"; accepted: ${
+          CRIU_VERSIONS.flatMap((c) => [c.version, c.suite]).join(", ")
+        }, or a CRIU source tree or binary (a path)`,
+      );
+    }
+    for (const path of namedPaths(item)) await ensureReadable(path, "criu", item);
   }
   const custom: Record<string, CriuSpec> = {};
   // Per-arch binaries given together (x86_64=A,aarch64=B) are one CRIU.
@@ -146,7 +166,7 @@ export async function resolveCustomKernels(
         throw new InputError(`--kernel ${item}: give IMAGE or IMAGE+MODULES_DIR, one + at most`);
       }
       for (const path of modules === null ? [image] : [image, modules]) {
-        await ensureReadable(path, "kernel");
+        await ensureReadable(path, "kernel", item);
       }
       const arch = await kernelImageArch(image);
       const hash = sha256Hex(item).slice(0, 8);
@@ -159,7 +179,8 @@ export async function resolveCustomKernels(
 
 /** The arch of the kernel image at `image`; a clear error when it cannot be read or booted. */
 async function kernelImageArch(image: string): Promise<Arch> {
-  const bytes = await Deno.readFile(image).catch((error) => {
+  // A FIFO or a device would block the read or never end it.
+  const bytes = await requireRegularFile(image).then(() => Deno.readFile(image)).catch((error) => {
     throw new InputError(`--kernel ${image}: cannot read it (${(error as Error).message})`);
   });
   const arch = bootImageArch(bytes);
@@ -171,8 +192,22 @@ async function kernelImageArch(image: string): Promise<Arch> {
 }
 
 /**
+ * The zdtm case names the `--case` values ask for (`zdtm:NAME`), unchecked.
+ *
+ * @example
+ * ```ts
+ * import { requestedZdtmCases } from "./custom_inputs.ts";
+ * requestedZdtmCases(["sigstop,zdtm:env00"]); // ["zdtm:env00"]
+ * ```
+ */
+export function requestedZdtmCases(caseValues: readonly string[]): string[] {
+  return listItems(caseValues).filter((item) => item.startsWith(ZDTM_CASE_PREFIX));
+}
+
+/**
  * The zdtm cases the `--case` values ask for (`zdtm:NAME`), as case definitions, checked
- * against the test/zdtm/static of `tree` (the `--zdtm` value). Their start arguments come from the tree's Makefile (a build for the
+ * against the test/zdtm/static of `tree` (the `--zdtm` value). Their start arguments come from
+ * the tree's Makefile (a build for the
  * host arch, cached; the pipeline builds the other arches).
  *
  * @example
@@ -188,7 +223,7 @@ export async function zdtmCases(
   cacheDir: string,
   log: (line: string) => void,
 ): Promise<CaseDefinition[]> {
-  const requested = listItems(caseValues).filter((item) => item.startsWith(ZDTM_CASE_PREFIX));
+  const requested = requestedZdtmCases(caseValues);
   if (requested.length === 0) return [];
   if (!tree) {
     throw new InputError(

@@ -33,7 +33,7 @@ import {
   readRawValues,
   TIMEOUT_SCALE_SPEC,
 } from "./options.ts";
-import { ensureWritable } from "./writable.ts";
+import { ensureWritable, prepareOutDir } from "./writable.ts";
 
 const BISECT_SPECS: readonly OptionSpec[] = [
   {
@@ -182,11 +182,11 @@ export async function bisectCommand(args: string[]): Promise<number> {
     caseNames: cases.map((c) => c.name),
     customKernels: await resolveCustomKernels(values.get("kernel") ?? []),
   });
-  await ensureWritable(options.outDir, "--out");
+  const outDir = await prepareOutDir(options.outDir, "--out", { resuming: false });
   await ensureWritable(defaultCacheDir(), "the cache directory");
-  const report = await runBisect(options, log);
+  const report = await runBisect({ ...options, outDir }, log);
   console.log(renderBisectSummary(report));
   if (report.outcome !== "found") log(report.message);
-  console.log(`\nbisect: ${join(options.outDir, BISECT_FILE_NAME)}`);
+  console.log(`\nbisect: ${join(outDir, BISECT_FILE_NAME)}`);
   return bisectExitCode(report.outcome);
 }

@@ -8,7 +8,12 @@
 import { join } from "node:path";
 import { alignColumns, formatProgress, terminalVerdict } from "../../reports/mod.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
-import { resolveCustomCriu, resolveCustomKernels, zdtmCases } from "../builds/custom_inputs.ts";
+import {
+  requestedZdtmCases,
+  resolveCustomCriu,
+  resolveCustomKernels,
+  zdtmCases,
+} from "../builds/custom_inputs.ts";
 import { loadCases } from "../core/cases.ts";
 import {
   ARCHES,
@@ -35,6 +40,7 @@ import {
   formatUsage,
   HELP_SPEC,
   type MatrixOptionsContext,
+  MAX_RERUNS,
   type OptionSpec,
   parseCount,
   parseJobs,
@@ -47,11 +53,16 @@ import {
   TIMEOUT_SCALE_SPEC,
   withOption,
 } from "./options.ts";
-import { ensureWritable } from "./writable.ts";
+import { mergeRecordedOptions, readRecordedOptions, recordOptions } from "./recorded_options.ts";
+import { ensureWritable, prepareOutDir } from "./writable.ts";
 
 const MATRIX_SPECS: readonly OptionSpec[] = [
   ...SELECTION_SPECS,
-  { name: "jobs", value: "N", help: "VMs run in parallel. Default: the number of cores." },
+  {
+    name: "jobs",
+    value: "N",
+    help: "VMs run in parallel (1 to 64). Default: the number of cores.",
+  },
   { name: "out", value: "DIR", help: "Output directory. Default: out/<UTC time>." },
   TIMEOUT_SCALE_SPEC,
   BASELINE_SPEC,
@@ -76,7 +87,7 @@ const MATRIX_SPECS: readonly OptionSpec[] = [
     name: "rerun-failed",
     value: "N",
     help: "Run failed and errored cells up to N more times, each in a fresh VM; every attempt " +
-      "is reported, and a cell whose verdict changes is flaky. Default: 0.",
+      "is reported, and a cell whose verdict changes is flaky (N at most 10). Default: 0.",
   },
   { name: "list", help: "List cases, CRIU versions, arches, kernels and CPU models, then exit." },
   HELP_SPEC,
@@ -119,6 +130,13 @@ function matrixOptionsFrom(
   context: MatrixOptionsContext,
 ): MatrixOptions {
   const shard = values.get("shard")?.[0];
+  const [resume, out] = [values.get("resume")?.[0], values.get("out")?.[0]];
+  if (resume !== undefined && out !== undefined && resume !== out) {
+    throw new InputError(
+      `--out ${out} conflicts with --resume ${resume}: a resumed run is written where it was ` +
+        `started; drop --out`,
+    );
+  }
   return {
     ...readSelection(values, context.caseNames, context.customCriu, context.customKernels),
     zdtm: parsePath("zdtm", values.get("zdtm")?.[0]),
@@ -128,7 +146,7 @@ function matrixOptionsFrom(
     baseline: parsePath("baseline", values.get("baseline")?.[0]),
     shard: shard === undefined ? null : withOption("shard", () => parseShard(shard)),
     resume: parsePath("resume", values.get("resume")?.[0]),
-    rerunFailed: parseCount("rerun-failed", values.get("rerun-failed")?.[0]),
+    rerunFailed: parseCount("rerun-failed", values.get("rerun-failed")?.[0], MAX_RERUNS),
     list: values.has("list"),
     help: values.has("help"),
   };
@@ -192,39 +210,50 @@ function exitOnSignal(signal: Deno.Signal, outDir: string): void {
 
 /** Runs `task matrix ARGS` and resolves to its exit status. */
 export async function matrixCommand(args: string[]): Promise<number> {
-  const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
-  if (values.has("help")) {
+  const given = readRawValues(args, MATRIX_SPECS, "matrix").values;
+  if (given.has("help")) {
     console.log(MATRIX_USAGE);
     return 0;
   }
-  // What the user brings (a CRIU tree or binary, zdtm tests) is checked before anything boots.
-  const cases = [
-    ...await loadCases(),
-    ...await zdtmCases(values.get("zdtm")?.[0], values.get("case") ?? [], defaultCacheDir(), log),
+  // --resume DIR alone is enough: the options the run was started with are recorded there.
+  const resumeDir = given.get("resume")?.[0];
+  const recorded = resumeDir === undefined ? null : await readRecordedOptions(resumeDir);
+  const values = recorded === null ? given : mergeRecordedOptions(given, recorded, resumeDir!);
+  // Everything that needs no build is checked first, zdtm cases accepted by name until their
+  // tree is built: a bad option must not wait for (or leave behind) a build.
+  const cases = await loadCases();
+  const caseNames = [
+    ...cases.map((c) => c.name),
+    ...requestedZdtmCases(values.get("case") ?? []),
   ];
   const options = matrixOptionsFrom(values, {
-    caseNames: cases.map((c) => c.name),
+    caseNames,
     customCriu: await resolveCustomCriu(values.get("criu") ?? []),
     customKernels: await resolveCustomKernels(values.get("kernel") ?? []),
   });
+  const expectations = await loadExpectations(undefined, caseNames);
   if (options.list) {
     console.log(formatCaseList(cases));
     return 0;
   }
-  // Bad input files must stop the run before anything is built or booted.
-  const expectations = await loadExpectations(undefined, cases.map((c) => c.name));
   const baseline = await readBaseline(options.baseline);
-  const fullPlan = planMatrix(
-    options.resume ? { ...options, outDir: options.resume } : options,
-    cases,
+  const outDir = await prepareOutDir(
+    options.resume ?? options.outDir,
+    options.resume ? "--resume" : "--out",
+    { resuming: options.resume !== null },
   );
+  await ensureWritable(defaultCacheDir(), "the cache directory");
+  const allCases = [
+    ...cases,
+    ...await zdtmCases(values.get("zdtm")?.[0], values.get("case") ?? [], defaultCacheDir(), log),
+  ];
+  const fullPlan = planMatrix({ ...options, outDir }, allCases);
   const shard = options.shard ?? { index: 1, count: 1 };
   const plan = selectShard(fullPlan, shard);
   const run = describeRun(fullPlan, shard);
-  const keep = options.resume ? await resumableCells(options.resume, run) : undefined;
-  await ensureWritable(plan.outDir, options.resume ? "--resume" : "--out");
-  await ensureWritable(defaultCacheDir(), "the cache directory");
+  const keep = options.resume ? await resumableCells(outDir, run) : undefined;
   await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
+  if (!options.resume) await recordOptions(outDir, given);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   log(
     `${
@@ -237,7 +266,7 @@ export async function matrixCommand(args: string[]): Promise<number> {
   const outcome = await runMatrix(plan, {
     cacheDir: defaultCacheDir(),
     timeoutScale: options.timeoutScale,
-    cases,
+    cases: allCases,
     log,
     keep,
     rerunFailed: options.rerunFailed,
@@ -251,7 +280,7 @@ export async function matrixCommand(args: string[]): Promise<number> {
         `${cell.criu.version} ${cell.arch} ${cell.case}: ${terminalVerdict(cell)}`,
       )),
   });
-  return await finishRun(plan.outDir, outcome.results, cases, expectations, baseline);
+  return await finishRun(plan.outDir, outcome.results, allCases, expectations, baseline);
 }
 
 /**

@@ -15,6 +15,7 @@ import { copyCellLogs, mergeResults } from "../core/merge.ts";
 import { readResultsFrom } from "../core/results.ts";
 import { finishRun, readBaseline } from "./finish.ts";
 import { log } from "./log.ts";
+import { prepareOutDir, resolveThroughLinks } from "./writable.ts";
 import {
   BASELINE_SPEC,
   dedupe,
@@ -93,11 +94,21 @@ export async function mergeCommand(args: string[]): Promise<number> {
     return { source: path, results };
   }));
   const { results, missingShards } = mergeResults(inputs);
-  await Deno.mkdir(options.outDir, { recursive: true });
+  const mergedDir = await resolveThroughLinks(options.outDir);
   for (const input of inputs) {
-    await copyCellLogs(dirname(input.source), options.outDir, input.results.cells);
+    if (await resolveThroughLinks(dirname(input.source)) === mergedDir) {
+      throw new InputError(
+        `--out ${options.outDir} is input ${input.source}'s own directory; the merge would ` +
+          `overwrite it: give a new directory`,
+      );
+    }
   }
-  const code = await finishRun(options.outDir, results, cases, expectations, baseline);
+  const outDir = await prepareOutDir(options.outDir, "--out", { resuming: false });
+  await Deno.mkdir(outDir, { recursive: true });
+  for (const input of inputs) {
+    await copyCellLogs(dirname(input.source), outDir, input.results.cells);
+  }
+  const code = await finishRun(outDir, results, cases, expectations, baseline);
   for (const shard of missingShards) {
     log(`shard ${shard} is missing from the inputs: its cells are not in the merged results`);
   }

@@ -57,7 +57,7 @@ export const CPU_SPEC: OptionSpec = {
 export const TIMEOUT_SCALE_SPEC: OptionSpec = {
   name: "timeout-scale",
   value: "F",
-  help: "Multiply every timeout by F (a positive number). Default: 1.",
+  help: "Multiply every timeout by F (0.1 to 100). Default: 1.",
 };
 
 export const SELECTION_SPECS: readonly OptionSpec[] = [
@@ -352,27 +352,39 @@ export function parseCpuModels(rawValues: readonly string[]): Record<Arch, strin
   return models;
 }
 
+/** Most parallel VMs: each takes 1.5 GiB and a core; far more than any host here has. */
+export const MAX_JOBS = 64;
+/** Most reruns of a failed cell: a cell that failed this often is not flaky but broken. */
+export const MAX_RERUNS = 10;
+
 export function parseJobs(raw: string | undefined, cores: number): number {
   return raw === undefined
-    ? cores
-    : parsePositiveInteger("jobs", raw, `${cores}, the number of cores`);
+    ? Math.min(cores, MAX_JOBS)
+    : parsePositiveInteger("jobs", raw, `${cores}, the number of cores`, MAX_JOBS);
 }
 
-export function parsePositiveInteger(option: string, raw: string, defaultText: string): number {
+export function parsePositiveInteger(
+  option: string,
+  raw: string,
+  defaultText: string,
+  max: number,
+): number {
   const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1) {
+  if (!/^\d{1,9}$/.test(raw) || value < 1 || value > max) {
     throw new InputError(
-      `--${option}: "${raw}" is not a positive whole number; accepted: 1, 2, 3, … (default: ${defaultText})`,
+      `--${option}: "${raw}" is not a whole number from 1 to ${max}; accepted: 1, 2, … ${max} ` +
+        `(default: ${defaultText})`,
     );
   }
   return value;
 }
 
-export function parseCount(option: string, raw: string | undefined): number {
+export function parseCount(option: string, raw: string | undefined, max: number): number {
   if (raw === undefined) return 0;
-  if (!/^\d+$/.test(raw)) {
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) > max) {
     throw new InputError(
-      `--${option}: "${raw}" is not a whole number; accepted: 0, 1, 2, … (default: 0)`,
+      `--${option}: "${raw}" is not a whole number from 0 to ${max}; accepted: 0, 1, … ${max} ` +
+        `(default: 0)`,
     );
   }
   return Number(raw);
@@ -401,13 +413,21 @@ function formatUtcStamp(date: Date): string {
   return date.toISOString().replace(/\..*$/, "").replaceAll(/[-:]/g, "").replace("T", "-");
 }
 
+/**
+ * Bounds of `--timeout-scale`: below, timeouts no real guest meets; above, timers longer than a
+ * day (and near 2^31 ms Deno fires a timer at once, which turned waits into a busy loop).
+ */
+export const TIMEOUT_SCALE_RANGE = { min: 0.1, max: 100 } as const;
+
 export function parseTimeoutScale(raw: string | undefined): number {
   if (raw === undefined) return 1;
   const scale = Number(raw);
+  const { min, max } = TIMEOUT_SCALE_RANGE;
   // A plain decimal only: Number() would also take "0x10", "1e3" or "Infinity".
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw) || scale <= 0) {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw) || scale < min || scale > max) {
     throw new InputError(
-      `--timeout-scale: "${raw}" is not a positive number; accepted: a decimal > 0, e.g. 0.5, 1, 3`,
+      `--timeout-scale: "${raw}" is not a number from ${min} to ${max}; accepted: a decimal ` +
+        `from ${min} to ${max}, e.g. 0.5, 1, 3`,
     );
   }
   return scale;

@@ -10,6 +10,7 @@ import { loadCases } from "../core/cases.ts";
 import { CI_FORMATS, renderCiMatrix } from "../core/ci_matrix.ts";
 import type { PlanOptions } from "../core/command_options.ts";
 import { planMatrix } from "../core/plan.ts";
+import { MAX_SHARDS } from "../core/shard.ts";
 import {
   formatUsage,
   HELP_SPEC,
@@ -27,7 +28,7 @@ const PLAN_SPECS: readonly OptionSpec[] = [
   {
     name: "shards",
     value: "N",
-    help: "Split the plan into N shards (fewer if there are fewer VMs). Default: 1.",
+    help: "Split the plan into N shards (1 to 1000; fewer if there are fewer VMs). Default: 1.",
   },
   {
     name: "format",
@@ -77,7 +78,7 @@ function planOptionsFrom(
   const shards = values.get("shards")?.[0];
   return {
     ...readSelection(values, context.caseNames, {}, context.customKernels),
-    shards: shards === undefined ? 1 : parsePositiveInteger("shards", shards, "1"),
+    shards: shards === undefined ? 1 : parsePositiveInteger("shards", shards, "1", MAX_SHARDS),
     format: parseChoice("format", values.get("format")?.[0] ?? "json", CI_FORMATS),
     help: values.has("help"),
   };

@@ -1,5 +1,6 @@
 /**
- * `task report --in DIR`: renders the reports of a past run again from its results.json.
+ * `task report --in DIR`: its options and `--help` text, and the command that renders the
+ * reports of a past run again from its results.json.
  *
  * @module
  */

@@ -26,7 +26,7 @@ import {
   rejectUnknownKeys,
   ShapeError,
 } from "./json_shape.ts";
-import { InputError } from "./errors.ts";
+import { InputFileError } from "./errors.ts";
 
 /**
  * The order `--list` and the reports show cases in: single-threaded stops by signal first,
@@ -53,11 +53,7 @@ export const CASE_ORDER: readonly string[] = [
 export const DEFAULT_CASES_DIR: URL = new URL("../../cases/", import.meta.url);
 
 /** A case file that cannot be read, is not JSON, or does not match {@link CaseDefinition}. */
-export class CaseFileError extends InputError {
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
-  }
-}
+export class CaseFileError extends InputFileError {}
 
 /** Case names end up in file names and on command lines. */
 const CASE_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
@@ -159,7 +155,12 @@ function readFixture(value: unknown, field: string): FixtureSpec {
   const record = readRecord(value, field);
   rejectUnknownKeys(record, ["threads", "handler", "pendingSignal"], field);
   return {
-    threads: readNumber(record.threads, childField(field, "threads"), { integer: true, min: 1 }),
+    // fixtures/stopfix.c holds at most MAX_THREADS (64) threads.
+    threads: readNumber(record.threads, childField(field, "threads"), {
+      integer: true,
+      min: 1,
+      max: 64,
+    }),
     handler: readOneOf(record.handler, childField(field, "handler"), FIXTURE_HANDLERS),
     pendingSignal: readOneOf(record.pendingSignal, childField(field, "pendingSignal"), [
       "SIGUSR2",

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { escapeControls } from "./control_chars.ts";
+
 /**
  * Bad input: an option, a case or expectations file, a results file or a path the user named.
  * The message is what the user sees, on one line, naming the bad value and what is accepted;
@@ -20,8 +22,26 @@
  */
 export class InputError extends Error {
   constructor(message: string) {
-    super(message);
+    // It quotes what the user gave: one line, whatever that held.
+    super(escapeControls(message));
     this.name = new.target.name;
+  }
+}
+
+/**
+ * A file the user named or a run wrote is bad (unreadable, not JSON, a wrong field): the
+ * message starts with the file. Each kind of file has its subclass, named in `error.name`.
+ *
+ * @example
+ * ```ts
+ * import { InputFileError } from "./errors.ts";
+ * class CaseFileError extends InputFileError {}
+ * new CaseFileError("cases/x.json", "not valid JSON").message; // "cases/x.json: not valid JSON"
+ * ```
+ */
+export class InputFileError extends InputError {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`);
   }
 }
 

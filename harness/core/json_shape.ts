@@ -6,6 +6,8 @@
  * @module
  */
 
+import { escapeControls } from "./control_chars.ts";
+
 /** A value in parsed JSON that does not have the expected shape. */
 export class ShapeError extends Error {
   /**
@@ -37,7 +39,8 @@ const MAX_SHOWN_VALUE_CHARS = 60;
  */
 export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing (the field is missing)";
-  const text = JSON.stringify(value);
+  // JSON escapes C0 controls only; DEL, C1 and bidirectional overrides too must not print raw.
+  const text = escapeControls(JSON.stringify(value) ?? String(value));
   return text.length > MAX_SHOWN_VALUE_CHARS ? `${text.slice(0, MAX_SHOWN_VALUE_CHARS)}…` : text;
 }
 
@@ -133,24 +136,26 @@ export function readBoolean(value: unknown, field: string): boolean {
 }
 
 /**
- * Reads a finite number, optionally an integer, optionally with a minimum.
+ * Reads a finite number, optionally an integer, optionally with a minimum and a maximum.
  *
  * @example
  * ```ts
  * import { readNumber } from "./json_shape.ts";
- * readNumber(4, "fixture.threads", { integer: true, min: 1 }); // 4
+ * readNumber(4, "fixture.threads", { integer: true, min: 1, max: 64 }); // 4
  * ```
  */
 export function readNumber(
   value: unknown,
   field: string,
-  { integer = false, min }: { integer?: boolean; min?: number } = {},
+  { integer = false, min, max }: { integer?: boolean; min?: number; max?: number } = {},
 ): number {
   const ok = typeof value === "number" && Number.isFinite(value) &&
-    (!integer || Number.isInteger(value)) && (min === undefined || value >= min);
+    (!integer || Number.isInteger(value)) && (min === undefined || value >= min) &&
+    (max === undefined || value <= max);
   if (!ok) {
     const kind = integer ? "an integer" : "a finite number";
-    throw new ShapeError(field, value, min === undefined ? kind : `${kind} ≥ ${min}`);
+    const bounds = [min === undefined ? "" : ` ≥ ${min}`, max === undefined ? "" : ` ≤ ${max}`];
+    throw new ShapeError(field, value, `${kind}${bounds.filter(Boolean).join(" and")}`);
   }
   return value as number;
 }

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
+import { ConfinedPathError, regularFileInside } from "./confined_path.ts";
 import { compareCaseNames } from "./cases.ts";
 import { ARCHES, type CellResult, type ResultsFile, type RunInfo } from "./types.ts";
 import { compareKernelNames, CRIU_VERSIONS, rankIn } from "./catalog.ts";
@@ -140,6 +141,9 @@ function compareCells(a: CellResult, b: CellResult): number {
 /**
  * Copies the log files `cells` refer to from a shard's directory to the merged one, at the same
  * relative paths, so the merged reports' links work. Logs missing from the shard are skipped.
+ * Only regular files inside `fromDir` are copied, to new files inside `toDir`: a path leaving
+ * either directory, a symbolic link (also a linked directory on the way) or a FIFO throws
+ * {@link MergeError} naming it, since shard artifacts come from whoever ran the shard.
  *
  * @example
  * ```ts
@@ -159,11 +163,31 @@ export async function copyCellLogs(
   toDir: string,
   cells: readonly CellResult[],
 ): Promise<void> {
-  const paths = cells.flatMap((cell) => Object.values(cell.logs).filter((log) => log !== null));
+  const paths = new Set(
+    cells.flatMap((cell) => Object.values(cell.logs).filter((log) => log !== null)),
+  );
+  const base = await Deno.realPath(toDir);
   for (const path of paths) {
-    await Deno.mkdir(dirname(join(toDir, path)), { recursive: true });
-    await Deno.copyFile(join(fromDir, path), join(toDir, path)).catch((error) => {
+    let source: string;
+    try {
+      source = regularFileInside(fromDir, path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue;
+      if (!(error instanceof ConfinedPathError)) throw error;
+      throw new MergeError(`${fromDir}: log ${error.message}: refusing to merge this input`);
+    }
+    const target = join(toDir, path);
+    await Deno.mkdir(dirname(target), { recursive: true });
+    const targetDir = relative(base, await Deno.realPath(dirname(target)));
+    if (targetDir.startsWith("..") || isAbsolute(targetDir)) {
+      throw new MergeError(`${toDir}: ${dirname(path)} leads out of it through a link`);
+    }
+    // A link planted at the target is replaced, never followed: the file is created anew.
+    await Deno.remove(target).catch((error) => {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
+    using input = await Deno.open(source, { read: true });
+    using output = await Deno.open(target, { write: true, createNew: true });
+    await input.readable.pipeTo(output.writable, { preventClose: true });
   }
 }

@@ -31,7 +31,20 @@ export interface CellObservations {
   logs: Record<string, string[]>;
   errors: { kind: string; message: string }[];
   done: boolean;
+  /** Characters of every value, log line and error message kept, against {@link MAX_CELL_CHARS}. */
+  keptChars: number;
+  /** Per log: earlier lines dropped to stay under the cap (the tail is kept). */
+  droppedLogLines: Record<string, number>;
+  /** Values and error messages dropped once the cap was reached. */
+  droppedMessages: number;
 }
+
+/**
+ * Most characters of observations one cell keeps (values, log lines, errors): 8 MiB. A guest
+ * that floods its logs loses their beginning, not the host its memory; CRIU's real logs of a
+ * cell stay far below (tens of KiB).
+ */
+export const MAX_CELL_CHARS = 8 << 20;
 
 /**
  * An empty set of observations, to fill with {@link recordMessage}.
@@ -50,11 +63,16 @@ export function emptyObservations(): CellObservations {
     logs: Object.create(null),
     errors: [],
     done: false,
+    keptChars: 0,
+    droppedLogLines: Object.create(null),
+    droppedMessages: 0,
   };
 }
 
 /**
- * Adds one message to a cell's observations.
+ * Adds one message to a cell's observations, keeping at most `maxChars` characters of values,
+ * log lines and errors: past that, a log drops its oldest lines (counted in `droppedLogLines`),
+ * other values are dropped (counted in `droppedMessages`).
  *
  * @example
  * ```ts
@@ -64,9 +82,14 @@ export function emptyObservations(): CellObservations {
  * console.log(seen.phases.before.k); // "v"
  * ```
  */
-export function recordMessage(observations: CellObservations, message: AgentMessage): void {
+export function recordMessage(
+  observations: CellObservations,
+  message: AgentMessage,
+  maxChars: number = MAX_CELL_CHARS,
+): void {
   switch (message.type) {
     case "KV":
+      if (!keep(observations, message.key.length + message.value.length, maxChars)) break;
       (observations.phases[message.phase] ??= Object.create(null))[message.key] = message.value;
       break;
     case "STEP":
@@ -76,14 +99,37 @@ export function recordMessage(observations: CellObservations, message: AgentMess
         timedOut: message.timedOut,
       };
       break;
-    case "LOG":
-      (observations.logs[message.log] ??= []).push(message.line);
+    case "LOG": {
+      const lines = observations.logs[message.log] ??= [];
+      lines.push(message.line);
+      observations.keptChars += message.line.length + 1;
+      if (observations.keptChars > maxChars) dropLogHead(observations, message.log);
       break;
+    }
     case "ERROR":
+      if (!keep(observations, message.message.length, maxChars)) break;
       observations.errors.push({ kind: message.kind, message: message.message });
       break;
     case "DONE":
       observations.done = true;
       break;
   }
+}
+
+/** Counts `chars` as kept when they fit under the cap; else counts a dropped message. */
+function keep(observations: CellObservations, chars: number, maxChars: number): boolean {
+  if (observations.keptChars + chars > maxChars) {
+    observations.droppedMessages++;
+    return false;
+  }
+  observations.keptChars += chars;
+  return true;
+}
+
+/** Drops the older half of a log at once, so a flood costs amortised constant time per line. */
+function dropLogHead(observations: CellObservations, log: string): void {
+  const lines = observations.logs[log];
+  const dropped = lines.splice(0, Math.max(1, Math.floor(lines.length / 2)));
+  observations.keptChars -= dropped.reduce((sum, line) => sum + line.length + 1, 0);
+  observations.droppedLogLines[log] = (observations.droppedLogLines[log] ?? 0) + dropped.length;
 }

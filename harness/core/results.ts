@@ -33,12 +33,12 @@ import {
   TRIAGE_STATUSES,
   VERDICTS,
 } from "./types.ts";
-import { InputError } from "./errors.ts";
+import { confineRelativePath, requireRegularFile, writeFileReplacing } from "./confined_path.ts";
+import { MAX_SHARDS, parseShard } from "./shard.ts";
+import { InputFileError } from "./errors.ts";
 
 /** The results file name inside the output directory. */
 export const RESULTS_FILE_NAME = "results.json";
-/** Written first, then renamed over {@link RESULTS_FILE_NAME}: a rename is atomic, a write is not. */
-const TEMP_FILE_NAME = ".results.json.tmp";
 
 /**
  * The identity of a cell in a run: `CRIU version/arch/kernel/case`.
@@ -165,26 +165,19 @@ export class ResultsWriter {
  * ```
  */
 export async function writeResults(dir: string, results: ResultsFile): Promise<void> {
-  const temp = join(dir, TEMP_FILE_NAME);
   try {
-    await Deno.writeTextFile(temp, `${JSON.stringify(results, null, 2)}\n`);
+    await writeFileReplacing(join(dir, RESULTS_FILE_NAME), `${JSON.stringify(results, null, 2)}\n`);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw new ResultsFileError(
       join(dir, RESULTS_FILE_NAME),
       `cannot be updated (${(error as Error).message}); the cells written before are still ` +
         `there and valid. Free space or fix permissions, then continue with --resume ${dir}`,
     );
   }
-  await Deno.rename(temp, join(dir, RESULTS_FILE_NAME));
 }
 
 /** A results file that cannot be read, is not JSON, or does not match {@link ResultsFile}. */
-export class ResultsFileError extends InputError {
-  constructor(readonly file: string, problem: string) {
-    super(`${file}: ${problem}`);
-  }
-}
+export class ResultsFileError extends InputFileError {}
 
 /**
  * Reads and validates a results file. Any problem, including a missing file, throws
@@ -200,6 +193,12 @@ export class ResultsFileError extends InputError {
 export async function readResults(path: string): Promise<ResultsFile> {
   let text: string;
   try {
+    // A FIFO or device would block the read or never end: refused before opening it.
+    await requireRegularFile(path);
+    const size = (await Deno.stat(path)).size;
+    if (size > MAX_RESULTS_BYTES) {
+      throw new Error(`${size} bytes, more than the ${MAX_RESULTS_BYTES} a results file may hold`);
+    }
     text = await Deno.readTextFile(path);
   } catch (error) {
     throw new ResultsFileError(
@@ -209,6 +208,14 @@ export async function readResults(path: string): Promise<ResultsFile> {
   }
   return parseResults(text, path);
 }
+
+/** Largest results file read: a full matrix with every cell failing is under 10 MiB. */
+export const MAX_RESULTS_BYTES = 64 << 20;
+/**
+ * Most matrix positions (columns × cases) a results file may span: the reports draw each one,
+ * and a larger grid is no longer readable (a 1,500 × 1,500 grid made a 105 MB index.html).
+ */
+export const MAX_GRID_POSITIONS = 100_000;
 
 /**
  * Reads the results of a run given its output directory or its results.json; resolves to the
@@ -271,7 +278,40 @@ function readResultsFile(value: unknown): ResultsFile {
     cells: readArray(record.cells, "cells", readCell),
   };
   if (record.run !== undefined) results.run = readRunInfo(record.run, "run");
+  const columns = new Set(results.cells.map((cell) => cellKey({ ...cell, case: "" }))).size;
+  const cases = new Set(results.cells.map((cell) => cell.case)).size;
+  if (columns * cases > MAX_GRID_POSITIONS) {
+    throw new ShapeError(
+      "cells",
+      `${columns} columns × ${cases} cases`,
+      `at most ${MAX_GRID_POSITIONS} matrix positions (columns × cases)`,
+    );
+  }
   return results;
+}
+
+/** A name (case, version, kernel, CPU): one line of printable text, at most 200 characters. */
+function readName(value: unknown, field: string): string {
+  const name = readString(value, field, { nonEmpty: true });
+  // deno-lint-ignore no-control-regex -- names reach terminals and reports
+  if (name.length > 200 || /[\x00-\x1f\x7f-\x9f]/.test(name)) {
+    throw new ShapeError(
+      field,
+      name,
+      "a name of at most 200 characters without control characters",
+    );
+  }
+  return name;
+}
+
+/** A log path: relative, normalised, inside the run directory (see confineRelativePath). */
+function readLogPath(value: unknown, field: string): string {
+  const path = readString(value, field);
+  const confined = confineRelativePath(path);
+  if (confined !== path) {
+    throw new ShapeError(field, path, "a normalised path relative to the run directory, inside it");
+  }
+  return confined;
 }
 
 function readRunInfo(value: unknown, field: string): RunInfo {
@@ -282,8 +322,10 @@ function readRunInfo(value: unknown, field: string): RunInfo {
     planId: readString(record.planId, at("planId"), { nonEmpty: true }),
     shards: readArray(record.shards, at("shards"), (item, itemField) => {
       const shard = readString(item, itemField);
-      if (!/^[1-9]\d*\/[1-9]\d*$/.test(shard)) {
-        throw new ShapeError(itemField, shard, 'a shard "K/N"');
+      try {
+        parseShard(shard);
+      } catch {
+        throw new ShapeError(itemField, shard, `a shard "K/N", 1 ≤ K ≤ N ≤ ${MAX_SHARDS}`);
       }
       return shard;
     }),
@@ -313,22 +355,22 @@ function readCell(value: unknown, field: string): CellResult {
   const kernel = readRecord(record.kernel, at("kernel"));
   const logs = readRecord(record.logs, at("logs"));
   const criuAt = (key: string) => childField(at("criu"), key);
-  const logAt = (key: string) => readNullable(logs[key], childField(at("logs"), key), readString);
+  const logAt = (key: string) => readNullable(logs[key], childField(at("logs"), key), readLogPath);
   const cell: CellResult = {
     arch: readOneOf(record.arch, at("arch"), ARCHES),
     criu: {
-      version: readString(criu.version, criuAt("version"), { nonEmpty: true }),
+      version: readName(criu.version, criuAt("version")),
       suite: readOneOf(criu.suite, criuAt("suite"), DEBIAN_SUITES),
       packageVersion: readString(criu.packageVersion, criuAt("packageVersion")),
       reportedVersion: readNullable(criu.reportedVersion, criuAt("reportedVersion"), readString),
     },
     kernel: {
-      name: readString(kernel.name, childField(at("kernel"), "name"), { nonEmpty: true }),
-      version: readNullable(kernel.version, childField(at("kernel"), "version"), readString),
+      name: readName(kernel.name, childField(at("kernel"), "name")),
+      version: readNullable(kernel.version, childField(at("kernel"), "version"), readName),
     },
-    cpu: readString(record.cpu, at("cpu")),
+    cpu: readName(record.cpu, at("cpu")),
     accel: readOneOf(record.accel, at("accel"), ACCELERATORS),
-    case: readString(record.case, at("case"), { nonEmpty: true }),
+    case: readName(record.case, at("case")),
     verdict: readOneOf(record.verdict, at("verdict"), VERDICTS),
     stage: readOneOf(record.stage, at("stage"), STAGES_OR_NONE),
     errorKind: readNullable(record.errorKind, at("errorKind"), readString),
@@ -351,6 +393,7 @@ function readCell(value: unknown, field: string): CellResult {
   if (record.attempts !== undefined) {
     cell.attempts = readArray(record.attempts, at("attempts"), readAttempt);
   }
+  if (record.limits !== undefined) cell.limits = readArray(record.limits, at("limits"), readString);
   return cell;
 }
 

@@ -13,6 +13,9 @@ export interface ShardSpec {
   count: number;
 }
 
+/** Most shards a plan is split into: CI systems cap a job matrix far below (GitHub: 256). */
+export const MAX_SHARDS = 1000;
+
 /** The relative cost of one cell per arch: aarch64 runs under TCG, about 3× x86_64. */
 export const CELL_COST: Readonly<Record<Arch, number>> = { x86_64: 1, aarch64: 3 };
 
@@ -26,10 +29,14 @@ export const CELL_COST: Readonly<Record<Arch, number>> = { x86_64: 1, aarch64: 3
  * ```
  */
 export function parseShard(text: string): ShardSpec {
-  const match = /^([1-9]\d*)\/([1-9]\d*)$/.exec(text);
+  const match = /^([1-9]\d{0,5})\/([1-9]\d{0,5})$/.exec(text);
   const shard = match && { index: Number(match[1]), count: Number(match[2]) };
-  if (shard === null || shard.index > shard.count) {
-    throw new Error(`"${text}" is not a shard; accepted: K/N with 1 ≤ K ≤ N, e.g. 1/4`);
+  if (shard === null || shard.index > shard.count || shard.count > MAX_SHARDS) {
+    throw new Error(
+      `"${
+        text.slice(0, 40)
+      }" is not a shard; accepted: K/N with 1 ≤ K ≤ N ≤ ${MAX_SHARDS}, e.g. 1/4`,
+    );
   }
   return shard;
 }

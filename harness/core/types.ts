@@ -268,6 +268,11 @@ export interface CellResult {
   triage?: CellTriage;
   /** Earlier tries of this cell, oldest first, when it was rerun; absent when it ran once. */
   attempts?: CellAttempt[];
+  /**
+   * What the harness's caps cut from what the guest sent, one sentence each (e.g. "dump log:
+   * 1200 earlier lines dropped, the last 8388608 characters kept"); absent when nothing was.
+   */
+  limits?: string[];
 }
 
 /** The file `DIR/results.json`. */

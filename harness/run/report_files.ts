@@ -13,6 +13,7 @@ import {
   renderMarkdownReport,
 } from "../../reports/mod.ts";
 import { writeResults } from "../core/results.ts";
+import { writeFileReplacing } from "../core/confined_path.ts";
 import type { CaseDefinition, ResultsFile } from "../core/types.ts";
 
 /**
@@ -43,7 +44,8 @@ export async function writeReportFiles(
     "index.html": renderHtmlReport(results, cases),
   };
   for (const [name, text] of Object.entries(reports)) {
-    await Deno.writeTextFile(join(dir, name), text);
+    // A run directory may come from elsewhere (a CI artifact): a planted link is replaced.
+    await writeFileReplacing(join(dir, name), text);
   }
   return Object.keys(reports);
 }

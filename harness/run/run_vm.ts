@@ -7,14 +7,17 @@
  */
 import { join } from "node:path";
 import type { Accel, QemuProfile } from "../../vm/profiles.ts";
-import type { CellObservations } from "../core/observations.ts";
+import { type CellObservations, MAX_CELL_CHARS } from "../core/observations.ts";
 import { evaluateCell, type Evaluation } from "../core/checks.ts";
 import { type KernelImage } from "../../vm/image.ts";
 import type { CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
 import { GuestVm, type VmFailure } from "../../vm/guest_vm.ts";
 
-/** Timeouts in seconds for TCG; KVM halves them, `--timeout-scale` multiplies them. */
-export const BASE_TIMEOUTS = { boot: 120, dump: 60, restore: 60, silence: 90 };
+/**
+ * Timeouts in seconds for TCG; KVM halves them, `--timeout-scale` multiplies them. `cell` bounds
+ * a whole cell however chatty its guest (a TCG cell takes 5 to 40 s).
+ */
+export const BASE_TIMEOUTS = { boot: 120, dump: 60, restore: 60, silence: 90, cell: 600 };
 
 /** What a VM run needs besides its plan. */
 export interface VmRunContext {
@@ -97,6 +100,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     dump: BASE_TIMEOUTS.dump * scale,
     restore: BASE_TIMEOUTS.restore * scale,
     silence: (Math.max(BASE_TIMEOUTS.dump, BASE_TIMEOUTS.restore) + BASE_TIMEOUTS.silence) * scale,
+    cell: BASE_TIMEOUTS.cell * scale,
   };
   const attempt = context.attempt ?? 1;
   const vmDir = join("cells", safeName(plan.id) + (attempt > 1 ? `-attempt${attempt}` : ""));
@@ -161,13 +165,14 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     while (remaining.length > 0 && !failed) {
       const caseDef = remaining.shift()!;
       const cellDir = join(vmDir, safeName(caseDef.name));
-      const consoleOffset = vm.console.length;
+      const consoleOffset = vm.consoleLength;
       const transcriptOffset = vm.transcriptLength;
       const started = performance.now();
       const { observations, failure } = await vm.runCell(
         safeName(caseDef.name).toLowerCase(),
         runParameters(caseDef, timeouts),
         timeouts.silence * 1000,
+        timeouts.cell * 1000,
       );
       const seconds = (performance.now() - started) / 1000;
       const evaluation = failure
@@ -177,12 +182,22 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
         console: vm.consoleSince(consoleOffset),
         agent: vm.transcriptSince(transcriptOffset).join("\n") + "\n",
       });
+      const limits = [
+        ...describeLimits(observations),
+        ...(vm.consoleLength - vm.console.length > consoleOffset
+          ? [`console: cut to its last ${vm.console.length} characters`]
+          : []),
+        ...(vm.transcriptDropped > transcriptOffset
+          ? [`agent log: ${vm.transcriptDropped - transcriptOffset} earlier lines dropped`]
+          : []),
+      ];
       await context.onCell({
         ...cellBase(caseDef, vm),
         ...evaluation,
         seconds,
         bootSeconds: vm.bootSeconds,
         logs,
+        ...(limits.length > 0 ? { limits } : {}),
       });
       failed = failure !== null;
     }
@@ -205,6 +220,31 @@ function vmError(
   };
 }
 
+/**
+ * What the caps on a cell's observations cut, one sentence each, for the cell's `limits`.
+ *
+ * @example
+ * ```ts
+ * import { emptyObservations } from "../core/observations.ts";
+ * import { describeLimits } from "./run_vm.ts";
+ * const seen = emptyObservations();
+ * seen.droppedLogLines.dump = 1200;
+ * describeLimits(seen);
+ * // ["dump log: 1200 earlier lines dropped (a cell keeps at most 8388608 characters)"]
+ * ```
+ */
+export function describeLimits(observations: CellObservations): string[] {
+  const cap = `(a cell keeps at most ${MAX_CELL_CHARS} characters)`;
+  return [
+    ...Object.entries(observations.droppedLogLines).map(([log, lines]) =>
+      `${log} log: ${lines} earlier lines dropped ${cap}`
+    ),
+    ...(observations.droppedMessages > 0
+      ? [`${observations.droppedMessages} values or error messages dropped ${cap}`]
+      : []),
+  ];
+}
+
 async function writeCellLogs(
   outDir: string,
   cellDir: string,
@@ -216,7 +256,11 @@ async function writeCellLogs(
     const log = observations.logs[name];
     const output = observations.logs[`${name}-output`];
     if (!log && !output) return null;
-    const parts = [log?.join("\n") ?? ""];
+    const dropped = observations.droppedLogLines[name];
+    const parts = [
+      ...(dropped ? [`[criu-matrix: ${dropped} earlier lines dropped, the end is kept]`] : []),
+      log?.join("\n") ?? "",
+    ];
     if (output?.length) parts.push(`--- criu ${name} output ---`, output.join("\n"));
     return `${parts.join("\n")}\n`;
   };

@@ -163,13 +163,14 @@ Deno.test("parseMatrixOptions", async (t) => {
     );
   });
 
-  await t.step("--jobs takes a positive whole number", () => {
+  await t.step("--jobs takes a whole number from 1 to 64", () => {
     assert.equal(parse("--jobs", "3").jobs, 3);
-    for (const bad of ["0", "-1", "x", "1.5", ""]) {
+    assert.equal(parse("--jobs", "64").jobs, 64);
+    for (const bad of ["0", "-1", "x", "1.5", "", "65", "100000", "1e3", "99999999999"]) {
       assertUsageError(
         ["--jobs", bad],
-        `--jobs: "${bad}" is not a positive whole number`,
-        "1, 2, 3",
+        `--jobs: "${bad}" is not a whole number from 1 to 64`,
+        "1, 2, … 64",
       );
     }
     assertUsageError(["--jobs", "2", "--jobs", "3"], "--jobs given twice");
@@ -179,8 +180,14 @@ Deno.test("parseMatrixOptions", async (t) => {
     assert.equal(parse("--out", "out/mine").outDir, "out/mine");
     assertUsageError(["--out", " "], "--out: empty directory name");
     assert.equal(parse("--timeout-scale", "2.5").timeoutScale, 2.5);
-    for (const bad of ["0", "-2", "abc", "Infinity", "0x10"]) {
-      assertUsageError(["--timeout-scale", bad], `"${bad}" is not a positive number`, "> 0");
+    assert.equal(parse("--timeout-scale", "0.1").timeoutScale, 0.1);
+    assert.equal(parse("--timeout-scale", "100").timeoutScale, 100);
+    for (const bad of ["0", "-2", "abc", "Infinity", "0x10", "1e-10", "0.09", "100.5", "100000"]) {
+      assertUsageError(
+        ["--timeout-scale", bad],
+        `"${bad}" is not a number from 0.1 to 100`,
+        "a decimal from 0.1 to 100",
+      );
     }
   });
 

@@ -4,6 +4,18 @@ import { evaluateCell } from "../../harness/core/checks.ts";
 import type { CaseDefinition, CellResult, ResultsFile } from "../../harness/core/types.ts";
 import { LEAVE_RUNNING_43, observe } from "./transcript_fixture.ts";
 
+/** A results file of a run holding `cells`, with `extra` fields (a run header, say). */
+export function resultsWith(cells: CellResult[], extra: Partial<ResultsFile> = {}): ResultsFile {
+  return {
+    tool: "criu-matrix",
+    schemaVersion: 1,
+    startedAt: "2026-11-27T16:45:00.000Z",
+    finishedAt: null,
+    cells,
+    ...extra,
+  };
+}
+
 /** A passing sigstop cell on CRIU 3.17.1 / x86_64 / bookworm; `overrides` change it. */
 export function makeCell(overrides: Partial<CellResult> = {}): CellResult {
   return {

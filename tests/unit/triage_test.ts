@@ -10,7 +10,7 @@ import { parseExpectations } from "../../harness/core/expectations.ts";
 import { MATRIX_USAGE } from "../../harness/cli/matrix.ts";
 import { triageCells } from "../../harness/core/triage.ts";
 import type { CellResult, CellTriage, ResultsFile } from "../../harness/core/types.ts";
-import { makeCell } from "./results_fixture.ts";
+import { makeCell, resultsWith } from "./results_fixture.ts";
 
 const EXPECTATIONS = parseExpectations(
   JSON.stringify({
@@ -24,18 +24,8 @@ const EXPECTATIONS = parseExpectations(
 
 const FAIL_AT_DUMP = { verdict: "fail", stage: "dump", summary: "dump exited 1" } as const;
 
-function results(cells: CellResult[]): ResultsFile {
-  return {
-    tool: "criu-matrix",
-    schemaVersion: 1,
-    startedAt: "2026-11-27T16:45:00.000Z",
-    finishedAt: null,
-    cells,
-  };
-}
-
 function triage(cell: CellResult, baseline: ResultsFile | null = null): CellTriage {
-  return triageCells(results([cell]), EXPECTATIONS, baseline).cells[0].triage!;
+  return triageCells(resultsWith([cell]), EXPECTATIONS, baseline).cells[0].triage!;
 }
 
 Deno.test("triageCells", async (t) => {
@@ -67,13 +57,13 @@ Deno.test("triageCells", async (t) => {
     assert.equal(triage(newer).status, "unexpected-fail");
   });
   await t.step("regression: a fail whose cell passed in the baseline", () => {
-    const baseline = results([makeCell()]);
+    const baseline = resultsWith([makeCell()]);
     assert.equal(triage(makeCell(FAIL_AT_DUMP), baseline).status, "regression");
     assert.equal(
-      triage(makeCell(FAIL_AT_DUMP), results([makeCell(FAIL_AT_DUMP)])).status,
+      triage(makeCell(FAIL_AT_DUMP), resultsWith([makeCell(FAIL_AT_DUMP)])).status,
       "unexpected-fail",
     );
-    const otherKernel = results([makeCell({ kernel: { name: "sid", version: null } })]);
+    const otherKernel = resultsWith([makeCell({ kernel: { name: "sid", version: null } })]);
     assert.equal(triage(makeCell(FAIL_AT_DUMP), otherKernel).status, "unexpected-fail");
   });
   await t.step("flaky when attempts differ, never a pass", () => {
@@ -89,7 +79,7 @@ Deno.test("triageCells", async (t) => {
         makeCell({ case: "sigtstp", attempts: [attempt] }),
       ]
     ) {
-      const flaky = triage(cell, results([makeCell()]));
+      const flaky = triage(cell, resultsWith([makeCell()]));
       assert.equal(flaky.status, "flaky");
       assert.match(flaky.reason!, /fail, pass/);
     }
@@ -97,7 +87,7 @@ Deno.test("triageCells", async (t) => {
     assert.equal(triage(steady).status, "unexpected-fail");
   });
   await t.step("leaves its input alone", () => {
-    const input = results([makeCell()]);
+    const input = resultsWith([makeCell()]);
     triageCells(input, EXPECTATIONS);
     assert.equal(input.cells[0].triage, undefined);
   });
@@ -132,9 +122,9 @@ Deno.test("exit codes", async (t) => {
   });
   await t.step("each unexpected cell is named", () => {
     const cells = triageCells(
-      results([makeCell(), makeCell({ ...FAIL_AT_DUMP, case: "sigstop" })]),
+      resultsWith([makeCell(), makeCell({ ...FAIL_AT_DUMP, case: "sigstop" })]),
       EXPECTATIONS,
-      results([makeCell()]),
+      resultsWith([makeCell()]),
     ).cells;
     assert.deepEqual(describeUnexpectedCells(cells), [
       "regression: 3.17.1/x86_64/bookworm/sigstop: dump exited 1 (passed in the baseline run)",

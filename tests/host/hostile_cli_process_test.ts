@@ -1,0 +1,64 @@
+/**
+ * The command-line findings of issue 13 that need a process of their own: Deno permissions
+ * narrower than the test's, and a copy of the repository with a broken expectations file.
+ */
+import assert from "assert";
+import { join } from "node:path";
+import { resolveThroughLinks } from "../../harness/cli/writable.ts";
+import { runCommand } from "../../harness/host/exec.ts";
+import { symlink } from "../../vm/image.ts";
+import { tempDirRemovedAtUnload } from "../test_helpers.ts";
+import { runDir } from "../unit/hostile_fixture.ts";
+
+Deno.test("--out: a link is resolved before the permissions apply", async () => {
+  const root = tempDirRemovedAtUnload("hostile-cli-");
+  await Deno.mkdir(join(root, "allowed"));
+  await Deno.mkdir(join(root, "elsewhere"));
+  await symlink(join(root, "elsewhere"), join(root, "allowed/link"));
+  const real = Deno.realPathSync(root);
+  assert.equal(
+    await resolveThroughLinks(join(root, "allowed/link/new/run")),
+    join(real, "elsewhere/new/run"),
+  );
+  // task merge with write permission for `allowed` only: the link must not lead out of it.
+  const input = await runDir();
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      `--allow-write=${join(root, "allowed")}`,
+      new URL("../../harness/cli/main.ts", import.meta.url).pathname,
+      "merge",
+      "--out",
+      join(root, "allowed/link/merged"),
+      input,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const message = new TextDecoder().decode(stderr);
+  assert.equal(code, 2, message);
+  assert.ok(message.includes(`(really ${join(real, "elsewhere/merged")})`), message);
+  await assert.rejects(Deno.stat(join(root, "elsewhere/merged")), Deno.errors.NotFound);
+});
+
+Deno.test("matrix --list: a broken expectations file is refused, not ignored", async () => {
+  // A copy of the repository's code and case files, with a broken expectations file.
+  const copy = tempDirRemovedAtUnload("hostile-list-");
+  const repo = new URL("../../", import.meta.url).pathname;
+  for (const dir of ["harness", "reports", "vm", "cases"]) {
+    await runCommand(["cp", "-r", join(repo, dir), copy]);
+  }
+  await runCommand(["cp", join(repo, "deno.json"), join(repo, "deno.lock"), copy]);
+  await Deno.writeTextFile(join(copy, "cases/expectations/expectations.json"), "{broken");
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", join(copy, "harness/cli/main.ts"), "matrix", "--list"],
+    cwd: copy,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const message = new TextDecoder().decode(stderr);
+  assert.equal(code, 2, message);
+  assert.match(message, /expectations\.json: not valid JSON/);
+});
