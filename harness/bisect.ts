@@ -14,7 +14,6 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { criuErrorLine } from "../reports/grid.ts";
 import { alignColumns } from "../reports/terminal.ts";
 import { exists } from "./build_cache.ts";
@@ -23,7 +22,7 @@ import { CRIU_TREE_MARKERS, notACriuTree } from "./criu_source.ts";
 import { resolveCustomCriu } from "./custom_inputs.ts";
 import { runCommand } from "./exec.ts";
 import { BISECT_EXIT_CODES, bisectStepMark, GIT_BISECT_RUN_CODES } from "./exit_codes.ts";
-import { ensureHostTools } from "./host_tools.ts";
+import { denoTaskCommand } from "./deno_task.ts";
 import { defaultCacheDir } from "./image.ts";
 import { type BisectOptions, type KernelChoice, UsageError } from "./options.ts";
 import { runMatrix, stopLiveRuns } from "./pipeline.ts";
@@ -37,8 +36,6 @@ const REQUEST_FILE_NAME = "bisect-request.json";
 const COMMITS_DIR = "commits";
 const STEP_FILE_NAME = "step.json";
 const GIT_LOG_FILE_NAME = "git-bisect.log";
-/** The step runs as `deno task bisect --step`: the permissions of the task, stated once. */
-const DENO_CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
 /** A revision the user named, as the repository resolves it. */
 export interface ResolvedRevision {
@@ -541,7 +538,6 @@ export async function runBisect(
   const { repo, good, bad } = await resolveBisectRepo(options.repo, options.good, options.bad);
   const outDir = resolve(options.outDir);
   await ensureFreshOut(outDir);
-  await ensureHostTools([options.arch], log);
   await Deno.mkdir(outDir, { recursive: true });
   const scratch = await Deno.makeTempDir({ prefix: "criu-matrix-bisect-" });
   const tree = join(scratch, "criu");
@@ -600,14 +596,8 @@ export async function runBisect(
       "-c",
       'unset GIT_DIR GIT_PREFIX; exec "$@"',
       "bisect-step",
-      Deno.execPath(),
-      "task",
-      "--quiet",
-      "--config",
-      DENO_CONFIG,
-      "bisect",
-      "--step",
-      requestFile,
+      // The step runs as `deno task bisect --step`: the permissions of the task, stated once.
+      ...denoTaskCommand("bisect", ["--step", requestFile]),
     ];
 
     for (const [option, revision] of [["good", good], ["bad", bad]] as const) {

@@ -35,7 +35,7 @@ import {
   runBisect,
   runBisectStep,
 } from "./bisect.ts";
-import { ensureHostTools } from "./host_tools.ts";
+import { ensureHostToolsForTask } from "./host_tools.ts";
 import { defaultCacheDir } from "./image.ts";
 import { copyCellLogs, mergeResults } from "./merge.ts";
 import {
@@ -126,9 +126,11 @@ async function matrixCommand(args: string[]): Promise<number> {
   const shard = options.shard ?? { index: 1, count: 1 };
   const plan = selectShard(fullPlan, shard);
   const keep = options.resume ? await resumableCells(options.resume, fullPlan, shard) : undefined;
+  const arches = [...new Set(plan.vms.map((vm) => vm.arch))];
+  const rerun = await ensureHostToolsForTask("matrix", args, arches, log);
+  if (rerun !== null) return rerun;
   await ensureWritable(plan.outDir, options.resume ? "--resume" : "--out");
   await ensureWritable(defaultCacheDir(), "the cache directory");
-  await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   log(
     `${
@@ -222,6 +224,8 @@ async function bisectCommand(args: string[]): Promise<number> {
     console.log(BISECT_USAGE);
     return 0;
   }
+  const rerun = await ensureHostToolsForTask("bisect", args, [options.arch], log);
+  if (rerun !== null) return rerun;
   await ensureWritable(options.outDir, "--out");
   await ensureWritable(defaultCacheDir(), "the cache directory");
   const report = await runBisect(options, log);

@@ -10,9 +10,7 @@ import { defaultCacheDir } from "../../harness/image.ts";
 import { runMatrix } from "../../harness/pipeline.ts";
 import type { CaseDefinition } from "../../harness/types.ts";
 import { liveQemuProcesses } from "../../harness/vm.ts";
-import { singleVmPlan } from "../test_helpers.ts";
-
-const REPO = new URL("../../", import.meta.url).pathname;
+import { REPO, singleVmPlan } from "../test_helpers.ts";
 
 /** QEMU processes this test process started (setpriv execs QEMU, so this is their parent). */
 async function ourQemuProcesses(): Promise<number[]> {
