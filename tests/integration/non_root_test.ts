@@ -1,8 +1,10 @@
 /**
  * The matrix itself needs no root: an ordinary user builds its own images (apt with a private
  * state fetches and unpacks packages; nothing is installed or run) and runs a small matrix. (Root
- * is only for installing packages.) Skipped, with the reason, when not run as root, since only
- * root can create the test user.
+ * is only for installing packages.) Such a user also gets the `apt-get install` line for a missing
+ * package, and a working directory it cannot enter named as such. The test user and its home are
+ * removed before (an earlier run may have failed) and after, whatever happens. Skipped, with the
+ * reason, when not run as root, since only root can create the test user.
  */
 import assert from "assert";
 import { join } from "node:path";
@@ -41,7 +43,7 @@ async function runAsUser(command: string[], env: Record<string, string>, cwd = H
 Deno.test({
   name: "an ordinary user runs a matrix (root only installs packages)",
   ignore: Deno.uid() !== 0,
-  async fn() {
+  async fn(t) {
     await removeUser();
     assert.equal((await run(["useradd", "--create-home", "--shell", "/bin/sh", USER])).code, 0);
     try {
@@ -58,54 +60,79 @@ Deno.test({
       await Deno.chmod(deno, 0o755);
       const env = { CRIU_MATRIX_CACHE: cache, DENO_DIR: join(HOME, ".deno") };
 
-      const result = await runAsUser([
-        deno,
-        "run",
-        "--allow-all",
-        join(repo, "harness/cli.ts"),
-        "matrix",
-        "--criu",
-        "4.1.1",
-        "--arch",
-        "x86_64",
-        "--case",
-        "sigstop,sigtstp",
-        "--out",
-        out,
-      ], env);
-      const stderr = new TextDecoder().decode(result.stderr);
-      assert.equal(result.code, 0, stderr.slice(-2000));
-      const results = await readResults(join(out, "results.json"));
-      assert.deepEqual(results.cells.map((c) => `${c.case}:${c.verdict}`).sort(), [
-        "sigstop:pass",
-        "sigtstp:pass",
-      ]);
-      const owner = (await Deno.stat(join(out, "results.json"))).uid;
-      assert.notEqual(owner, 0);
+      await t.step("a small matrix, images built in its own cache", async () => {
+        const result = await runAsUser([
+          deno,
+          "run",
+          "--allow-all",
+          join(repo, "harness/cli.ts"),
+          "matrix",
+          "--criu",
+          "4.1.1",
+          "--arch",
+          "x86_64",
+          "--case",
+          "sigstop,sigtstp",
+          "--out",
+          out,
+        ], env);
+        const stderr = new TextDecoder().decode(result.stderr);
+        assert.equal(result.code, 0, stderr.slice(-2000));
+        const results = await readResults(join(out, "results.json"));
+        assert.deepEqual(results.cells.map((c) => `${c.case}:${c.verdict}`).sort(), [
+          "sigstop:pass",
+          "sigtstp:pass",
+        ]);
+        const owner = (await Deno.stat(join(out, "results.json"))).uid;
+        assert.notEqual(owner, 0);
+      });
+
+      // A package that is missing cannot be installed by an ordinary user: the run stops with
+      // the line to run as root (exit 2 through the command line's usage errors).
+      await t.step("a missing package: the apt-get line to run as root", async () => {
+        const missing = await runAsUser([
+          deno,
+          "eval",
+          "--config",
+          join(repo, "deno.json"),
+          `import { ensureHostTools } from "file://${join(repo, "harness/host_tools.ts")}";
+           import { UsageError } from "file://${join(repo, "harness/options.ts")}";
+           const tool = { program: "criu-matrix-no-such-program", debianPackage: "no-such-package" };
+           await ensureHostTools(["x86_64"], console.log, [tool]).catch((error) => {
+             console.log(error instanceof UsageError, error.message);
+           });`,
+        ], env);
+        assert.match(
+          new TextDecoder().decode(missing.stdout) + new TextDecoder().decode(missing.stderr),
+          /^true missing host packages: no-such-package\. Install them as root, then run again:\n {2}sudo apt-get update && sudo apt-get install -y no-such-package\n$/,
+        );
+      });
 
       // Left in a directory it cannot enter (as setpriv leaves it in root's private checkout),
       // the harness says so instead of "program not found".
-      const hidden = await Deno.makeTempDir({ prefix: "criu-matrix-private-" });
-      try {
-        const inside = join(hidden, "checkout");
-        await Deno.mkdir(inside, { mode: 0o755 });
-        const exec = join(repo, "harness/exec.ts");
-        const refused = await runAsUser(
-          [
-            deno,
-            "eval",
-            `import { runCommand } from "file://${exec}"; await runCommand(["sh", "-c", "true"]);`,
-          ],
-          env,
-          inside,
-        );
-        assert.match(
-          new TextDecoder().decode(refused.stderr),
-          new RegExp(`cannot start sh: the working directory ${inside} cannot be entered`),
-        );
-      } finally {
-        await Deno.remove(hidden, { recursive: true });
-      }
+      await t.step("an unenterable working directory, named as such", async () => {
+        const hidden = await Deno.makeTempDir({ prefix: "criu-matrix-private-" });
+        try {
+          const inside = join(hidden, "checkout");
+          await Deno.mkdir(inside, { mode: 0o755 });
+          const exec = join(repo, "harness/exec.ts");
+          const refused = await runAsUser(
+            [
+              deno,
+              "eval",
+              `import { runCommand } from "file://${exec}"; await runCommand(["sh", "-c", "true"]);`,
+            ],
+            env,
+            inside,
+          );
+          assert.match(
+            new TextDecoder().decode(refused.stderr),
+            new RegExp(`cannot start sh: the working directory ${inside} cannot be entered`),
+          );
+        } finally {
+          await Deno.remove(hidden, { recursive: true });
+        }
+      });
     } finally {
       await removeUser();
     }
