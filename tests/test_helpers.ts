@@ -7,9 +7,9 @@
  */
 import assert from "assert";
 import { fileURLToPath } from "node:url";
-import { CRIU_VERSIONS } from "../harness/catalog.ts";
-import { UsageError } from "../harness/options.ts";
-import type { CaseDefinition, MatrixPlan } from "../harness/types.ts";
+import { CRIU_VERSIONS } from "../harness/core/catalog.ts";
+import { InputError } from "../harness/core/errors.ts";
+import type { CaseDefinition, MatrixPlan } from "../harness/core/types.ts";
 
 /** The checkout these tests belong to. */
 export const REPO = fileURLToPath(new URL("../", import.meta.url));
@@ -141,10 +141,10 @@ export function singleVmPlan(outDir: string, cases: CaseDefinition[]): MatrixPla
   };
 }
 
-/** Asserts that `run` throws a UsageError whose message contains every fragment. */
+/** Asserts that `run` throws a InputError whose message contains every fragment. */
 export function assertUsageError(run: () => unknown, ...fragments: string[]) {
   assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof UsageError, `expected UsageError, got ${error}`);
+    assert.ok(error instanceof InputError, `expected InputError, got ${error}`);
     for (const fragment of fragments) {
       assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
     }

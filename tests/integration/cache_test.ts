@@ -5,7 +5,7 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { defaultCacheDir, ensureKernel, imageKey } from "../../harness/image.ts";
+import { defaultCacheDir, ensureKernel, imageKey } from "../../vm/image.ts";
 import { kernelRecipe } from "../../vm/recipes.ts";
 
 const recipe = kernelRecipe("bookworm", "x86_64");

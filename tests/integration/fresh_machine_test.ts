@@ -7,7 +7,7 @@
  */
 import assert from "assert";
 import { dirname, join } from "node:path";
-import { readResults, RESULTS_FILE_NAME } from "../../harness/results.ts";
+import { readResults, RESULTS_FILE_NAME } from "../../harness/core/results.ts";
 import { copyCheckout, REPO } from "../test_helpers.ts";
 
 const SUITE = "bookworm";

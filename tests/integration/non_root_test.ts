@@ -8,7 +8,7 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { readResults } from "../../harness/results.ts";
+import { readResults } from "../../harness/core/results.ts";
 import { copyCheckout } from "../test_helpers.ts";
 
 const USER = "criu-matrix-test";
@@ -65,7 +65,7 @@ Deno.test({
           deno,
           "run",
           "--allow-all",
-          join(repo, "harness/cli.ts"),
+          join(repo, "harness/cli/main.ts"),
           "matrix",
           "--criu",
           "4.1.1",
@@ -95,11 +95,11 @@ Deno.test({
           "eval",
           "--config",
           join(repo, "deno.json"),
-          `import { ensureHostTools } from "file://${join(repo, "harness/host_tools.ts")}";
-           import { UsageError } from "file://${join(repo, "harness/options.ts")}";
+          `import { ensureHostTools } from "file://${join(repo, "harness/host/host_tools.ts")}";
+           import { InputError } from "file://${join(repo, "harness/core/errors.ts")}";
            const tool = { program: "criu-matrix-no-such-program", debianPackage: "no-such-package" };
            await ensureHostTools(["x86_64"], console.log, [tool]).catch((error) => {
-             console.log(error instanceof UsageError, error.message);
+             console.log(error instanceof InputError, error.message);
            });`,
         ], env);
         assert.match(
@@ -115,7 +115,7 @@ Deno.test({
         try {
           const inside = join(hidden, "checkout");
           await Deno.mkdir(inside, { mode: 0o755 });
-          const exec = join(repo, "harness/exec.ts");
+          const exec = join(repo, "harness/host/exec.ts");
           const refused = await runAsUser(
             [
               deno,

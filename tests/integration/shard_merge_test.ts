@@ -4,8 +4,8 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { readResults } from "../../harness/results.ts";
-import type { ResultsFile } from "../../harness/types.ts";
+import { readResults } from "../../harness/core/results.ts";
+import type { ResultsFile } from "../../harness/core/types.ts";
 import { REPO } from "../test_helpers.ts";
 
 const OUT = join(REPO, "out/test-runs/shard-merge");
@@ -13,7 +13,7 @@ const SELECTION = ["--criu", "3.17.1,4.1.1", "--arch", "x86_64", "--case", "sigs
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(REPO, "harness/cli.ts"), ...args],
+    args: ["run", "--allow-all", join(REPO, "harness/cli/main.ts"), ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
