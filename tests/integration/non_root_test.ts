@@ -53,8 +53,9 @@ Deno.test({
       const deno = join(HOME, "deno");
       await Deno.copyFile(Deno.execPath(), deno);
       const out = join(HOME, "out");
-      // The user's own copy of the harness: the checkout may sit where only root can read.
-      const repo = join(HOME, "criu-matrix");
+      // The user's own copy of the harness (the checkout may sit where only root can read), under
+      // a path with spaces, as a user may choose.
+      const repo = join(HOME, "my checkouts", "criu matrix");
       await copyCheckout(repo);
       assert.equal((await run(["chown", "-R", `${USER}:${USER}`, HOME])).code, 0);
       await Deno.chmod(deno, 0o755);
