@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { InputError } from "../core/errors.ts";
 
 /** What a finished command left behind. */
 export interface CommandOutput {
@@ -62,9 +63,10 @@ export async function runCommand(
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       const dir = options.cwd ?? Deno.cwd();
-      // Deno refuses to start anything from a directory its user cannot enter, as NotFound.
+      // Deno refuses to start anything from a directory its user cannot enter, as NotFound: it
+      // is where the user started, before anything ran.
       if (!await enterable(dir)) {
-        throw new Error(
+        throw new InputError(
           `cannot start ${program}: the working directory ${dir} cannot be entered by this ` +
             `user; run from a directory it can use (needed for: ${command.join(" ")})`,
         );
