@@ -26,7 +26,7 @@ Deno.test({
       const output = new TextDecoder().decode(result.stdout) +
         new TextDecoder().decode(result.stderr);
       assert.equal(result.code, 0, output.slice(-3000));
-      assert.match(output, /ok \| 1 passed \| 0 failed/);
+      assert.match(output, /^ok \| 1 passed \(3 steps\) \| 0 failed/m);
     } finally {
       await Deno.remove(privateDir, { recursive: true });
     }
