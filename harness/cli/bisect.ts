@@ -16,6 +16,7 @@ import { loadCases } from "../core/cases.ts";
 import type { BisectOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
 import { BISECT_EXIT_CODES, formatExitCodes } from "../core/exit_codes.ts";
+import { ensureHostToolsForTask } from "../host/host_tools.ts";
 import { log } from "./log.ts";
 import {
   checkLocalKernelArches,
@@ -182,6 +183,8 @@ export async function bisectCommand(args: string[]): Promise<number> {
     caseNames: cases.map((c) => c.name),
     customKernels: await resolveCustomKernels(values.get("kernel") ?? []),
   });
+  const rerun = await ensureHostToolsForTask("bisect", args, [options.arch], log, [options.arch]);
+  if (rerun !== null) return rerun;
   await ensureWritable(options.outDir, "--out");
   await ensureWritable(defaultCacheDir(), "the cache directory");
   const report = await runBisect(options, log);

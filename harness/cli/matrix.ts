@@ -25,7 +25,7 @@ import { loadExpectations } from "../core/expectations.ts";
 import { planMatrix } from "../core/plan.ts";
 import { readResultsFrom, RESULTS_FILE_NAME } from "../core/results.ts";
 import { formatShard, parseShard, selectShard } from "../core/shard.ts";
-import { ensureHostTools } from "../host/host_tools.ts";
+import { ensureHostToolsForTask } from "../host/host_tools.ts";
 import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
 import { describeRun } from "../run/run_info.ts";
 import { finishRun, readBaseline } from "./finish.ts";
@@ -222,9 +222,14 @@ export async function matrixCommand(args: string[]): Promise<number> {
   const plan = selectShard(fullPlan, shard);
   const run = describeRun(fullPlan, shard);
   const keep = options.resume ? await resumableCells(options.resume, run) : undefined;
+  const arches = [...new Set(plan.vms.map((vm) => vm.arch))];
+  const criuBuildArches = [
+    ...new Set(plan.vms.filter((vm) => vm.criu.origin?.kind === "source").map((vm) => vm.arch)),
+  ];
+  const rerun = await ensureHostToolsForTask("matrix", args, arches, log, criuBuildArches);
+  if (rerun !== null) return rerun;
   await ensureWritable(plan.outDir, options.resume ? "--resume" : "--out");
   await ensureWritable(defaultCacheDir(), "the cache directory");
-  await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   log(
     `${
