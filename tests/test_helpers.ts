@@ -67,6 +67,28 @@ export function tempDirRemovedAtUnload(prefix: string): string {
   return dir;
 }
 
+/**
+ * Copies this checkout's files to `dest` (made if missing), as a fresh clone holds them: without
+ * what .gitignore leaves out (run outputs, built fixtures) or the git directory.
+ */
+export async function copyCheckout(dest: string): Promise<void> {
+  await Deno.mkdir(dest, { recursive: true });
+  const excluded = ["out", "fixtures/build", "node_modules", ".git"].map((p) => `--exclude=./${p}`);
+  const copy = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'tar -C "$1" "$@" -cf - . | tar -C "$2" -xf -',
+      "copy",
+      REPO_ROOT,
+      dest,
+      ...excluded,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(copy.code, 0, new TextDecoder().decode(copy.stderr));
+}
+
 /** Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]. */
 export function stat(pid: number): string[] | null {
   try {

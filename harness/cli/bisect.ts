@@ -16,6 +16,7 @@ import { loadCases } from "../core/cases.ts";
 import type { BisectOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
 import { BISECT_EXIT_CODES, formatExitCodes } from "../core/exit_codes.ts";
+import { ensureHostToolsForTask } from "../host/host_tools.ts";
 import { log } from "./log.ts";
 import {
   checkLocalKernelArches,
@@ -182,7 +183,15 @@ export async function bisectCommand(args: string[]): Promise<number> {
     caseNames: cases.map((c) => c.name),
     customKernels: await resolveCustomKernels(values.get("kernel") ?? []),
   });
+  // Git checks the repository itself once it is installed; a missing one is refused before.
+  if (!(await Deno.stat(options.repo).then((info) => info.isDirectory, () => false))) {
+    throw new InputError(
+      `--repo ${options.repo}: no such directory; accepted: the top directory of a CRIU git checkout`,
+    );
+  }
   const outDir = await prepareOutDir(options.outDir, "--out", { resuming: false });
+  const rerun = await ensureHostToolsForTask("bisect", args, [options.arch], log, [options.arch]);
+  if (rerun !== null) return rerun;
   await ensureWritable(defaultCacheDir(), "the cache directory");
   const report = await runBisect({ ...options, outDir }, log);
   console.log(renderBisectSummary(report));

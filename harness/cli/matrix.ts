@@ -30,7 +30,7 @@ import { loadExpectations } from "../core/expectations.ts";
 import { planMatrix } from "../core/plan.ts";
 import { readResultsFrom, RESULTS_FILE_NAME } from "../core/results.ts";
 import { formatShard, parseShard, selectShard } from "../core/shard.ts";
-import { ensureHostTools } from "../host/host_tools.ts";
+import { ensureHostToolsForTask } from "../host/host_tools.ts";
 import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
 import { describeRun } from "../run/run_info.ts";
 import { finishRun, readBaseline } from "./finish.ts";
@@ -252,7 +252,12 @@ export async function matrixCommand(args: string[]): Promise<number> {
   const plan = selectShard(fullPlan, shard);
   const run = describeRun(fullPlan, shard);
   const keep = options.resume ? await resumableCells(outDir, run) : undefined;
-  await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
+  const arches = [...new Set(plan.vms.map((vm) => vm.arch))];
+  const criuBuildArches = [
+    ...new Set(plan.vms.filter((vm) => vm.criu.origin?.kind === "source").map((vm) => vm.arch)),
+  ];
+  const rerun = await ensureHostToolsForTask("matrix", args, arches, log, criuBuildArches);
+  if (rerun !== null) return rerun;
   if (!options.resume) await recordOptions(outDir, given);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   log(

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { InfraError } from "../core/errors.ts";
+import { InfraError, InputError } from "../core/errors.ts";
 
 /** What a finished command left behind. */
 export interface CommandOutput {
@@ -17,6 +17,18 @@ export class CommandError extends InfraError {
   constructor(readonly command: string[], readonly output: CommandOutput) {
     const tail = (output.stderr || output.stdout).trim().split("\n").slice(-15).join("\n");
     super(`command failed (exit ${output.code}): ${command.join(" ")}\n${tail}`);
+  }
+}
+
+/** Whether this process's user can reach `dir` (every directory above it searchable). */
+async function enterable(dir: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(dir)).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
+      return false;
+    }
+    throw error;
   }
 }
 
@@ -49,6 +61,15 @@ export async function runCommand(
     result = await child.output();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
+      const dir = options.cwd ?? Deno.cwd();
+      // Deno refuses to start anything from a directory its user cannot enter, as NotFound: it
+      // is where the user started, before anything ran.
+      if (!await enterable(dir)) {
+        throw new InputError(
+          `cannot start ${program}: the working directory ${dir} cannot be entered by this ` +
+            `user; run from a directory it can use (needed for: ${command.join(" ")})`,
+        );
+      }
       throw new InfraError(`program not found: ${program} (needed for: ${command.join(" ")})`);
     }
     throw error;

@@ -3,8 +3,13 @@
  * installs missing Debian packages: with apt when running as root (saying so), else the user
  * gets the exact commands.
  *
+ * Deno resolves each `--allow-run` name to a path once, at start-up: a program installed later is
+ * refused for the rest of the process. So a task with narrow permissions that had to install
+ * something runs again in a fresh process ({@link ensureHostToolsForTask}), which finds them.
+ *
  * @module
  */
+import { runDenoTask } from "./deno_task.ts";
 import { runCommand } from "./exec.ts";
 import { DEBIAN_ARCH } from "../core/catalog.ts";
 import { InfraError } from "../core/errors.ts";
@@ -94,7 +99,8 @@ async function installPackages(
 
 /**
  * Makes sure every tool for `arches` (and `extra`) is there: installs missing packages with apt
- * as root, or throws an {@link InfraError} with the commands to run.
+ * as root, or throws an {@link InfraError} with the commands to run. Resolves to true when it
+ * installed something.
  *
  * @example
  * ```ts ignore
@@ -106,14 +112,16 @@ export async function ensureHostTools(
   arches: readonly Arch[],
   log: (line: string) => void,
   extra: readonly HostTool[] = [],
-): Promise<void> {
+): Promise<boolean> {
   const missing: string[] = [];
   for (const tool of [...requiredHostTools(arches), ...extra]) {
     if (!(await present(tool.program)) && !missing.includes(tool.debianPackage)) {
       missing.push(tool.debianPackage);
     }
   }
-  if (missing.length > 0) await installPackages(missing, `for ${arches.join(", ")}`, log);
+  if (missing.length === 0) return false;
+  await installPackages(missing, `for ${arches.join(", ")}`, log);
+  return true;
 }
 
 /**
@@ -156,9 +164,41 @@ async function installed(pkg: string): Promise<boolean> {
 }
 
 /**
+ * {@link ensureHostTools} for the deno.json task `task` (`matrix`, `bisect`) started with `args`,
+ * and {@link ensureCriuBuildDeps} for each arch of `criuBuildArches` (where the task builds CRIU
+ * from source). When it installed something and this process may start only the programs it named at start-up
+ * (which Deno looked up before they existed), the task runs again in a fresh process, with the
+ * same arguments and the task's own permissions, and this resolves to that run's exit status;
+ * null means go on in this process.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensureHostToolsForTask } from "./host_tools.ts";
+ * const rerun = await ensureHostToolsForTask("matrix", Deno.args.slice(1), ["x86_64"], console.log);
+ * if (rerun !== null) Deno.exit(rerun);
+ * ```
+ */
+export async function ensureHostToolsForTask(
+  task: string,
+  args: readonly string[],
+  arches: readonly Arch[],
+  log: (line: string) => void,
+  criuBuildArches: readonly Arch[] = [],
+): Promise<number | null> {
+  let installedAny = await ensureHostTools(arches, log);
+  for (const arch of criuBuildArches) {
+    installedAny = await ensureCriuBuildDeps(arch, log) || installedAny;
+  }
+  if (!installedAny) return null;
+  if ((await Deno.permissions.query({ name: "run" })).state === "granted") return null;
+  log(`installed; running deno task ${task} again, in a process that can start what was installed`);
+  return await runDenoTask(task, args);
+}
+
+/**
  * Makes sure the host can build CRIU for `arch`: installs missing Debian packages with apt when
  * running as root (saying so; for aarch64 it first enables the arm64 architecture), else throws a
- * {@link InfraError} with the exact commands to run.
+ * {@link InfraError} with the exact commands to run. Resolves to true when it installed something.
  *
  * @example
  * ```ts ignore
@@ -166,10 +206,13 @@ async function installed(pkg: string): Promise<boolean> {
  * await ensureCriuBuildDeps("aarch64", console.log);
  * ```
  */
-export async function ensureCriuBuildDeps(arch: Arch, log: (line: string) => void): Promise<void> {
+export async function ensureCriuBuildDeps(
+  arch: Arch,
+  log: (line: string) => void,
+): Promise<boolean> {
   const missing = [];
   for (const pkg of criuBuildPackages(arch)) if (!(await installed(pkg))) missing.push(pkg);
-  if (missing.length === 0) return;
+  if (missing.length === 0) return false;
   const foreign = arch === "aarch64" &&
     !(await runCommand(["dpkg", "--print-foreign-architectures"])).stdout.split("\n").includes(
       "arm64",
@@ -180,4 +223,5 @@ export async function ensureCriuBuildDeps(arch: Arch, log: (line: string) => voi
     log,
     foreign ? [["dpkg", "--add-architecture", "arm64"]] : [],
   );
+  return true;
 }
