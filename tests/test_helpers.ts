@@ -1,14 +1,15 @@
 /**
  * Helpers shared by the tests: for the host tests that run real programs (fixtures, zdtm, CRIU
  * builds), temporary directories, /proc, polling, killing what a test started and ELF headers; for
- * the command-line tests, an assertion on usage errors.
+ * the command-line tests, an assertion on usage errors; for the matrix runs, the cells triage did
+ * not find as expected.
  *
  * @module
  */
 import assert from "assert";
 import { CRIU_VERSIONS } from "../harness/catalog.ts";
 import { UsageError } from "../harness/options.ts";
-import type { CaseDefinition, MatrixPlan } from "../harness/types.ts";
+import type { CaseDefinition, MatrixPlan, ResultsFile } from "../harness/types.ts";
 
 /** A temporary directory made now and removed when the test process ends. */
 export function tempDirRemovedAtUnload(prefix: string): string {
@@ -131,4 +132,17 @@ export function assertUsageError(run: () => unknown, ...fragments: string[]) {
     }
     return true;
   });
+}
+
+/**
+ * Every cell whose triage is neither `pass` nor `xfail` (an error, an unexpected failure or pass,
+ * a flaky cell), one line each with its summary, so that a failing assertion shows them all.
+ */
+export function unexpectedCells(results: ResultsFile): string[] {
+  return results.cells
+    .filter((c) => c.triage?.status !== "pass" && c.triage?.status !== "xfail")
+    .map((c) =>
+      `${c.criu.version}/${c.arch}/${c.kernel.name}/${c.case}: ${c.triage?.status ?? "untriaged"}` +
+      ` (${c.verdict}${c.stage ? ` at ${c.stage}` : ""}): ${c.summary}`
+    );
 }
