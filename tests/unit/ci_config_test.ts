@@ -1,4 +1,5 @@
 import assert from "assert";
+import { validateWorkflow } from "action-validator";
 import { parse as parseYaml } from "yaml";
 import { loadCases } from "../../harness/cases.ts";
 import { renderCiMatrix } from "../../harness/ci_matrix.ts";
@@ -37,14 +38,15 @@ Deno.test("CI configurations", async (t) => {
     assert.deepEqual(gitlab.pages.artifacts.paths, ["public"]);
   });
   await t.step(
-    "the GitHub workflow passes @action-validator/cli (from the npm registry)",
+    "the GitHub workflow passes GitHub's workflow schema (action-validator)",
     async () => {
-      const { code, stdout, stderr } = await new Deno.Command("npx", {
-        args: ["-y", "@action-validator/cli@0.6.0", ".github/workflows/criu-matrix.yml"],
-        cwd: ROOT,
-      }).output();
-      const decoder = new TextDecoder();
-      assert.equal(code, 0, decoder.decode(stdout) + decoder.decode(stderr));
+      // The validator is a dependency like any other (deno.json), not fetched by the test.
+      const { errors } = validateWorkflow(await read(".github/workflows/criu-matrix.yml"));
+      assert.deepEqual(errors, []);
     },
   );
+  await t.step("... which does catch a broken workflow", () => {
+    const { errors } = validateWorkflow("on: push\njobs:\n  build:\n    runs-on: 3\n");
+    assert.deepEqual(errors.map((e) => "path" in e ? e.path : e.title), ["/jobs/build"]);
+  });
 });
