@@ -14,12 +14,12 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "cli-args";
-import { loadCases } from "../harness/cases.ts";
-import { CPU_MODELS } from "../harness/catalog.ts";
-import { defaultCacheDir } from "../harness/image.ts";
-import { parseMatrixOptions } from "../harness/options.ts";
-import { type PipelineOutcome, runMatrix } from "../harness/pipeline.ts";
-import { planMatrix } from "../harness/plan.ts";
+import { loadCases } from "../harness/core/cases.ts";
+import { CPU_MODELS } from "../harness/core/catalog.ts";
+import { defaultCacheDir } from "../vm/image.ts";
+import { parseMatrixOptions } from "../harness/cli/matrix.ts";
+import { type PipelineOutcome, runMatrix } from "../harness/run/pipeline.ts";
+import { planMatrix } from "../harness/core/plan.ts";
 
 /** Seconds during which at least one of `intervals` ([start, end]) was running. */
 export function unionSeconds(intervals: [number, number][]): number {

@@ -5,16 +5,16 @@
  * @module
  */
 
-import { compareCaseNames } from "../harness/cases.ts";
+import { compareCaseNames } from "../harness/core/cases.ts";
 import {
   ARCHES,
   compareKernelNames,
   CRIU_VERSIONS,
   expectedKernelSeries,
   rankIn,
-} from "../harness/catalog.ts";
-import { cellKey } from "../harness/results.ts";
-import type { Arch, CellResult, ResultsFile, Verdict } from "../harness/types.ts";
+} from "../harness/core/catalog.ts";
+import { cellKey } from "../harness/core/results.ts";
+import type { Arch, CellResult, ResultsFile, Verdict } from "../harness/core/types.ts";
 
 /** One column of the matrix: one VM's CRIU, arch and kernel. */
 export interface MatrixColumn {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cellKey } from "../harness/results.ts";
+import { cellKey } from "../harness/core/results.ts";
 import type {
   CaseDefinition,
   CellResult,
@@ -14,7 +14,7 @@ import type {
   CheckResult,
   ResultsFile,
   Verdict,
-} from "../harness/types.ts";
+} from "../harness/core/types.ts";
 import {
   buildMatrixGrid,
   columnLabel,

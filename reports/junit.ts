@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CellResult, ResultsFile } from "../harness/types.ts";
+import type { CellResult, ResultsFile } from "../harness/core/types.ts";
 import { buildMatrixGrid, criuErrorLine, type MatrixColumn, verdictDetail } from "./grid.ts";
 import { type LogReader, tailLines } from "./logs.ts";
 import { escapeMarkup } from "./markup.ts";

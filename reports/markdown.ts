@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CaseDefinition, CellResult, ResultsFile, Verdict } from "../harness/types.ts";
+import type { CaseDefinition, CellResult, ResultsFile, Verdict } from "../harness/core/types.ts";
 import {
   buildMatrixGrid,
   columnLabel,

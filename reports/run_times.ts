@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ResultsFile } from "../harness/types.ts";
+import type { ResultsFile } from "../harness/core/types.ts";
 import { formatDuration } from "./terminal.ts";
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CellResult, ResultsFile } from "../harness/types.ts";
+import type { CellResult, ResultsFile } from "../harness/core/types.ts";
 import { buildMatrixGrid, countVerdicts } from "./grid.ts";
 
 /**

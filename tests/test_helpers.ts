@@ -7,9 +7,9 @@
  * @module
  */
 import assert from "assert";
-import { CRIU_VERSIONS } from "../harness/catalog.ts";
-import { UsageError } from "../harness/options.ts";
-import type { CaseDefinition, MatrixPlan, ResultsFile } from "../harness/types.ts";
+import { CRIU_VERSIONS } from "../harness/core/catalog.ts";
+import { InputError } from "../harness/core/errors.ts";
+import type { CaseDefinition, MatrixPlan, ResultsFile } from "../harness/core/types.ts";
 
 /** A temporary directory made now and removed when the test process ends. */
 export function tempDirRemovedAtUnload(prefix: string): string {
@@ -123,10 +123,10 @@ export function singleVmPlan(outDir: string, cases: CaseDefinition[]): MatrixPla
   };
 }
 
-/** Asserts that `run` throws a UsageError whose message contains every fragment. */
+/** Asserts that `run` throws a InputError whose message contains every fragment. */
 export function assertUsageError(run: () => unknown, ...fragments: string[]) {
   assert.throws(run, (error: unknown) => {
-    assert.ok(error instanceof UsageError, `expected UsageError, got ${error}`);
+    assert.ok(error instanceof InputError, `expected InputError, got ${error}`);
     for (const fragment of fragments) {
       assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
     }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Arch } from "../harness/types.ts";
+import type { Arch } from "../harness/core/types.ts";
 
 /** The accelerator: KVM only where a probe boot proved it works, TCG otherwise. */
 export type Accel = "kvm" | "tcg";

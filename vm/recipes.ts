@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Arch, DebianSuite, KernelSuite } from "../harness/types.ts";
+import type { Arch, DebianSuite, KernelSuite } from "../harness/core/types.ts";
 
 /** Where Debian packages come from (the only archive reachable from CI machines). */
 export const DEBIAN_MIRROR = "http://deb.debian.org/debian";

@@ -8,10 +8,10 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import type { BisectReport } from "../../harness/bisect.ts";
-import { fetchDebianCriuSource } from "../../harness/criu_source.ts";
-import { runCommand } from "../../harness/exec.ts";
-import { defaultCacheDir } from "../../harness/image.ts";
+import type { BisectReport } from "../../harness/bisect/report.ts";
+import { fetchDebianCriuSource } from "../../harness/builds/criu.ts";
+import { runCommand } from "../../harness/host/exec.ts";
+import { defaultCacheDir } from "../../vm/image.ts";
 import { processTree, stat, tempDirRemovedAtUnload, waitFor } from "../test_helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -250,7 +250,7 @@ Deno.test("task bisect finds the commit that broke sigttin with a real git bisec
       250,
     );
     // deno task runs the bisect as its child: signal that one, as a supervisor would.
-    const [bisectPid] = processesNaming("harness/cli.ts").filter((pid) =>
+    const [bisectPid] = processesNaming("harness/cli/main.ts").filter((pid) =>
       commandLine(pid).includes(`\0--out\0${stopped}\0`)
     );
     assert.ok(bisectPid, "the bisect process is found by its command line");

@@ -4,9 +4,9 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { loadCases } from "../../harness/cases.ts";
-import { defaultCacheDir, ensureKernel, ensureRootfs, sha256Hex } from "../../harness/image.ts";
-import { runMatrix } from "../../harness/pipeline.ts";
+import { loadCases } from "../../harness/core/cases.ts";
+import { defaultCacheDir, ensureKernel, ensureRootfs, sha256Hex } from "../../vm/image.ts";
+import { runMatrix } from "../../harness/run/pipeline.ts";
 import { singleVmPlan } from "../test_helpers.ts";
 import { kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
 

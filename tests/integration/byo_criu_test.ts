@@ -6,10 +6,10 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { fetchDebianCriuSource } from "../../harness/criu_source.ts";
-import { defaultCacheDir } from "../../harness/image.ts";
-import { readResults } from "../../harness/results.ts";
-import type { CellResult, ResultsFile } from "../../harness/types.ts";
+import { fetchDebianCriuSource } from "../../harness/builds/criu.ts";
+import { defaultCacheDir } from "../../vm/image.ts";
+import { readResults } from "../../harness/core/results.ts";
+import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const OUT = join(REPO, "out/test-runs/byo-criu");
@@ -21,7 +21,15 @@ async function matrix(
   args: string[],
 ): Promise<{ code: number; results: ResultsFile }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(REPO, "harness/cli.ts"), "matrix", ...args, "--out", out],
+    args: [
+      "run",
+      "--allow-all",
+      join(REPO, "harness/cli/main.ts"),
+      "matrix",
+      ...args,
+      "--out",
+      out,
+    ],
     stdout: "null",
     stderr: "piped",
   }).output();

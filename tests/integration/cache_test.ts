@@ -5,8 +5,8 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { hasPvhEntry } from "../../harness/boot_kernel.ts";
-import { defaultCacheDir, ensureKernel, imageKey, type KernelImage } from "../../harness/image.ts";
+import { hasPvhEntry } from "../../vm/boot_kernel.ts";
+import { defaultCacheDir, ensureKernel, imageKey, type KernelImage } from "../../vm/image.ts";
 import { kernelRecipe } from "../../vm/recipes.ts";
 
 const recipe = kernelRecipe("bookworm", "x86_64");

@@ -5,8 +5,8 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { readResults } from "../../harness/results.ts";
-import type { CellResult, ResultsFile } from "../../harness/types.ts";
+import { readResults } from "../../harness/core/results.ts";
+import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
 import { unexpectedCells } from "../test_helpers.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;

@@ -4,7 +4,7 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { readResults, ResultsFileError, ResultsWriter } from "../../harness/results.ts";
+import { readResults, ResultsFileError, ResultsWriter } from "../../harness/core/results.ts";
 import { makeCell } from "../unit/results_fixture.ts";
 
 /**

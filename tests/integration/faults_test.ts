@@ -5,11 +5,11 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { loadCases } from "../../harness/cases.ts";
-import { defaultCacheDir } from "../../harness/image.ts";
-import { runMatrix } from "../../harness/pipeline.ts";
-import type { CaseDefinition } from "../../harness/types.ts";
-import { liveQemuProcesses } from "../../harness/vm.ts";
+import { loadCases } from "../../harness/core/cases.ts";
+import { defaultCacheDir } from "../../vm/image.ts";
+import { runMatrix } from "../../harness/run/pipeline.ts";
+import type { CaseDefinition } from "../../harness/core/types.ts";
+import { liveQemuProcesses } from "../../vm/guest_vm.ts";
 import { singleVmPlan } from "../test_helpers.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;

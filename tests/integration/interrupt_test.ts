@@ -5,8 +5,8 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { readResults } from "../../harness/results.ts";
-import type { ResultsFile } from "../../harness/types.ts";
+import { readResults } from "../../harness/core/results.ts";
+import type { ResultsFile } from "../../harness/core/types.ts";
 import { processTree, stat, waitFor } from "../test_helpers.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -22,7 +22,7 @@ const SELECTION = [
 
 function matrix(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(REPO, "harness/cli.ts"), "matrix", ...args],
+    args: ["run", "--allow-all", join(REPO, "harness/cli/main.ts"), "matrix", ...args],
     stdout: "null",
     stderr: "piped",
   }).spawn();

@@ -7,11 +7,11 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { withIndexes } from "../../harness/debian_apt.ts";
-import { fetchDebianKernel } from "../../harness/debian_kernel.ts";
-import { findUnpackedKernel } from "../../harness/image.ts";
-import { readResults } from "../../harness/results.ts";
-import type { CellResult } from "../../harness/types.ts";
+import { withIndexes } from "../../vm/debian_apt.ts";
+import { fetchDebianKernel } from "../../vm/debian_kernel.ts";
+import { findUnpackedKernel } from "../../vm/image.ts";
+import { readResults } from "../../harness/core/results.ts";
+import type { CellResult } from "../../harness/core/types.ts";
 import { kernelRecipe } from "../../vm/recipes.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -20,7 +20,15 @@ const REPO = new URL("../../", import.meta.url).pathname;
 async function runMatrix(out: string, args: string[]): Promise<string> {
   await Deno.remove(out, { recursive: true }).catch(() => {});
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(REPO, "harness/cli.ts"), "matrix", ...args, "--out", out],
+    args: [
+      "run",
+      "--allow-all",
+      join(REPO, "harness/cli/main.ts"),
+      "matrix",
+      ...args,
+      "--out",
+      out,
+    ],
     stdout: "null",
     stderr: "piped",
   }).output();

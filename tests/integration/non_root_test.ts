@@ -6,7 +6,7 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { readResults } from "../../harness/results.ts";
+import { readResults } from "../../harness/core/results.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const USER = "criu-matrix-test";
@@ -50,7 +50,7 @@ Deno.test({
       deno,
       "run",
       "--allow-all",
-      join(repo, "harness/cli.ts"),
+      join(repo, "harness/cli/main.ts"),
       "matrix",
       "--criu",
       "4.1.1",

@@ -4,8 +4,8 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { readResults } from "../../harness/results.ts";
-import type { ResultsFile } from "../../harness/types.ts";
+import { readResults } from "../../harness/core/results.ts";
+import type { ResultsFile } from "../../harness/core/types.ts";
 import { unexpectedCells } from "../test_helpers.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -14,7 +14,7 @@ const SELECTION = ["--criu", "3.17.1,4.1.1", "--arch", "x86_64", "--case", "sigs
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(REPO, "harness/cli.ts"), ...args],
+    args: ["run", "--allow-all", join(REPO, "harness/cli/main.ts"), ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

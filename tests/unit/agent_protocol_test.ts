@@ -2,10 +2,9 @@ import assert from "assert";
 import {
   type AgentMessage,
   emptyObservations,
-  MAX_LINE_LENGTH,
-  parseAgentLine,
   recordMessage,
-} from "../../harness/agent_protocol.ts";
+} from "../../harness/core/observations.ts";
+import { MAX_LINE_LENGTH, parseAgentLine } from "../../vm/agent_protocol.ts";
 import { lines, NONCE, observe, SIGSTOP_317 } from "./transcript_fixture.ts";
 
 /** The nonce of another run, e.g. a transcript replayed from an earlier boot. */

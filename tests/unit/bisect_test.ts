@@ -1,13 +1,13 @@
 import assert from "assert";
+import { checkEndpoint, parseBisectLog } from "../../harness/bisect/driver.ts";
 import {
   bisectExitCode,
-  checkEndpoint,
-  parseBisectLog,
   renderBisectSummary,
   type TestedCommit,
-} from "../../harness/bisect.ts";
-import { bisectStepExitCode, GIT_BISECT_RUN_CODES } from "../../harness/exit_codes.ts";
-import { type BisectOptions, parseBisectOptions } from "../../harness/options.ts";
+} from "../../harness/bisect/report.ts";
+import { bisectStepExitCode, GIT_BISECT_RUN_CODES } from "../../harness/core/exit_codes.ts";
+import { type BisectOptions } from "../../harness/core/command_options.ts";
+import { parseBisectOptions } from "../../harness/cli/bisect.ts";
 import { assertUsageError } from "../test_helpers.ts";
 
 const CASE_NAMES = ["sigstop", "sigttin", "running"];

@@ -1,7 +1,7 @@
 import assert from "assert";
 import { join } from "node:path";
-import { bzImagePayload, hasPvhEntry, writeBootKernel } from "../../harness/boot_kernel.ts";
-import { runCommand } from "../../harness/exec.ts";
+import { bzImagePayload, hasPvhEntry, writeBootKernel } from "../../vm/boot_kernel.ts";
+import { runCommand } from "../../harness/host/exec.ts";
 
 /** A minimal ELF64 whose one PT_NOTE segment holds one note (`name`, `type`). */
 function elfWithNote(name: string, type: number): Uint8Array {

@@ -1,6 +1,11 @@
 import assert from "assert";
 import { join } from "node:path";
-import { CASE_ORDER, CaseFileError, compareCaseNames, loadCases } from "../../harness/cases.ts";
+import {
+  CASE_ORDER,
+  CaseFileError,
+  compareCaseNames,
+  loadCases,
+} from "../../harness/core/cases.ts";
 
 const VALID = {
   name: "sigstop",

@@ -1,12 +1,12 @@
 import assert from "assert";
-import { emptyObservations } from "../../harness/agent_protocol.ts";
+import { emptyObservations } from "../../harness/core/observations.ts";
 import {
   evaluateCell,
   type Evaluation,
   failedInProbe,
   firstCriuError,
-} from "../../harness/checks.ts";
-import type { CaseDefinition } from "../../harness/types.ts";
+} from "../../harness/core/checks.ts";
+import type { CaseDefinition } from "../../harness/core/types.ts";
 import {
   CTRL_Z_43,
   LEAVE_RUNNING_43,

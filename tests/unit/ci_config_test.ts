@@ -1,10 +1,10 @@
 import assert from "assert";
 import { validateWorkflow } from "action-validator";
 import { parse as parseYaml } from "yaml";
-import { loadCases } from "../../harness/cases.ts";
-import { renderCiMatrix } from "../../harness/ci_matrix.ts";
-import { parsePlanOptions } from "../../harness/options.ts";
-import { planMatrix } from "../../harness/plan.ts";
+import { loadCases } from "../../harness/core/cases.ts";
+import { renderCiMatrix } from "../../harness/core/ci_matrix.ts";
+import { parsePlanOptions } from "../../harness/cli/plan.ts";
+import { planMatrix } from "../../harness/core/plan.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, ROOT));

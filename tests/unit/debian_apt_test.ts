@@ -1,7 +1,7 @@
 import assert from "assert";
 import { join } from "node:path";
-import { debVersion, unpackDebs } from "../../harness/debian_apt.ts";
-import { runCommand } from "../../harness/exec.ts";
+import { debVersion, unpackDebs } from "../../vm/debian_apt.ts";
+import { runCommand } from "../../harness/host/exec.ts";
 
 /** Builds `name_version_all.deb` in `debs` holding `files` (path → [content, mode]). */
 async function buildDeb(

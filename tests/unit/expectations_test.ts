@@ -4,9 +4,9 @@ import {
   findExpectation,
   loadExpectations,
   parseExpectations,
-} from "../../harness/expectations.ts";
-import { loadCases } from "../../harness/cases.ts";
-import { parseVersionRange, versionInRange } from "../../harness/version_range.ts";
+} from "../../harness/core/expectations.ts";
+import { loadCases } from "../../harness/core/cases.ts";
+import { parseVersionRange, versionInRange } from "../../harness/core/version_range.ts";
 
 const CASE_NAMES = ["sigstop", "sigtstp", "sigttin", "sigttou", "mt-sigtstp"];
 

@@ -1,7 +1,7 @@
 import assert from "assert";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { CellResult, ResultsFile } from "../../harness/types.ts";
+import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
 import { logReaderFor, renderJunitXml, tailLines } from "../../reports/mod.ts";
 import { FIXTURE_RESULTS, makeCell } from "./results_fixture.ts";
 

@@ -1,13 +1,20 @@
 import assert from "assert";
 import { join } from "node:path";
-import { loadCases } from "../../harness/cases.ts";
-import { copyCellLogs, MergeError, mergeResults } from "../../harness/merge.ts";
-import { parseMatrixOptions, parseMergeOptions, UsageError } from "../../harness/options.ts";
-import { planMatrix } from "../../harness/plan.ts";
-import { cellKey, parseResults, readResultsFrom, writeResults } from "../../harness/results.ts";
-import { describeRun } from "../../harness/run_info.ts";
-import { selectShard } from "../../harness/shard.ts";
-import type { CellResult, MatrixPlan, ResultsFile } from "../../harness/types.ts";
+import { loadCases } from "../../harness/core/cases.ts";
+import { copyCellLogs, MergeError, mergeResults } from "../../harness/core/merge.ts";
+import { parseMatrixOptions } from "../../harness/cli/matrix.ts";
+import { parseMergeOptions } from "../../harness/cli/merge.ts";
+import { InputError } from "../../harness/core/errors.ts";
+import { planMatrix } from "../../harness/core/plan.ts";
+import {
+  cellKey,
+  parseResults,
+  readResultsFrom,
+  writeResults,
+} from "../../harness/core/results.ts";
+import { describeRun } from "../../harness/run/run_info.ts";
+import { selectShard } from "../../harness/core/shard.ts";
+import type { CellResult, MatrixPlan, ResultsFile } from "../../harness/core/types.ts";
 import { makeCell } from "./results_fixture.ts";
 
 const CASES = await loadCases();
@@ -187,7 +194,7 @@ Deno.test("merge command line and logs", async (t) => {
     });
     assert.throws(
       () => parseMergeOptions(["a"]),
-      (e: unknown) => e instanceof UsageError && /--out DIR is required/.test(e.message),
+      (e: unknown) => e instanceof InputError && /--out DIR is required/.test(e.message),
     );
     assert.throws(() => parseMergeOptions(["--out", "m"]), /no inputs given/);
     assert.equal(parseMergeOptions(["--help"]).help, true);

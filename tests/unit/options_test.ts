@@ -1,12 +1,8 @@
 import assert from "assert";
 import { gzipSync } from "node:zlib";
-import { resolveCustomKernels } from "../../harness/custom_inputs.ts";
-import {
-  formatCaseList,
-  MATRIX_USAGE,
-  type MatrixOptions,
-  parseMatrixOptions,
-} from "../../harness/options.ts";
+import { resolveCustomKernels } from "../../harness/builds/custom_inputs.ts";
+import { formatCaseList, MATRIX_USAGE, parseMatrixOptions } from "../../harness/cli/matrix.ts";
+import { type MatrixOptions } from "../../harness/core/command_options.ts";
 import { FIXTURE_CASES } from "./results_fixture.ts";
 import { assertUsageError as assertThrowsUsageError } from "../test_helpers.ts";
 
@@ -17,7 +13,7 @@ function parse(...args: string[]): MatrixOptions {
   return parseMatrixOptions(args, { caseNames: CASE_NAMES, now: NOW, cores: 6 });
 }
 
-/** Asserts that parsing `args` throws a UsageError whose message contains every fragment. */
+/** Asserts that parsing `args` throws a InputError whose message contains every fragment. */
 function assertUsageError(args: string[], ...fragments: string[]) {
   assertThrowsUsageError(() => parse(...args), ...fragments);
 }

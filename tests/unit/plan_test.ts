@@ -1,7 +1,7 @@
 import assert from "assert";
-import { loadCases } from "../../harness/cases.ts";
-import { parseMatrixOptions } from "../../harness/options.ts";
-import { planMatrix } from "../../harness/plan.ts";
+import { loadCases } from "../../harness/core/cases.ts";
+import { parseMatrixOptions } from "../../harness/cli/matrix.ts";
+import { planMatrix } from "../../harness/core/plan.ts";
 
 const cases = await loadCases();
 const caseNames = cases.map((c) => c.name);

@@ -6,7 +6,7 @@ import {
   renderTerminalMatrix,
 } from "../../reports/mod.ts";
 import { FIXTURE_CASES, FIXTURE_RESULTS, makeCell } from "./results_fixture.ts";
-import type { ResultsFile } from "../../harness/types.ts";
+import type { ResultsFile } from "../../harness/core/types.ts";
 
 function assertIncludes(text: string, ...fragments: string[]) {
   for (const fragment of fragments) {

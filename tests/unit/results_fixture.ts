@@ -1,6 +1,6 @@
 /** A hand-made run covering every verdict, shared by the results and report tests. */
 
-import type { CaseDefinition, CellResult, ResultsFile } from "../../harness/types.ts";
+import type { CaseDefinition, CellResult, ResultsFile } from "../../harness/core/types.ts";
 
 /** A passing sigstop cell on CRIU 3.17.1 / x86_64 / bookworm; `overrides` change it. */
 export function makeCell(overrides: Partial<CellResult> = {}): CellResult {

@@ -6,7 +6,7 @@ import {
   readResults,
   ResultsFileError,
   ResultsWriter,
-} from "../../harness/results.ts";
+} from "../../harness/core/results.ts";
 import { FIXTURE_RESULTS, makeCell } from "./results_fixture.ts";
 
 function assertResultsFileError(text: string, ...fragments: string[]) {

@@ -1,11 +1,13 @@
 import assert from "assert";
 import { parse as parseYaml } from "yaml";
-import { loadCases } from "../../harness/cases.ts";
-import { renderCiMatrix } from "../../harness/ci_matrix.ts";
-import { parseMatrixOptions, parsePlanOptions, UsageError } from "../../harness/options.ts";
-import { planMatrix } from "../../harness/plan.ts";
-import { parseShard, selectShard, splitVms, vmCost } from "../../harness/shard.ts";
-import type { MatrixPlan } from "../../harness/types.ts";
+import { loadCases } from "../../harness/core/cases.ts";
+import { renderCiMatrix } from "../../harness/core/ci_matrix.ts";
+import { parseMatrixOptions } from "../../harness/cli/matrix.ts";
+import { parsePlanOptions } from "../../harness/cli/plan.ts";
+import { InputError } from "../../harness/core/errors.ts";
+import { planMatrix } from "../../harness/core/plan.ts";
+import { parseShard, selectShard, splitVms, vmCost } from "../../harness/core/shard.ts";
+import type { MatrixPlan } from "../../harness/core/types.ts";
 
 const CASES = await loadCases();
 const CASE_NAMES = CASES.map((c) => c.name);
@@ -75,7 +77,7 @@ Deno.test("--shard and --shards", async (t) => {
     assert.equal(parseMatrixOptions([], { caseNames: CASE_NAMES }).shard, null);
     assert.throws(
       () => parseMatrixOptions(["--shard", "5/4"], { caseNames: CASE_NAMES }),
-      (error: unknown) => error instanceof UsageError && error.message.startsWith('--shard: "5/4"'),
+      (error: unknown) => error instanceof InputError && error.message.startsWith('--shard: "5/4"'),
     );
   });
   await t.step("task plan takes the selection options, --shards and --format", () => {

@@ -9,9 +9,9 @@ import assert from "assert";
 import {
   type CellObservations,
   emptyObservations,
-  parseAgentLine,
   recordMessage,
-} from "../../harness/agent_protocol.ts";
+} from "../../harness/core/observations.ts";
+import { parseAgentLine } from "../../vm/agent_protocol.ts";
 
 /** A nonce shaped like `randomNonce()` makes them: 32 hex digits. */
 export const NONCE = "5d41402abc4b2a76b9719d911017c592";

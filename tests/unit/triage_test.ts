@@ -3,11 +3,11 @@ import {
   combineExitCodes,
   describeUnexpectedCells,
   exitCodeFor,
-} from "../../harness/exit_codes.ts";
-import { parseExpectations } from "../../harness/expectations.ts";
-import { MATRIX_USAGE } from "../../harness/options.ts";
-import { triageCells } from "../../harness/triage.ts";
-import type { CellResult, CellTriage, ResultsFile } from "../../harness/types.ts";
+} from "../../harness/core/exit_codes.ts";
+import { parseExpectations } from "../../harness/core/expectations.ts";
+import { MATRIX_USAGE } from "../../harness/cli/matrix.ts";
+import { triageCells } from "../../harness/core/triage.ts";
+import type { CellResult, CellTriage, ResultsFile } from "../../harness/core/types.ts";
 import { makeCell } from "./results_fixture.ts";
 
 const EXPECTATIONS = parseExpectations(

@@ -1,7 +1,7 @@
 import assert from "assert";
-import { runParameters } from "../../harness/run_vm.ts";
-import { imageKey } from "../../harness/image.ts";
-import type { Arch, CaseDefinition } from "../../harness/types.ts";
+import { runParameters } from "../../harness/run/run_vm.ts";
+import { imageKey } from "../../vm/image.ts";
+import type { Arch, CaseDefinition } from "../../harness/core/types.ts";
 import { type BootSpec, QEMU_PROFILES, qemuCommand } from "../../vm/profiles.ts";
 import {
   DEBIAN_MIRROR,

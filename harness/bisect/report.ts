@@ -1,0 +1,174 @@
+/**
+ * What the bisect driver (driver.ts) and its steps (step.ts) share: the files of a bisect's
+ * output directory, the request a step reads, what a tested commit and the finished bisect
+ * look like (`step.json`, `bisect.json`), the exit status of a bisect and its terminal summary.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { alignColumns } from "../../reports/terminal.ts";
+import type { BisectOptions, KernelChoice } from "../core/command_options.ts";
+import { BISECT_EXIT_CODES } from "../core/exit_codes.ts";
+import type { Arch, Stage, Verdict } from "../core/types.ts";
+
+/** The file in the bisect's output directory that holds its outcome ({@link BisectReport}). */
+export const BISECT_FILE_NAME = "bisect.json";
+
+export const REQUEST_FILE_NAME = "bisect-request.json";
+
+export const COMMITS_DIR = "commits";
+
+export const STEP_FILE_NAME = "step.json";
+
+/** A revision the user named, as the repository resolves it. */
+export interface ResolvedRevision {
+  /** As given, e.g. `v4.1` or `HEAD~3`. */
+  rev: string;
+  commit: string;
+  subject: string;
+}
+
+/** One commit the bisect tested: its cell's outcome and how git bisect counts it. */
+export interface TestedCommit {
+  commit: string;
+  subject: string;
+  /** `good` and `bad`: the endpoints given; `step`: a commit git bisect chose. */
+  role: "good" | "bad" | "step";
+  /** How the step's exit status marks the commit for git bisect. */
+  mark: "good" | "bad" | "skip";
+  verdict: Verdict;
+  stage: Stage;
+  summary: string;
+  /** The first error line CRIU logged, or null. */
+  criuError: string | null;
+  /** This commit's results directory (results.json, reports, logs), relative to the bisect's. */
+  resultsDir: string;
+  startedAt: string;
+  seconds: number;
+}
+
+/** What a finished `git bisect` log says. */
+export interface BisectLog {
+  /** Every commit git marked, in order, the endpoints first. */
+  marks: { commit: string; subject: string; mark: "good" | "bad" | "skip" }[];
+  /** The first bad commit, when the bisect found it. */
+  firstBad: { commit: string; subject: string } | null;
+  /** When only skipped commits were left: each commit that may be the first bad one. */
+  candidates: { commit: string; subject: string }[];
+}
+
+/** `bisect.json`: what was bisected, how it ended, and every commit tested. */
+export interface BisectReport {
+  tool: "criu-matrix";
+  kind: "bisect";
+  /** The repository's top directory. */
+  repo: string;
+  case: string;
+  arch: Arch;
+  kernel: KernelChoice;
+  cpu: string;
+  good: ResolvedRevision;
+  bad: ResolvedRevision;
+  /**
+   * `found`; `undecided`: only skipped commits were left; `endpoint-error`: an endpoint's cell
+   * is error or skip; `wrong-endpoints`: --good does not pass or --bad does not fail; `failed`:
+   * git bisect run stopped without a verdict; `interrupted`.
+   */
+  outcome: "found" | "undecided" | "endpoint-error" | "wrong-endpoints" | "failed" | "interrupted";
+  /** One line for a reader: the finding, or why there is none. */
+  message: string;
+  firstBad: { commit: string; subject: string } | null;
+  /** When `undecided`: the commits the first bad one may be. */
+  candidates: { commit: string; subject: string }[];
+  /** Every commit tested, in the order tested. */
+  tested: TestedCommit[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+/**
+ * What each step process needs, written once by the bisect to `OUT/bisect-request.json`: the
+ * cell's options, the output directory (absolute) and the worktree with the commit to test.
+ */
+export type StepRequest =
+  & Pick<BisectOptions, "case" | "arch" | "kernel" | "cpu" | "timeoutScale" | "outDir">
+  & { tree: string };
+
+export const short = (commit: string) => commit.slice(0, 12);
+
+/** Where a tested commit's results and step file are, relative to the output directory. */
+export const commitDir = (commit: string) => join(COMMITS_DIR, short(commit));
+
+/**
+ * The exit status of a finished bisect (see {@link BISECT_EXIT_CODES}).
+ *
+ * @example
+ * ```ts
+ * import { bisectExitCode } from "./report.ts";
+ * bisectExitCode("found"); // 0
+ * bisectExitCode("wrong-endpoints"); // 2
+ * ```
+ */
+export function bisectExitCode(outcome: BisectReport["outcome"]): number {
+  switch (outcome) {
+    case "found":
+      return BISECT_EXIT_CODES.found.code;
+    case "wrong-endpoints":
+      return BISECT_EXIT_CODES.usage.code;
+    case "interrupted":
+      return BISECT_EXIT_CODES.interrupted.code;
+    default:
+      return BISECT_EXIT_CODES.error.code;
+  }
+}
+
+/**
+ * The terminal summary: the finding (or why there is none), then one row per tested commit with
+ * its role, git's mark, the verdict, stage, subject and first CRIU error line.
+ *
+ * @example
+ * ```ts
+ * import { renderBisectSummary } from "./report.ts";
+ * console.log(renderBisectSummary({
+ *   message: "first bad commit: 0123456789ab Break it",
+ *   tested: [{
+ *     commit: "0123456789abcdef0123456789abcdef01234567", subject: "Break it", role: "bad",
+ *     mark: "bad", verdict: "fail", stage: "dump", summary: "dump exited 1",
+ *     criuError: "Error (compel/src/lib/infect.c:361): SEIZE 487: unsupported stop signal 21",
+ *     resultsDir: "commits/0123456789ab", startedAt: "2026-11-27T20:00:00.000Z", seconds: 30,
+ *   }],
+ * }));
+ * ```
+ */
+export function renderBisectSummary(report: Pick<BisectReport, "message" | "tested">): string {
+  const rows = report.tested.map((t) => [
+    short(t.commit),
+    t.role,
+    t.mark,
+    t.verdict,
+    t.stage ?? "-",
+    t.subject,
+    t.criuError ?? "-",
+  ]);
+  return [
+    report.message,
+    "",
+    alignColumns([
+      ["commit", "role", "mark", "verdict", "stage", "subject", "first CRIU error"],
+      ...rows,
+    ]),
+  ].join("\n");
+}
+
+/** The step file of the results directory `resultsDir` (see {@link commitDir}), or null. */
+export async function readStep(
+  outDir: string,
+  resultsDir: string,
+): Promise<Omit<TestedCommit, "role"> | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(outDir, resultsDir, STEP_FILE_NAME)));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}

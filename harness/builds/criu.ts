@@ -1,0 +1,632 @@
+/**
+ * "Bring your own CRIU": what a `--criu` value names (a source tree, a tree plus patches, or
+ * prebuilt binaries), and building a tree for a guest arch, cached by content.
+ *
+ * Builds target a bookworm guest: natively on a bookworm x86_64 host, and for aarch64 with
+ * Debian's cross toolchain and arm64 libraries installed through multiarch. A build lives in
+ * `${cacheDir}/criu-builds/criu-VERSION-ARCH-HASH/` (`criu`, `build.log`, `manifest.json`); it is
+ * made in a temporary sibling and renamed into place, so a half build is never reused. The hash
+ * covers the tree (its git commit when it is a clean checkout, else its files' content), the
+ * patches' content, the arch and {@link CRIU_BUILD_RECIPE}.
+ *
+ * @module
+ */
+import { basename, join, resolve } from "node:path";
+import { cachedBuildDir, exists } from "../../vm/build_cache.ts";
+import { runCommand } from "../host/exec.ts";
+import { sha256Hex, symlink } from "../../vm/image.ts";
+import { InputError } from "../core/errors.ts";
+import type { Arch } from "../core/types.ts";
+import { DEBIAN_ARCH } from "../../vm/recipes.ts";
+
+/**
+ * What a `--criu` value names. Accepted forms:
+ * - `DIR`: a CRIU source tree;
+ * - `DIR+a.patch+b.patch`: a tree and patches applied in order with `patch -p1` (paths relative to
+ *   the current directory);
+ * - `FILE`: a prebuilt CRIU binary, used for the arch its ELF header names;
+ * - `x86_64=FILE,aarch64=FILE`: one prebuilt binary per arch, each checked against its arch.
+ */
+export type CriuArgument =
+  | { kind: "tree"; tree: string; patches: string[] }
+  | { kind: "binary"; binaries: Partial<Record<Arch, string>> };
+
+/** A built CRIU, as {@link ensureCriuBuild} returns it. */
+export interface CriuBuild {
+  arch: Arch;
+  /** Absolute path of the `criu` binary in the cache. */
+  binary: string;
+  /** The version the tree's Makefile.versions gives, e.g. `4.1.1`. */
+  version: string;
+  origin: {
+    tree: string;
+    /** `git rev-parse HEAD` when the tree is a git checkout, else null. */
+    commit: string | null;
+    /** True when the checkout has changes against `commit` (always false without git). */
+    dirty: boolean;
+    /** SHA-256 over the tree's files (git: tracked and untracked-not-ignored ones). */
+    contentHash: string;
+    patches: { path: string; sha256: string }[];
+  };
+  /** Absolute path of the full build log, kept in the cache entry. */
+  buildLog: string;
+  /** The Debian packages of the guest's arch holding the shared libraries the binary needs. */
+  runtimePackages: string[];
+}
+
+/**
+ * How a build is made; part of every cache key, so changing it rebuilds everything. GnuTLS is
+ * disabled so that the binary needs no more than {@link CRIU_RUNTIME_PACKAGES}.
+ *
+ * @example
+ * ```ts
+ * import { CRIU_BUILD_RECIPE } from "./criu.ts";
+ * console.log(CRIU_BUILD_RECIPE.makeArgs.includes("NO_GNUTLS=1")); // true
+ * ```
+ */
+export const CRIU_BUILD_RECIPE = {
+  version: 1,
+  makeArgs: ["-j2", "criu", "NO_GNUTLS=1"],
+  cross: { aarch64: ["ARCH=aarch64", "CROSS_COMPILE=aarch64-linux-gnu-"] },
+} as const;
+
+/**
+ * The bookworm packages a source-built CRIU needs in the guest besides libc6 (always there).
+ * {@link ensureCriuBuild} refuses a binary that needs more.
+ *
+ * @example
+ * ```ts
+ * import { CRIU_RUNTIME_PACKAGES } from "./criu.ts";
+ * const packages = ["busybox-static", ...CRIU_RUNTIME_PACKAGES];
+ * ```
+ */
+export const CRIU_RUNTIME_PACKAGES = ["libprotobuf-c1", "libnl-3-200", "libnet1", "libuuid1"];
+
+const MULTIARCH: Record<Arch, string> = {
+  x86_64: "x86_64-linux-gnu",
+  aarch64: "aarch64-linux-gnu",
+};
+const ELF_MACHINE: Record<number, Arch> = { 62: "x86_64", 183: "aarch64" };
+/**
+ * The files every CRIU source tree has: what tells a CRIU tree (or a commit of a CRIU
+ * repository) from any other.
+ *
+ * @example
+ * ```ts
+ * import { CRIU_TREE_MARKERS } from "./criu.ts";
+ * CRIU_TREE_MARKERS.includes("Makefile.versions"); // true
+ * ```
+ */
+export const CRIU_TREE_MARKERS: readonly string[] = [
+  "criu/Makefile",
+  "compel/Makefile",
+  "Makefile.versions",
+];
+
+/**
+ * The arch of a 64-bit little-endian ELF file, from its header's `e_machine`.
+ *
+ * @example
+ * ```ts ignore
+ * import { readElfArch } from "./criu.ts";
+ * console.log(await readElfArch("/usr/bin/true")); // "x86_64"
+ * ```
+ */
+export async function readElfArch(path: string): Promise<Arch> {
+  const head = new Uint8Array(20);
+  const file = await Deno.open(path);
+  let read: number | null;
+  try {
+    read = await file.read(head);
+  } finally {
+    file.close();
+  }
+  const isElf = read === 20 && head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c &&
+    head[3] === 0x46;
+  if (!isElf) throw new InputError(`not an ELF file: ${path} (expected a CRIU binary)`);
+  const machine = new DataView(head.buffer).getUint16(18, true);
+  const arch = head[4] === 2 && head[5] === 1 ? ELF_MACHINE[machine] : undefined;
+  if (!arch) {
+    throw new InputError(
+      `unsupported ELF binary: ${path} (e_machine ${machine}, class ${head[4]}); ` +
+        `expected a 64-bit x86_64 or aarch64 CRIU`,
+    );
+  }
+  return arch;
+}
+
+async function isTree(path: string): Promise<boolean> {
+  for (const marker of CRIU_TREE_MARKERS) if (!(await exists(join(path, marker)))) return false;
+  return true;
+}
+
+/**
+ * The error for something that is not a CRIU source tree, naming it and what a tree holds.
+ *
+ * @example
+ * ```ts
+ * import { notACriuTree } from "./criu.ts";
+ * notACriuTree("/src/linux").message;
+ * // "not a CRIU source tree: /src/linux (expected criu/, compel/, Makefile.versions)"
+ * ```
+ */
+export function notACriuTree(what: string): InputError {
+  return new InputError(
+    `not a CRIU source tree: ${what} (expected criu/, compel/, Makefile.versions)`,
+  );
+}
+
+/**
+ * Decides what a `--criu` value names (see {@link CriuArgument} for the forms) and checks it:
+ * trees must hold criu/, compel/ and Makefile.versions, patches must exist, binaries must be ELF
+ * files of the arch they are given for. Paths come back absolute.
+ *
+ * @example
+ * ```ts ignore
+ * import { classifyCriuArgument } from "./criu.ts";
+ * await classifyCriuArgument("../criu+fix.patch");
+ * // { kind: "tree", tree: "/src/criu", patches: ["/src/criu-matrix/fix.patch"] }
+ * await classifyCriuArgument("x86_64=out/criu,aarch64=out/criu.arm64");
+ * // { kind: "binary", binaries: { x86_64: "/…/out/criu", aarch64: "/…/out/criu.arm64" } }
+ * ```
+ */
+export async function classifyCriuArgument(value: string): Promise<CriuArgument> {
+  if (/^\w+=/.test(value)) {
+    const binaries: Partial<Record<Arch, string>> = {};
+    for (const item of value.split(",")) {
+      const match = item.match(/^(x86_64|aarch64)=(.+)$/);
+      if (!match) {
+        throw new InputError(
+          `bad --criu item: ${item} (expected x86_64=PATH or aarch64=PATH, comma-separated)`,
+        );
+      }
+      const [, wanted, path] = match as unknown as [string, Arch, string];
+      const file = resolve(path);
+      if (!(await exists(file))) throw new InputError(`CRIU binary not found: ${file}`);
+      const actual = await readElfArch(file);
+      if (actual !== wanted) {
+        throw new InputError(`--criu ${wanted}=${path}: the binary is built for ${actual}`);
+      }
+      binaries[wanted] = file;
+    }
+    return { kind: "binary", binaries };
+  }
+  const [treePath, ...patchPaths] = value.split("+");
+  const tree = resolve(treePath);
+  const stat = await Deno.stat(tree).catch(() => null);
+  if (!stat) throw new InputError(`--criu path not found: ${tree}`);
+  if (stat.isFile && patchPaths.length === 0) {
+    return { kind: "binary", binaries: { [await readElfArch(tree)]: tree } };
+  }
+  if (!stat.isDirectory || !(await isTree(tree))) throw notACriuTree(tree);
+  const patches = patchPaths.map((p) => resolve(p));
+  for (const patch of patches) {
+    if (!(await Deno.stat(patch).then((s) => s.isFile, () => false))) {
+      throw new InputError(`patch not found: ${patch} (patch paths are relative to ${Deno.cwd()})`);
+    }
+  }
+  return { kind: "tree", tree, patches };
+}
+
+/**
+ * The version a CRIU tree declares in Makefile.versions, e.g. `4.1.1` or `4.2-rc1`.
+ *
+ * @example
+ * ```ts ignore
+ * import { readCriuVersion } from "./criu.ts";
+ * console.log(await readCriuVersion("/src/criu-4.1.1")); // "4.1.1"
+ * ```
+ */
+export async function readCriuVersion(tree: string): Promise<string> {
+  const text = await Deno.readTextFile(join(tree, "Makefile.versions")).catch(() => {
+    throw notACriuTree(tree);
+  });
+  const field = (name: string) =>
+    text.match(new RegExp(`^CRIU_VERSION_${name}\\s*:=[ \\t]*(\\S*)`, "m"))?.[1] ?? "";
+  const major = field("MAJOR");
+  if (!major) throw new Error(`no CRIU_VERSION_MAJOR in ${join(tree, "Makefile.versions")}`);
+  const extra = field("EXTRA");
+  return [major, field("MINOR"), field("SUBLEVEL")].filter(Boolean).join(".") +
+    (extra ? `.${extra}` : "");
+}
+
+/** The tree's files (relative), and its git commit and state when it is a checkout. */
+async function describeTree(
+  tree: string,
+): Promise<{ files: string[]; commit: string | null; dirty: boolean }> {
+  const git = (...args: string[]) => runCommand(["git", "-C", tree, ...args]);
+  const isCheckout = await exists(join(tree, ".git")) &&
+    (await runCommand(["git", "-C", tree, "rev-parse", "HEAD"], { allowFailure: true })).code ===
+      0;
+  if (isCheckout) {
+    const commit = (await git("rev-parse", "HEAD")).stdout.trim();
+    const dirty = (await git("status", "--porcelain")).stdout.trim() !== "";
+    const listed = (await git("ls-files", "-z", "--cached", "--others", "--exclude-standard"))
+      .stdout.split("\0").filter(Boolean);
+    // Deleted-but-tracked files are listed by --cached; only what is there is copied.
+    const files = [];
+    for (const file of listed) {
+      if (await Deno.lstat(join(tree, file)).catch(() => null)) files.push(file);
+    }
+    return { files: files.sort(), commit, dirty };
+  }
+  const { stdout } = await runCommand([
+    "find",
+    ".",
+    "(",
+    "-name",
+    ".git",
+    "-prune",
+    ")",
+    "-o",
+    "(",
+    "-type",
+    "f",
+    "-o",
+    "-type",
+    "l",
+    ")",
+    "-printf",
+    "%P\\0",
+  ], { cwd: tree });
+  return { files: stdout.split("\0").filter(Boolean).sort(), commit: null, dirty: false };
+}
+
+/**
+ * SHA-256 over the names, link targets and contents of `files` (relative to `tree`).
+ *
+ * @example
+ * ```ts ignore
+ * import { hashTreeFiles } from "./criu.ts";
+ * console.log(await hashTreeFiles("/src/criu", ["Makefile", "Makefile.versions"]));
+ * ```
+ */
+export async function hashTreeFiles(tree: string, files: string[]): Promise<string> {
+  const lines: string[] = [];
+  const regular: string[] = [];
+  for (const file of [...files].sort()) {
+    const path = join(tree, file);
+    if ((await Deno.lstat(path)).isSymlink) lines.push(`link ${file} ${await Deno.readLink(path)}`);
+    else regular.push(file);
+  }
+  // Batches keep each command line short.
+  for (let i = 0; i < regular.length; i += 500) {
+    const { stdout } = await runCommand(["sha256sum", "--", ...regular.slice(i, i + 500)], {
+      cwd: tree,
+    });
+    lines.push(stdout);
+  }
+  return await sha256Hex(lines.join("\n"));
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  return await sha256Hex(await Deno.readFile(path));
+}
+
+/** The host packages a build for `arch` needs: native ones, and `:arm64` ones for aarch64. */
+function buildDependencies(arch: Arch): string[] {
+  const tools = ["make", "gcc", "pkg-config", "patch", "binutils", "protobuf-c-compiler"];
+  // descriptor.proto (arch-independent) and the libnet headers come from the native packages.
+  const headers = ["libprotobuf-dev", "libnet1-dev"];
+  const libs = ["libprotobuf-c-dev", "libnl-3-dev", "libcap-dev", "uuid-dev"];
+  if (arch === "x86_64") return [...tools, ...headers, ...libs];
+  // libnet1-dev is not multiarch: the arm64 link uses libnet1:arm64's library directly.
+  return [
+    ...tools,
+    ...headers,
+    "gcc-aarch64-linux-gnu",
+    "libc6-dev-arm64-cross",
+    "libnet1:arm64",
+    ...libs.map((p) => `${p}:arm64`),
+  ];
+}
+
+async function installed(pkg: string): Promise<boolean> {
+  // A multiarch library may be installed for several archs: an unqualified name means the host's.
+  const { stdout } = await runCommand(
+    ["dpkg-query", "-W", "-f=${Architecture} ${db:Status-Status}\\n", pkg],
+    { allowFailure: true },
+  );
+  const wanted = pkg.includes(":") ? [pkg.split(":")[1]] : [DEBIAN_ARCH.x86_64, "all"];
+  return stdout.split("\n").some((line) => {
+    const [arch, status] = line.split(" ");
+    return wanted.includes(arch) && status === "installed";
+  });
+}
+
+/**
+ * Makes sure the host can build CRIU for `arch`: installs missing Debian packages with apt when
+ * running as root (saying so; for aarch64 it first enables the arm64 architecture), else throws a
+ * {@link InputError} with the exact commands to run.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensureCriuBuildDeps } from "./criu.ts";
+ * await ensureCriuBuildDeps("aarch64", console.log);
+ * ```
+ */
+export async function ensureCriuBuildDeps(arch: Arch, log: (line: string) => void): Promise<void> {
+  const missing = [];
+  for (const pkg of buildDependencies(arch)) if (!(await installed(pkg))) missing.push(pkg);
+  if (missing.length === 0) return;
+  const foreign = arch === "aarch64" &&
+    !(await runCommand(["dpkg", "--print-foreign-architectures"])).stdout.split("\n").includes(
+      "arm64",
+    );
+  const commands = [
+    ...(foreign ? [["dpkg", "--add-architecture", "arm64"]] : []),
+    ["apt-get", "update", "-q"],
+    ["apt-get", "install", "-y", "-q", ...missing],
+  ];
+  if (Deno.uid() !== 0) {
+    throw new InputError(
+      `missing host packages to build CRIU for ${arch}: ${missing.join(", ")}. ` +
+        `Run as root, then try again:\n` + commands.map((c) => `  sudo ${c.join(" ")}`).join("\n"),
+    );
+  }
+  log(`installing host packages to build CRIU for ${arch}: ${missing.join(" ")}`);
+  for (const command of commands) {
+    await runCommand(command, { env: { DEBIAN_FRONTEND: "noninteractive" } });
+  }
+}
+
+/** The Debian packages (of the arch) holding the shared libraries `binary` needs. */
+async function runtimePackagesOf(binary: string, arch: Arch): Promise<string[]> {
+  const { stdout } = await runCommand(["readelf", "-d", binary]);
+  const sonames = [...stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) =>
+    m[1]
+  );
+  const packages = new Set<string>();
+  for (const soname of sonames) {
+    const candidates = [
+      `/usr/lib/${MULTIARCH[arch]}/${soname}`,
+      `/lib/${MULTIARCH[arch]}/${soname}`,
+    ];
+    let owner: string | null = null;
+    for (const path of candidates) {
+      const found = await runCommand(["dpkg-query", "-S", path], { allowFailure: true });
+      if (found.code === 0) owner = found.stdout.split(":")[0];
+      if (owner) break;
+    }
+    if (!owner) {
+      throw new Error(
+        `cannot tell which ${DEBIAN_ARCH[arch]} package provides ${soname}, needed by ${binary}`,
+      );
+    }
+    packages.add(owner);
+  }
+  return [...packages].sort();
+}
+
+function tail(text: string, lines = 25): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+interface BuildManifest {
+  build: Omit<CriuBuild, "binary" | "buildLog">;
+  binarySha256: string;
+  builtAt: string;
+  buildSeconds: number;
+}
+
+async function readBuildManifest(dir: string): Promise<BuildManifest | null> {
+  try {
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(dir, "manifest.json")),
+    ) as BuildManifest;
+    return (await sha256OfFile(join(dir, "criu"))) === manifest.binarySha256 ? manifest : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs make in `src` for `arch`, appending everything it prints to `logFile`. */
+async function make(src: string, arch: Arch, logFile: string, linkDir: string): Promise<boolean> {
+  const args = [
+    ...CRIU_BUILD_RECIPE.makeArgs,
+    ...(arch === "aarch64" ? CRIU_BUILD_RECIPE.cross.aarch64 : []),
+    // The cross linker ignores LIBRARY_PATH; -L in CC reaches every link, incl. make's checks.
+    ...(arch === "aarch64" ? [`CC=aarch64-linux-gnu-gcc -L${linkDir}`] : []),
+  ];
+  const multiarch = MULTIARCH[arch];
+  const env: Record<string, string> = {
+    // Only the guest arch's .pc files: a host-only optional library must not switch a feature on.
+    PKG_CONFIG_LIBDIR: `/usr/lib/${multiarch}/pkgconfig:/usr/share/pkgconfig`,
+    PKG_CONFIG_PATH: "",
+  };
+  const log = await Deno.open(logFile, { append: true, create: true });
+  try {
+    await log.write(new TextEncoder().encode(`$ make ${args.join(" ")}\n`));
+    const child = new Deno.Command("make", {
+      args,
+      cwd: src,
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Both streams go to the log, interleaved as they come.
+    await Promise.all([child.stdout, child.stderr].map(async (stream) => {
+      for await (const chunk of stream) await log.write(chunk);
+    }));
+    return (await child.status).success;
+  } finally {
+    log.close();
+  }
+}
+
+/**
+ * Builds `tree` with `patches` for `arch` (or reuses the cached build) and returns the binary,
+ * its version and origin, and the kept build log. The tree is copied to a temporary directory
+ * first, so it is never modified. Throws when a patch does not apply (naming it) or when the build
+ * fails (naming the kept log and quoting its last lines). Call {@link ensureCriuBuildDeps} first.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensureCriuBuild } from "./criu.ts";
+ * const build = await ensureCriuBuild({
+ *   tree: "/src/criu",
+ *   patches: ["/src/fix.patch"],
+ *   arch: "aarch64",
+ *   cacheDir: "/root/.cache/criu-matrix",
+ *   log: console.log,
+ * });
+ * console.log(build.binary, build.version); // ".../criu-builds/criu-4.1.1-aarch64-…/criu 4.1.1"
+ * ```
+ */
+export async function ensureCriuBuild(options: {
+  tree: string;
+  patches: string[];
+  arch: Arch;
+  cacheDir: string;
+  log: (line: string) => void;
+}): Promise<CriuBuild> {
+  const { arch, log } = options;
+  const tree = resolve(options.tree);
+  if (!(await isTree(tree))) throw notACriuTree(tree);
+  const version = await readCriuVersion(tree);
+  const { files, commit, dirty } = await describeTree(tree);
+  const patches: CriuBuild["origin"]["patches"] = [];
+  for (const path of options.patches.map((p) => resolve(p))) {
+    const sha256 = await sha256OfFile(path).catch(() => {
+      throw new InputError(`patch not found: ${path}`);
+    });
+    patches.push({ path, sha256 });
+  }
+  const origin = { tree, commit, dirty, contentHash: await hashTreeFiles(tree, files), patches };
+  const key = {
+    recipe: CRIU_BUILD_RECIPE,
+    arch,
+    source: commit && !dirty ? `git:${commit}` : `content:${origin.contentHash}`,
+    patches: patches.map((p) => p.sha256),
+  };
+  const hash = (await sha256Hex(JSON.stringify(key))).slice(0, 16);
+  const name = `criu-${version}-${arch}-${hash}`;
+  const root = join(resolve(options.cacheDir), "criu-builds");
+
+  const dir = await cachedBuildDir(root, name, async (tmp) => {
+    log(`building CRIU ${version} for ${arch} from ${tree} (log: ${join(root, name)}/build.log)`);
+    const started = performance.now();
+    const src = join(tmp, "src");
+    const logFile = join(tmp, "build.log");
+    await Deno.mkdir(src);
+    await copyTreeFiles(tree, files, src);
+    for (const patch of patches) {
+      const applied = await runCommand(["patch", "-p1", "--batch", "-i", patch.path], {
+        cwd: src,
+        allowFailure: true,
+      });
+      await Deno.writeTextFile(
+        logFile,
+        `$ patch -p1 -i ${patch.path}\n${applied.stdout}${applied.stderr}`,
+        { append: true },
+      );
+      if (applied.code !== 0) {
+        throw new InputError(
+          `patch does not apply: ${patch.path} (to ${tree}):\n${
+            tail(applied.stdout + applied.stderr, 10)
+          }\nRefresh the patch against this tree.`,
+        );
+      }
+    }
+    const linkDir = join(tmp, "link");
+    await Deno.mkdir(linkDir);
+    await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(linkDir, "libnet.so"));
+    if (!(await make(src, arch, logFile, linkDir))) {
+      const kept = join(root, `failed-${name}.log`);
+      await Deno.copyFile(logFile, kept);
+      throw new Error(
+        `building CRIU ${version} for ${arch} failed; full log: ${kept}\n` +
+          tail(await Deno.readTextFile(logFile)),
+      );
+    }
+    await Deno.rename(join(src, "criu/criu"), join(tmp, "criu"));
+    await Deno.remove(src, { recursive: true });
+    await Deno.remove(linkDir, { recursive: true });
+    const binaryArch = await readElfArch(join(tmp, "criu"));
+    if (binaryArch !== arch) throw new Error(`the ${arch} build produced a ${binaryArch} binary`);
+    const runtimePackages = await runtimePackagesOf(join(tmp, "criu"), arch);
+    const extra = runtimePackages.filter((p) =>
+      p !== "libc6" && !CRIU_RUNTIME_PACKAGES.includes(p)
+    );
+    if (extra.length > 0) {
+      throw new Error(
+        `the CRIU built for ${arch} needs ${extra.join(", ")}, which the guest lacks; ` +
+          `remove their -dev packages from the host (or add them to CRIU_RUNTIME_PACKAGES)`,
+      );
+    }
+    const manifest: BuildManifest = {
+      build: { arch, version, origin, runtimePackages },
+      binarySha256: await sha256OfFile(join(tmp, "criu")),
+      builtAt: new Date().toISOString(),
+      buildSeconds: (performance.now() - started) / 1000,
+    };
+    await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2));
+    log(`built CRIU ${version} for ${arch} in ${manifest.buildSeconds.toFixed(0)} s`);
+  }, async (candidate) => (await readBuildManifest(candidate)) !== null);
+
+  const { build } = (await readBuildManifest(dir))!;
+  return { ...build, origin, binary: join(dir, "criu"), buildLog: join(dir, "build.log") };
+}
+
+/**
+ * Copies `files` (relative to `tree`, symlinks kept as links) into the existing dir `target`.
+ *
+ * @example
+ * ```ts ignore
+ * import { copyTreeFiles } from "./criu.ts";
+ * await copyTreeFiles("/src/criu", ["Makefile", "criu/Makefile"], "/tmp/copy");
+ * ```
+ */
+export async function copyTreeFiles(tree: string, files: string[], target: string): Promise<void> {
+  const list = await Deno.makeTempFile({ prefix: "criu-matrix-files-" });
+  await Deno.writeTextFile(list, files.join("\0") + "\0");
+  await runCommand([
+    "sh",
+    "-c",
+    'tar -C "$1" --null -T "$2" -cf - | tar -C "$3" -xf -',
+    "copy",
+    tree,
+    list,
+    target,
+  ]);
+  await Deno.remove(list);
+}
+
+/**
+ * Downloads (once) Debian's copy of the upstream CRIU tarball of `version` into
+ * `${cacheDir}/sources/` and unpacks it there; returns the tree. Debian serves the versions its
+ * suites ship (e.g. 4.1.1, 4.2.1).
+ *
+ * @example
+ * ```ts ignore
+ * import { fetchDebianCriuSource } from "./criu.ts";
+ * const tree = await fetchDebianCriuSource("4.1.1", "/root/.cache/criu-matrix");
+ * console.log(tree); // "/root/.cache/criu-matrix/sources/criu-4.1.1"
+ * ```
+ */
+export async function fetchDebianCriuSource(version: string, cacheDir: string): Promise<string> {
+  if (!/^\d+(\.\d+)*$/.test(version)) {
+    throw new InputError(`bad CRIU version: ${version} (expected e.g. 4.1.1)`);
+  }
+  const sources = join(resolve(cacheDir), "sources");
+  const tarball = join(sources, `criu_${version}.orig.tar.xz`);
+  const url = `http://deb.debian.org/debian/pool/main/c/criu/${basename(tarball)}`;
+  await Deno.mkdir(sources, { recursive: true });
+  if (!(await exists(tarball))) {
+    const response = await fetch(url);
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new InputError(
+        `cannot download ${url}: HTTP ${response.status} (Debian only serves the CRIU versions ` +
+          `its suites ship; pass a source tree with --criu instead)`,
+      );
+    }
+    const partial = `${tarball}.partial`;
+    await Deno.writeFile(partial, response.body!);
+    await Deno.rename(partial, tarball);
+  }
+  return await cachedBuildDir(sources, `criu-${version}`, async (tmp) => {
+    await runCommand(["tar", "-C", tmp, "--strip-components=1", "-xf", tarball]);
+  }, isTree);
+}

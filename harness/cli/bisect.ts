@@ -1,0 +1,184 @@
+/**
+ * `task bisect`: its options and `--help` text, and the command that finds the first CRIU
+ * commit at which one cell stops passing (or, with the internal `--step`, runs one step of it).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { defaultCacheDir } from "../../vm/image.ts";
+import { runBisect } from "../bisect/driver.ts";
+import { BISECT_FILE_NAME, bisectExitCode, renderBisectSummary } from "../bisect/report.ts";
+import { runBisectStep } from "../bisect/step.ts";
+import { rawOptionValues, resolveCustomKernels } from "../builds/custom_inputs.ts";
+import { ARCHES } from "../core/catalog.ts";
+import { loadCases } from "../core/cases.ts";
+import type { BisectOptions } from "../core/command_options.ts";
+import { InputError } from "../core/errors.ts";
+import { BISECT_EXIT_CODES, formatExitCodes } from "../core/exit_codes.ts";
+import { log } from "./log.ts";
+import {
+  checkLocalKernelArches,
+  CPU_SPEC,
+  formatUsage,
+  HELP_SPEC,
+  kernelChoice,
+  kernelNames,
+  type MatrixOptionsContext,
+  type OptionSpec,
+  parseCpuModels,
+  parseOne,
+  parseOut,
+  parseTimeoutScale,
+  readRawValues,
+  TIMEOUT_SCALE_SPEC,
+} from "./options.ts";
+import { ensureWritable } from "./writable.ts";
+
+const BISECT_SPECS: readonly OptionSpec[] = [
+  {
+    name: "case",
+    value: "NAME",
+    help: "The one case to run at each commit (see task matrix --list). Required.",
+  },
+  {
+    name: "good",
+    value: "REV",
+    help: "A revision of --repo whose CRIU passes the case (checked first). Required.",
+  },
+  {
+    name: "bad",
+    value: "REV",
+    help: "A later revision whose CRIU fails it (checked first). Required.",
+  },
+  {
+    name: "repo",
+    value: "DIR",
+    help: "The CRIU git repository; it is left as it is: the bisect runs in a temporary " +
+      "worktree. Required.",
+  },
+  { name: "arch", value: "ARCH", help: `One guest arch: ${ARCHES.join(" or ")}. Default: x86_64.` },
+  {
+    name: "kernel",
+    value: "KERNEL",
+    help: "native (the kernel of bookworm, the guest a source-built CRIU runs in), or one " +
+      "kernel as task matrix takes it: a Debian suite, a Debian cloud kernel package version " +
+      "or a kernel you built (IMAGE or IMAGE+MODULES_DIR). Default: native.",
+  },
+  CPU_SPEC,
+  TIMEOUT_SCALE_SPEC,
+  {
+    name: "out",
+    value: "DIR",
+    help: "Output directory (bisect.json, one results directory per tested commit). " +
+      "Default: out/bisect-<UTC time>.",
+  },
+  {
+    name: "step",
+    value: "FILE",
+    help: "Internal, what git bisect run runs: the cell of the request FILE on the commit " +
+      "checked out in its worktree; exits 0 pass, 1 fail, 125 anything else.",
+  },
+  HELP_SPEC,
+];
+
+/** The `--help` text of `task bisect`. */
+export const BISECT_USAGE: string = formatUsage(
+  [
+    "Usage: deno task bisect --case NAME --good REV --bad REV --repo DIR [OPTIONS]",
+    "",
+    "Finds the first commit of a CRIU git repository at which one cell stops passing: checks",
+    "that --good passes and --bad fails, then drives git bisect run in a temporary worktree,",
+    "building CRIU at each commit (cached by commit) and running the case in a VM. A commit",
+    "whose cell is error or skip, or whose CRIU does not build, is skipped, never good or bad.",
+  ],
+  BISECT_SPECS,
+  ["", formatExitCodes(BISECT_EXIT_CODES, "Exit status:")],
+);
+
+/**
+ * Parses the arguments of `task bisect` (without the `bisect` word). One cell: `--arch`,
+ * `--kernel` and `--case` each take one value, never a list. `--case`, `--good`, `--bad` and
+ * `--repo` are required unless `--help` is given. `--step` (internal) is routed before parsing,
+ * by the CLI. Throws {@link InputError}.
+ *
+ * @example
+ * ```ts
+ * import { parseBisectOptions } from "./bisect.ts";
+ * const options = parseBisectOptions(
+ *   ["--case", "sigttin", "--good", "v4.0", "--bad", "v4.1", "--repo", "../criu"],
+ *   { caseNames: ["sigttin", "sigstop"] },
+ * );
+ * options.arch; // "x86_64"
+ * options.kernel; // "native"
+ * ```
+ */
+export function parseBisectOptions(
+  args: string[],
+  context: Pick<MatrixOptionsContext, "caseNames" | "now" | "customKernels">,
+): BisectOptions {
+  const { values } = readRawValues(args, BISECT_SPECS, "bisect");
+  const help = values.has("help");
+  const required = ["case", "good", "bad", "repo"];
+  const missing = required.filter((name) => !values.has(name));
+  if (!help && missing.length > 0) {
+    throw new InputError(
+      `bisect: ${missing.map((name) => `--${name}`).join(", ")} ${
+        missing.length === 1 ? "is" : "are"
+      } required; write e.g. deno task bisect --case sigttin --good v4.0 --bad v4.1 ` +
+        `--repo ../criu`,
+    );
+  }
+  const arch = parseOne("arch", values.get("arch")?.[0] ?? "x86_64", ARCHES);
+  const customKernels = context.customKernels ?? {};
+  checkLocalKernelArches(customKernels, [arch]);
+  const text = (name: string) => values.get(name)?.[0] ?? "";
+  for (const name of ["good", "bad", "repo"]) {
+    if (values.has(name) && text(name).trim() === "") {
+      throw new InputError(
+        `--${name}: empty value ""; accepted: ${
+          name === "repo" ? "the directory of a CRIU git checkout" : "a commit, tag or branch"
+        }`,
+      );
+    }
+  }
+  return {
+    repo: text("repo"),
+    good: text("good"),
+    bad: text("bad"),
+    case: values.has("case") ? parseOne("case", text("case"), context.caseNames) : "",
+    arch,
+    kernel: kernelChoice(
+      parseOne("kernel", values.get("kernel")?.[0] ?? "native", kernelNames(customKernels)),
+      customKernels,
+    ),
+    cpu: parseCpuModels(values.get("cpu") ?? []),
+    timeoutScale: parseTimeoutScale(values.get("timeout-scale")?.[0]),
+    outDir: parseOut(values.get("out")?.[0], context.now ?? new Date(), "bisect-"),
+    help,
+  };
+}
+
+/** Runs `task bisect ARGS` and resolves to its exit status. */
+export async function bisectCommand(args: string[]): Promise<number> {
+  // A step answers git bisect run, which reads any status but 0, 1 and 125 as bad or fatal:
+  // it takes its request file only, and never ends through the usage-error path below.
+  const [step] = rawOptionValues(args, "step");
+  if (step !== undefined) return await runBisectStep(step, (line) => log(`bisect step ${line}`));
+  const cases = await loadCases();
+  const options = parseBisectOptions(args, {
+    caseNames: cases.map((c) => c.name),
+    customKernels: await resolveCustomKernels(args),
+  });
+  if (options.help) {
+    console.log(BISECT_USAGE);
+    return 0;
+  }
+  await ensureWritable(options.outDir, "--out");
+  await ensureWritable(defaultCacheDir(), "the cache directory");
+  const report = await runBisect(options, log);
+  console.log(renderBisectSummary(report));
+  if (report.outcome !== "found") log(report.message);
+  console.log(`\nbisect: ${join(options.outDir, BISECT_FILE_NAME)}`);
+  return bisectExitCode(report.outcome);
+}

@@ -1,0 +1,270 @@
+/**
+ * `task matrix`: its options and `--help`/`--list` texts, and the command that plans, runs and
+ * reports a matrix (or one shard of it, or the rest of an interrupted run).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { alignColumns, formatProgress, terminalVerdict } from "../../reports/mod.ts";
+import { defaultCacheDir } from "../../vm/image.ts";
+import { resolveCustomCriu, resolveCustomKernels, zdtmCases } from "../builds/custom_inputs.ts";
+import { loadCases } from "../core/cases.ts";
+import {
+  ARCHES,
+  CPU_MODELS,
+  CRIU_VERSIONS,
+  KERNEL_SERIES,
+  KERNEL_SUITES,
+  nativeKernelSuite,
+} from "../core/catalog.ts";
+import type { MatrixOptions } from "../core/command_options.ts";
+import { InputError } from "../core/errors.ts";
+import { EXIT_CODES, formatExitCodes } from "../core/exit_codes.ts";
+import { loadExpectations } from "../core/expectations.ts";
+import { planMatrix } from "../core/plan.ts";
+import { readResultsFrom, RESULTS_FILE_NAME } from "../core/results.ts";
+import { formatShard, parseShard, selectShard, type ShardSpec } from "../core/shard.ts";
+import type { CaseDefinition, CellResult, MatrixPlan } from "../core/types.ts";
+import { ensureHostTools } from "../host/host_tools.ts";
+import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
+import { describeRun } from "../run/run_info.ts";
+import { finishRun, readBaseline } from "./finish.ts";
+import { log } from "./log.ts";
+import {
+  BASELINE_SPEC,
+  formatUsage,
+  HELP_SPEC,
+  type MatrixOptionsContext,
+  type OptionSpec,
+  parseCount,
+  parseJobs,
+  parseOut,
+  parsePath,
+  parseTimeoutScale,
+  readRawValues,
+  readSelection,
+  SELECTION_SPECS,
+  TIMEOUT_SCALE_SPEC,
+  withOption,
+} from "./options.ts";
+import { ensureWritable } from "./writable.ts";
+
+const MATRIX_SPECS: readonly OptionSpec[] = [
+  ...SELECTION_SPECS,
+  { name: "jobs", value: "N", help: "VMs run in parallel. Default: the number of cores." },
+  { name: "out", value: "DIR", help: "Output directory. Default: out/<UTC time>." },
+  TIMEOUT_SCALE_SPEC,
+  BASELINE_SPEC,
+  {
+    name: "shard",
+    value: "K/N",
+    help: "Run only shard K of N (whole VMs, balanced by cost; see task plan). Default: all.",
+  },
+  {
+    name: "zdtm",
+    value: "DIR",
+    help: "A CRIU source tree (or release tarball, unpacked): --case zdtm:NAME runs its " +
+      "test/zdtm/static/NAME test, built static for each arch.",
+  },
+  {
+    name: "resume",
+    value: "DIR",
+    help: "Continue an interrupted run in DIR: keep its finished cells, run only the missing " +
+      "ones (same options as the first run).",
+  },
+  {
+    name: "rerun-failed",
+    value: "N",
+    help: "Run failed and errored cells up to N more times, each in a fresh VM; every attempt " +
+      "is reported, and a cell whose verdict changes is flaky. Default: 0.",
+  },
+  { name: "list", help: "List cases, CRIU versions, arches, kernels and CPU models, then exit." },
+  HELP_SPEC,
+];
+
+/** The `--help` text of `task matrix`. */
+export const MATRIX_USAGE: string = formatUsage(
+  [
+    "Usage: deno task matrix [OPTIONS]",
+    "",
+    "Checkpoints and restores stopped processes with several CRIU versions in QEMU VMs.",
+    "Lists are comma-separated; duplicates are dropped, order is kept. Cells are triaged against",
+    "cases/expectations/expectations.json and any --baseline; unexpected cells are named at the end.",
+  ],
+  MATRIX_SPECS,
+  ["", formatExitCodes()],
+);
+
+/**
+ * Parses the arguments of `task matrix` (without the `matrix` word). Throws
+ * {@link InputError} naming the option, the bad value and the accepted values.
+ *
+ * @example
+ * ```ts
+ * import { parseMatrixOptions } from "./matrix.ts";
+ * const options = parseMatrixOptions(["--arch", "aarch64", "--criu", "trixie", "--jobs", "2"], {
+ *   caseNames: ["sigstop", "sigtstp"],
+ * });
+ * options.criu[0].version; // "4.1.1"
+ * options.cases; // ["sigstop", "sigtstp"]
+ * ```
+ */
+export function parseMatrixOptions(args: string[], context: MatrixOptionsContext): MatrixOptions {
+  const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
+  const shard = values.get("shard")?.[0];
+  return {
+    ...readSelection(values, context.caseNames, context.customCriu, context.customKernels),
+    zdtm: parsePath("zdtm", values.get("zdtm")?.[0]),
+    jobs: parseJobs(values.get("jobs")?.[0], context.cores ?? navigator.hardwareConcurrency),
+    outDir: parseOut(values.get("out")?.[0], context.now ?? new Date()),
+    timeoutScale: parseTimeoutScale(values.get("timeout-scale")?.[0]),
+    baseline: parsePath("baseline", values.get("baseline")?.[0]),
+    shard: shard === undefined ? null : withOption("shard", () => parseShard(shard)),
+    resume: parsePath("resume", values.get("resume")?.[0]),
+    rerunFailed: parseCount("rerun-failed", values.get("rerun-failed")?.[0]),
+    list: values.has("list"),
+    help: values.has("help"),
+  };
+}
+
+/**
+ * The `--list` text: every case with its description, every CRIU version with its suite and
+ * package, the arches, the kernel suites and the CPU models.
+ *
+ * @example
+ * ```ts
+ * import { formatCaseList } from "./matrix.ts";
+ * import { loadCases } from "../core/cases.ts";
+ * console.log(formatCaseList(await loadCases()));
+ * ```
+ */
+export function formatCaseList(cases: readonly CaseDefinition[]): string {
+  const section = (title: string, rows: string[][]) =>
+    `${title}\n${alignColumns(rows, { indent: "  " })}`;
+  return [
+    section(
+      `Cases (--case), ${cases.length}:`,
+      cases.map((definition) => [definition.name, definition.description]),
+    ),
+    section(
+      "CRIU versions (--criu VERSION or SUITE):",
+      CRIU_VERSIONS.map((criu) => [
+        criu.version,
+        criu.suite,
+        `package ${criu.packageVersion}`,
+        `native kernel: ${nativeKernelSuite(criu.suite)}`,
+      ]),
+    ),
+    section("Arches (--arch):", ARCHES.map((arch) => [arch])),
+    section("Kernels (--kernel):", [
+      ["native", "each CRIU version boots the kernel of its own suite (default)"],
+      ...KERNEL_SUITES.map((suite) => [suite, `Linux ${KERNEL_SERIES[suite]}`]),
+      ["VERSION", "a Debian cloud kernel package version, e.g. 6.1.176-1 (any suite)"],
+      ["IMAGE[+MODULES]", "a kernel you built: bzImage/Image(.gz), and INSTALL_MOD_PATH"],
+    ]),
+    section(
+      "CPU models (--cpu ARCH=MODEL[,PROPERTY=VALUE...]):",
+      ARCHES.map((arch) => [
+        arch,
+        CPU_MODELS[arch].accepted.map((model) =>
+          model === CPU_MODELS[arch].default ? `${model} (default)` : model
+        ).join(", "),
+      ]),
+    ),
+  ].join("\n\n");
+}
+
+/** Stops this process's runs (see {@link stopLiveRuns}), then exits. */
+function exitOnSignal(signal: Deno.Signal, outDir: string): void {
+  Deno.addSignalListener(signal, () => {
+    stopLiveRuns();
+    log(`interrupted by ${signal}; finished cells are in ${join(outDir, RESULTS_FILE_NAME)}`);
+    Deno.exit(EXIT_CODES.interrupted.code);
+  });
+}
+
+/** Runs `task matrix ARGS` and resolves to its exit status. */
+export async function matrixCommand(args: string[]): Promise<number> {
+  // What the user brings (a CRIU tree or binary, zdtm tests) is checked before anything boots.
+  const cases = [...await loadCases(), ...await zdtmCases(args, defaultCacheDir(), log)];
+  const options = parseMatrixOptions(args, {
+    caseNames: cases.map((c) => c.name),
+    customCriu: await resolveCustomCriu(args),
+    customKernels: await resolveCustomKernels(args),
+  });
+  if (options.help) {
+    console.log(MATRIX_USAGE);
+    return 0;
+  }
+  if (options.list) {
+    console.log(formatCaseList(cases));
+    return 0;
+  }
+  // Bad input files must stop the run before anything is built or booted.
+  await loadExpectations(undefined, cases.map((c) => c.name));
+  const baseline = await readBaseline(options.baseline);
+  const fullPlan = planMatrix(
+    options.resume ? { ...options, outDir: options.resume } : options,
+    cases,
+  );
+  const shard = options.shard ?? { index: 1, count: 1 };
+  const plan = selectShard(fullPlan, shard);
+  const keep = options.resume ? await resumableCells(options.resume, fullPlan, shard) : undefined;
+  await ensureWritable(plan.outDir, options.resume ? "--resume" : "--out");
+  await ensureWritable(defaultCacheDir(), "the cache directory");
+  await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
+  const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
+  log(
+    `${
+      options.shard ? `shard ${formatShard(shard)}: ` : ""
+    }${total} cells in ${plan.vms.length} VM(s), ${plan.jobs} at a time; results in ${plan.outDir}`,
+  );
+  exitOnSignal("SIGINT", plan.outDir);
+  exitOnSignal("SIGTERM", plan.outDir);
+  const started = performance.now();
+  const outcome = await runMatrix(plan, {
+    cacheDir: defaultCacheDir(),
+    timeoutScale: options.timeoutScale,
+    cases,
+    log,
+    keep,
+    rerunFailed: options.rerunFailed,
+    zdtmTree: options.zdtm ?? undefined,
+    run: describeRun(fullPlan, shard),
+    onProgress: (done, all, cell) =>
+      console.error(formatProgress(
+        done,
+        all,
+        (performance.now() - started) / 1000,
+        `${cell.criu.version} ${cell.arch} ${cell.case}: ${terminalVerdict(cell)}`,
+      )),
+  });
+  return await finishRun(
+    plan.outDir,
+    { ...outcome.results, run: describeRun(fullPlan, shard) },
+    cases,
+    baseline,
+  );
+}
+
+/**
+ * The finished cells of the interrupted run in `dir`, which must have been the same plan (same
+ * options): a different one would mix two matrices in one report.
+ */
+async function resumableCells(
+  dir: string,
+  plan: MatrixPlan,
+  shard: ShardSpec,
+): Promise<{ startedAt: string; cells: CellResult[] }> {
+  const { results } = await readResultsFrom(dir);
+  const expected = describeRun(plan, shard);
+  if (results.run && results.run.planId !== expected.planId) {
+    throw new InputError(
+      `--resume ${dir}: that run was planned with other options (plan ${results.run.planId}, ` +
+        `now ${expected.planId}); resume it with the options it was started with`,
+    );
+  }
+  log(`resuming ${dir}: keeping ${results.cells.length} finished cell(s)`);
+  return { startedAt: results.startedAt, cells: results.cells };
+}

@@ -1,0 +1,414 @@
+/**
+ * What the commands' parsers share: the option table they are read from (each option read
+ * once, every token checked), the options several commands take, the `--help` layout, and the
+ * value parsers that turn a bad value into an {@link InputError} naming it and what is accepted.
+ * Each command's own options sit beside it (matrix.ts, plan.ts, merge.ts, bisect.ts).
+ *
+ * @module
+ */
+
+import { parseArgs } from "cli-args";
+import { alignColumns } from "../../reports/terminal.ts";
+import {
+  ARCHES,
+  CPU_MODELS,
+  cpuBaseModel,
+  CRIU_VERSIONS,
+  findCriu,
+  KERNEL_SUITES,
+} from "../core/catalog.ts";
+import type { KernelChoice, SelectionOptions } from "../core/command_options.ts";
+import { InputError } from "../core/errors.ts";
+import type { Arch, CriuSpec, KernelSpec, KernelSuite } from "../core/types.ts";
+
+/** What parsing needs to know beyond the arguments; `now` and `cores` exist for tests. */
+export interface MatrixOptionsContext {
+  /** The names of the loaded cases, which `--case` accepts. */
+  caseNames: readonly string[];
+  /** Names the default output directory; defaults to the current time. */
+  now?: Date;
+  /** The default for `--jobs`; defaults to `navigator.hardwareConcurrency`. */
+  cores?: number;
+  /**
+   * `--criu` items that are not Debian versions or suites (source trees, patches, binaries),
+   * already checked by the caller, with the CRIU each stands for.
+   */
+  customCriu?: Readonly<Record<string, CriuSpec>>;
+  /** `--kernel` items that are package versions or local kernels, already checked by the caller. */
+  customKernels?: Readonly<Record<string, KernelSpec>>;
+}
+
+export interface OptionSpec {
+  name: string;
+  /** Placeholder shown in help; absent for flags. */
+  value?: string;
+  /** An option given several times adds up (lists) instead of being an error. */
+  repeatable?: boolean;
+  short?: string;
+  help: string;
+}
+
+export const CPU_SPEC: OptionSpec = {
+  name: "cpu",
+  value: "ARCH=MODEL",
+  repeatable: true,
+  help: "QEMU CPU model of one arch, repeatable, e.g. --cpu aarch64=max,pauth-impdef=on.",
+};
+export const TIMEOUT_SCALE_SPEC: OptionSpec = {
+  name: "timeout-scale",
+  value: "F",
+  help: "Multiply every timeout by F (a positive number). Default: 1.",
+};
+
+export const SELECTION_SPECS: readonly OptionSpec[] = [
+  {
+    name: "arch",
+    value: "LIST",
+    repeatable: true,
+    help: `Guest arches: ${ARCHES.join(", ")}. Default: all.`,
+  },
+  {
+    name: "criu",
+    value: "LIST",
+    repeatable: true,
+    help: "CRIU versions or the suites that ship them (see --list); or a CRIU source tree " +
+      "(built per arch), a tree plus patches (DIR+fix.patch), or a binary (PATH, or " +
+      "x86_64=PATH,aarch64=PATH). Default: all Debian versions.",
+  },
+  {
+    name: "case",
+    value: "NAMES",
+    repeatable: true,
+    help: "Cases to run (see --list). Default: all.",
+  },
+  {
+    name: "kernel",
+    value: "LIST",
+    repeatable: true,
+    help: "native (each CRIU version boots its own suite's kernel), or kernels to put under " +
+      "every version: Debian suites (see --list), Debian cloud kernel package versions " +
+      "(e.g. 6.1.176-1), or a kernel you built (IMAGE or IMAGE+MODULES_DIR). Default: native.",
+  },
+  CPU_SPEC,
+];
+
+export const BASELINE_SPEC: OptionSpec = {
+  name: "baseline",
+  value: "PATH",
+  help: "A previous run's directory or results.json: its passing cells that fail now are " +
+    "regressions.",
+};
+export const HELP_SPEC: OptionSpec = {
+  name: "help",
+  short: "h",
+  help: "Show this help, then exit.",
+};
+
+export function formatUsage(
+  heading: string[],
+  specs: readonly OptionSpec[],
+  footer: string[] = [],
+): string {
+  return [
+    ...heading,
+    "",
+    alignColumns(
+      specs.map((spec) => [
+        [spec.short ? `-${spec.short},` : "", `--${spec.name}`, spec.value].filter(Boolean).join(
+          " ",
+        ),
+        spec.help,
+      ]),
+      { indent: "  " },
+    ),
+    ...footer,
+  ].join("\n");
+}
+
+export function readSelection(
+  values: Map<string, string[]>,
+  caseNames: readonly string[],
+  customCriu: Readonly<Record<string, CriuSpec>> = {},
+  customKernels: Readonly<Record<string, KernelSpec>> = {},
+): SelectionOptions {
+  const cpu = parseCpuModels(values.get("cpu") ?? []);
+  const criuNames = parseList(
+    "criu",
+    values.get("criu"),
+    [...CRIU_VERSIONS.flatMap((c) => [c.version, c.suite]), ...Object.keys(customCriu)],
+  );
+  const arches = parseList("arch", values.get("arch"), ARCHES);
+  checkLocalKernelArches(customKernels, arches);
+  return {
+    arches,
+    criu: dedupe(criuNames.map((name) => findCriu(name) ?? customCriu[name])),
+    cases: parseList("case", values.get("case"), caseNames),
+    kernels: parseList("kernel", values.get("kernel") ?? ["native"], kernelNames(customKernels))
+      .map((name) => kernelChoice(name, customKernels)),
+    cpu,
+  };
+}
+
+/** What `--kernel` accepts: `native`, the suites and the package versions or local kernels given. */
+export function kernelNames(customKernels: Readonly<Record<string, KernelSpec>>): string[] {
+  return ["native", ...KERNEL_SUITES, ...Object.keys(customKernels)];
+}
+
+/** The kernel a validated `--kernel` value stands for. */
+export function kernelChoice(
+  name: string,
+  customKernels: Readonly<Record<string, KernelSpec>>,
+): KernelChoice {
+  return name === "native"
+    ? "native"
+    : customKernels[name] ?? { kind: "suite", name: name as KernelSuite };
+}
+
+/** Refuses a kernel the user built for an arch that does not run: it would boot nowhere. */
+export function checkLocalKernelArches(
+  customKernels: Readonly<Record<string, KernelSpec>>,
+  arches: readonly Arch[],
+): void {
+  for (const kernel of Object.values(customKernels)) {
+    if (kernel.kind === "local" && !arches.includes(kernel.arch)) {
+      throw new InputError(
+        `--kernel ${kernel.image}: an ${kernel.arch} kernel, but --arch is ${arches.join(",")}; ` +
+          `add --arch ${kernel.arch}`,
+      );
+    }
+  }
+}
+
+/**
+ * The raw values of each option given, after checking every token is a known, well-formed
+ * option; positional arguments only for `merge`, which takes its inputs that way.
+ */
+export function readRawValues(
+  args: string[],
+  specs: readonly OptionSpec[],
+  command: "matrix" | "plan" | "merge" | "bisect",
+): { values: Map<string, string[]>; positionals: string[] } {
+  const acceptedOptions = specs.map((spec) => `--${spec.name}`).join(", ");
+  const { tokens } = parseArgs({
+    args,
+    options: Object.fromEntries(
+      specs.map((spec) => [
+        spec.name,
+        {
+          type: spec.value ? "string" : "boolean",
+          ...(spec.short ? { short: spec.short } : {}),
+        },
+      ]),
+    ),
+    // Not strict: parseArgs' own errors do not list the accepted options; we check tokens here.
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const values = new Map<string, string[]>();
+  const positionals: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === "positional" && command === "merge") {
+      positionals.push(token.value);
+      continue;
+    }
+    if (token.kind === "positional") {
+      throw new InputError(
+        `unexpected argument "${token.value}"; ${command} takes only options: ${acceptedOptions}`,
+      );
+    }
+    if (token.kind !== "option") continue;
+    const spec = specs.find((candidate) => candidate.name === token.name);
+    if (spec === undefined) {
+      throw new InputError(
+        `unknown option "${token.rawName}"; accepted: ${acceptedOptions} (see --help)`,
+      );
+    }
+    const value = readTokenValue(spec, token.rawName, token.value, token.inlineValue);
+    const previous = values.get(spec.name) ?? [];
+    if (previous.length > 0 && !spec.repeatable) {
+      throw new InputError(
+        `--${spec.name} given twice ("${previous[0]}" and "${value}"); give it once`,
+      );
+    }
+    values.set(spec.name, [...previous, value]);
+  }
+  return { values, positionals };
+}
+
+/** Runs `parse`, turning its Error into a {@link InputError} that names the option. */
+export function withOption<T>(option: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new InputError(`--${option}: ${(error as Error).message}`);
+  }
+}
+
+function readTokenValue(
+  spec: OptionSpec,
+  rawName: string,
+  value: string | undefined,
+  inlineValue: boolean | undefined,
+): string {
+  if (spec.value === undefined) {
+    if (value !== undefined) {
+      throw new InputError(
+        `--${spec.name} takes no value; got "${rawName}=${value}"; write just ${rawName}`,
+      );
+    }
+    return "";
+  }
+  // parseArgs takes the next argument as the value even when it is another option.
+  if (value === undefined || (!inlineValue && value.startsWith("--"))) {
+    throw new InputError(
+      `--${spec.name} needs a value (${spec.value})${
+        value === undefined ? "" : `, got the option "${value}"`
+      }; ${spec.help}`,
+    );
+  }
+  return value;
+}
+
+/** Splits comma lists, validates every item, drops duplicates keeping order; all of `accepted` when absent. */
+function parseList<T extends string>(
+  option: string,
+  rawValues: readonly string[] | undefined,
+  accepted: readonly T[],
+): T[] {
+  if (rawValues === undefined) return [...accepted];
+  const items = rawValues.flatMap((raw) => raw.split(",")).map((item) => item.trim());
+  for (const item of items) {
+    if (!accepted.includes(item as T)) {
+      const problem = item === "" ? "empty value in the list" : `unknown value "${item}"`;
+      throw new InputError(`--${option}: ${problem}; accepted: ${accepted.join(", ")}`);
+    }
+  }
+  return dedupe(items as T[]);
+}
+
+/** One value of `accepted`: a comma list is refused, since a bisect runs exactly one cell. */
+export function parseOne<T extends string>(option: string, raw: string, accepted: readonly T[]): T {
+  if (raw.includes(",")) {
+    throw new InputError(
+      `--${option}: "${raw}" is a list; a bisect runs one cell, so give one value; accepted: ${
+        accepted.join(", ")
+      }`,
+    );
+  }
+  return parseChoice(option, raw.trim(), accepted);
+}
+
+export function parseChoice<T extends string>(
+  option: string,
+  raw: string,
+  accepted: readonly T[],
+): T {
+  if (!accepted.includes(raw as T)) {
+    throw new InputError(`--${option}: unknown value "${raw}"; accepted: ${accepted.join(", ")}`);
+  }
+  return raw as T;
+}
+
+export function dedupe<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+export function parseCpuModels(rawValues: readonly string[]): Record<Arch, string> {
+  const models = Object.fromEntries(
+    ARCHES.map((arch) => [arch, CPU_MODELS[arch].default]),
+  ) as Record<Arch, string>;
+  const given = new Set<Arch>();
+  for (const raw of rawValues) {
+    const separator = raw.indexOf("=");
+    if (separator === -1) {
+      throw new InputError(
+        `--cpu: "${raw}" is not ARCH=MODEL; write e.g. --cpu aarch64=max,pauth-impdef=on`,
+      );
+    }
+    const arch = raw.slice(0, separator) as Arch;
+    const model = raw.slice(separator + 1);
+    if (!ARCHES.includes(arch)) {
+      throw new InputError(
+        `--cpu: unknown arch "${arch}" in "${raw}"; accepted: ${ARCHES.join(", ")}`,
+      );
+    }
+    const { accepted } = CPU_MODELS[arch];
+    if (!accepted.includes(cpuBaseModel(model))) {
+      throw new InputError(
+        `--cpu: unknown ${arch} CPU model "${cpuBaseModel(model)}" in "${raw}"; accepted: ${
+          accepted.join(", ")
+        } (optionally followed by QEMU properties, e.g. max,sve=off)`,
+      );
+    }
+    if (given.has(arch)) {
+      throw new InputError(
+        `--cpu: ${arch} given twice ("${models[arch]}" and "${model}"); give one model per arch`,
+      );
+    }
+    given.add(arch);
+    models[arch] = model;
+  }
+  return models;
+}
+
+export function parseJobs(raw: string | undefined, cores: number): number {
+  return raw === undefined
+    ? cores
+    : parsePositiveInteger("jobs", raw, `${cores}, the number of cores`);
+}
+
+export function parsePositiveInteger(option: string, raw: string, defaultText: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1) {
+    throw new InputError(
+      `--${option}: "${raw}" is not a positive whole number; accepted: 1, 2, 3, … (default: ${defaultText})`,
+    );
+  }
+  return value;
+}
+
+export function parseCount(option: string, raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  if (!/^\d+$/.test(raw)) {
+    throw new InputError(
+      `--${option}: "${raw}" is not a whole number; accepted: 0, 1, 2, … (default: 0)`,
+    );
+  }
+  return Number(raw);
+}
+
+export function parsePath(option: string, raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  if (raw.trim() === "") {
+    throw new InputError(
+      `--${option}: empty path ""; accepted: a run directory or its results.json`,
+    );
+  }
+  return raw;
+}
+
+export function parseOut(raw: string | undefined, now: Date, prefix = ""): string {
+  if (raw === undefined) return `out/${prefix}${formatUtcStamp(now)}`;
+  if (raw.trim() === "") {
+    throw new InputError(`--out: empty directory name ""; accepted: any path, e.g. out/my-run`);
+  }
+  return raw;
+}
+
+/** `20261127-164500`: sorts in time order and is safe in a path. */
+function formatUtcStamp(date: Date): string {
+  return date.toISOString().replace(/\..*$/, "").replaceAll(/[-:]/g, "").replace("T", "-");
+}
+
+export function parseTimeoutScale(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  const scale = Number(raw);
+  // A plain decimal only: Number() would also take "0x10", "1e3" or "Infinity".
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(raw) || scale <= 0) {
+    throw new InputError(
+      `--timeout-scale: "${raw}" is not a positive number; accepted: a decimal > 0, e.g. 0.5, 1, 3`,
+    );
+  }
+  return scale;
+}

@@ -1,0 +1,203 @@
+/**
+ * The cases: one declarative JSON file per case under `cases/`, checked against
+ * {@link CaseDefinition} when loaded so a bad file fails the run before any VM boots.
+ *
+ * @module
+ */
+
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { STOP_SIGNALS } from "./catalog.ts";
+import {
+  childField,
+  readBoolean,
+  readNumber,
+  readOneOf,
+  readRecord,
+  readString,
+  rejectUnknownKeys,
+  ShapeError,
+} from "./json_shape.ts";
+import type { CaseDefinition, FixtureSpec } from "./types.ts";
+
+/**
+ * The order `--list` and the reports show cases in: single-threaded stops by signal first,
+ * then handlers, pending signals, threads, shell jobs, `--leave-running`, and the control
+ * case last. Cases not listed here follow, by name.
+ */
+export const CASE_ORDER: readonly string[] = [
+  "sigstop",
+  "sigtstp",
+  "sigttin",
+  "sigttou",
+  "sigtstp-handler-reraise",
+  "sigtstp-handler-sigstop",
+  "sigstop-pending",
+  "mt-sigstop",
+  "mt-sigtstp",
+  "mt-sigtstp-handler",
+  "ctrl-z-shell-job",
+  "leave-running",
+  "running",
+];
+
+/** The `cases/` directory of this repository. */
+export const DEFAULT_CASES_DIR: URL = new URL("../../cases/", import.meta.url);
+
+/** A case file that cannot be read, is not JSON, or does not match {@link CaseDefinition}. */
+export class CaseFileError extends Error {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = "CaseFileError";
+  }
+}
+
+/** Case names end up in file names and on command lines. */
+const CASE_NAME_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/**
+ * Loads every `*.json` file of `dir` as a case, validated, in {@link CASE_ORDER}.
+ * Throws {@link CaseFileError} for the first bad file.
+ *
+ * @example
+ * ```ts
+ * import { loadCases } from "./cases.ts";
+ * const cases = await loadCases();
+ * cases[0].name; // "sigstop"
+ * ```
+ */
+export async function loadCases(dir: string | URL = DEFAULT_CASES_DIR): Promise<CaseDefinition[]> {
+  const dirPath = dir instanceof URL ? fileURLToPath(dir) : dir;
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(dirPath)) {
+    if (entry.isFile && entry.name.endsWith(".json")) files.push(join(dirPath, entry.name));
+  }
+  if (files.length === 0) {
+    throw new CaseFileError(dirPath, "no case files (*.json) found; add one per case");
+  }
+  const cases = await Promise.all(
+    files.map(async (file) => parseCaseDefinition(await Deno.readTextFile(file), file)),
+  );
+  return cases.toSorted((a, b) => compareCaseNames(a.name, b.name));
+}
+
+/**
+ * Parses and validates the text of one case file. `file` names the file in errors and must
+ * be `NAME.json` for the case called NAME.
+ *
+ * @example
+ * ```ts
+ * import { parseCaseDefinition } from "./cases.ts";
+ * const text = JSON.stringify({
+ *   name: "sigstop",
+ *   description: "Stopped by SIGSTOP.",
+ *   fixture: { threads: 1, handler: "none", pendingSignal: null },
+ *   stop: { via: "kill", signal: "SIGSTOP" },
+ *   dump: { leaveRunning: false, shellJob: false },
+ * });
+ * parseCaseDefinition(text, "cases/sigstop.json").stop.signal; // "SIGSTOP"
+ * ```
+ */
+export function parseCaseDefinition(text: string, file: string): CaseDefinition {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CaseFileError(file, `not valid JSON (${(error as Error).message}); fix the syntax`);
+  }
+  try {
+    return readCaseDefinition(value, basename(file, ".json"));
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+    throw new CaseFileError(
+      file,
+      `${error.message}. Fix the file; its shape is CaseDefinition in harness/core/types.ts`,
+    );
+  }
+}
+
+function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
+  const record = readRecord(value, "");
+  rejectUnknownKeys(record, ["name", "description", "fixture", "stop", "dump", "inject"], "");
+  const name = readString(record.name, "name");
+  if (!CASE_NAME_PATTERN.test(name)) {
+    throw new ShapeError("name", name, "lower-case letters and digits in dash-separated words");
+  }
+  if (name !== fileStem) {
+    throw new ShapeError("name", name, `"${fileStem}" (the file name without .json)`);
+  }
+  const description = readString(record.description, "description", { nonEmpty: true });
+  if (description.includes("\n")) {
+    throw new ShapeError("description", description, "a single line");
+  }
+  return {
+    name,
+    description,
+    fixture: readFixture(record.fixture, "fixture"),
+    stop: readStop(record.stop, "stop"),
+    dump: readDump(record.dump, "dump"),
+    ...(record.inject === undefined
+      ? {}
+      : { inject: readOneOf(record.inject, "inject", ["hang", "panic", "criu-crash"]) }),
+  };
+}
+
+function readFixture(value: unknown, field: string): FixtureSpec {
+  const record = readRecord(value, field);
+  rejectUnknownKeys(record, ["threads", "handler", "pendingSignal"], field);
+  return {
+    threads: readNumber(record.threads, childField(field, "threads"), { integer: true, min: 1 }),
+    handler: readOneOf(record.handler, childField(field, "handler"), [
+      "none",
+      "reraise",
+      "sigstop",
+    ]),
+    pendingSignal: readOneOf(record.pendingSignal, childField(field, "pendingSignal"), [
+      "SIGUSR2",
+      null,
+    ]),
+  };
+}
+
+function readStop(value: unknown, field: string): CaseDefinition["stop"] {
+  const record = readRecord(value, field);
+  rejectUnknownKeys(record, ["via", "signal"], field);
+  const via = readOneOf(record.via, childField(field, "via"), ["kill", "pty", "none"]);
+  const signalField = childField(field, "signal");
+  // Each way of stopping allows only some signals: a pty's suspend character sends SIGTSTP,
+  // and a task that is not stopped has no stop signal.
+  switch (via) {
+    case "none":
+      return { via, signal: readOneOf(record.signal, signalField, [null]) };
+    case "pty":
+      return { via, signal: readOneOf(record.signal, signalField, ["SIGTSTP"]) };
+    case "kill":
+      return { via, signal: readOneOf(record.signal, signalField, STOP_SIGNALS) };
+  }
+}
+
+function readDump(value: unknown, field: string): CaseDefinition["dump"] {
+  const record = readRecord(value, field);
+  rejectUnknownKeys(record, ["leaveRunning", "shellJob"], field);
+  return {
+    leaveRunning: readBoolean(record.leaveRunning, childField(field, "leaveRunning")),
+    shellJob: readBoolean(record.shellJob, childField(field, "shellJob")),
+  };
+}
+
+/**
+ * Orders case names as {@link CASE_ORDER} does, unlisted names last by name; for `sort`.
+ *
+ * @example
+ * ```ts
+ * import { compareCaseNames } from "./cases.ts";
+ * ["running", "zzz-new", "sigstop"].sort(compareCaseNames); // ["sigstop", "running", "zzz-new"]
+ * ```
+ */
+export function compareCaseNames(a: string, b: string): number {
+  const rank = (name: string) => {
+    const index = CASE_ORDER.indexOf(name);
+    return index === -1 ? CASE_ORDER.length : index;
+  };
+  return rank(a) - rank(b) || a.localeCompare(b);
+}

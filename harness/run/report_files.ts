@@ -1,0 +1,48 @@
+/**
+ * The report files of a finished run or merge, written next to its results.json. This is the
+ * one place that decides which reports a run directory holds.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import {
+  logReaderFor,
+  renderHtmlReport,
+  renderJunitXml,
+  renderMarkdownReport,
+} from "../../reports/mod.ts";
+import type { CaseDefinition, ResultsFile } from "../core/types.ts";
+
+/**
+ * Renders every report of `results` into `dir` (report.md, junit.xml with the tails of the
+ * logs under `dir`, index.html) and resolves to the file names written. To add a report, add
+ * its renderer here.
+ *
+ * @example
+ * ```ts
+ * import { writeReportFiles } from "./report_files.ts";
+ * await writeReportFiles(await Deno.makeTempDir(), {
+ *   tool: "criu-matrix",
+ *   schemaVersion: 1,
+ *   startedAt: "2026-11-27T16:45:00.000Z",
+ *   finishedAt: null,
+ *   cells: [],
+ * }, []); // ["report.md", "junit.xml", "index.html"]
+ * ```
+ */
+export async function writeReportFiles(
+  dir: string,
+  results: ResultsFile,
+  cases: readonly CaseDefinition[],
+): Promise<string[]> {
+  const reports: Record<string, string> = {
+    "report.md": renderMarkdownReport(results, cases),
+    "junit.xml": renderJunitXml(results, logReaderFor(dir)),
+    "index.html": renderHtmlReport(results, cases),
+  };
+  for (const [name, text] of Object.entries(reports)) {
+    await Deno.writeTextFile(join(dir, name), text);
+  }
+  return Object.keys(reports);
+}

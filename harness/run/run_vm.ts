@@ -1,0 +1,234 @@
+/**
+ * Runs the cases of one {@link VmPlan} in a guest, one after another, and turns each into a
+ * {@link CellResult}. A guest that panics, hangs or dies makes the cell it was running an `error`
+ * (its console kept) and the remaining cases go on in a fresh guest.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Accel, QemuProfile } from "../../vm/profiles.ts";
+import type { CellObservations } from "../core/observations.ts";
+import { evaluateCell, type Evaluation } from "../core/checks.ts";
+import type { KernelImage } from "../../vm/image.ts";
+import type { CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
+import { GuestVm, type VmFailure } from "../../vm/guest_vm.ts";
+
+/** Timeouts in seconds for TCG; KVM halves them, `--timeout-scale` multiplies them. */
+export const BASE_TIMEOUTS = { boot: 120, dump: 60, restore: 60, silence: 90 };
+
+/** What a VM run needs besides its plan. */
+export interface VmRunContext {
+  profile: QemuProfile;
+  accel: Accel;
+  kernel: KernelImage;
+  initrd: string;
+  /** Reported criu package version of the image. */
+  criuPackageVersion: string;
+  outDir: string;
+  /** Where each boot's agent FIFOs are made. */
+  pipeDir: string;
+  nonce: string;
+  timeoutScale: number;
+  /** Called with each finished cell, in order, before the next one starts. */
+  onCell: (cell: CellResult) => Promise<void>;
+  /** Called when a cell starts. */
+  onCellStart?: (plan: VmPlan, caseName: string) => void;
+  /** 1 for a first run; a rerun's logs go to their own directory. */
+  attempt?: number;
+}
+
+/** What the run learned about its boots, for the benchmark and the results. */
+export interface VmRunStats {
+  boots: number;
+  /** Boots whose kernel never started (kind `boot`, no kernel banner): the image is suspect. */
+  failedBoots: number;
+  bootSeconds: number[];
+  guestSeconds: number;
+}
+
+/** Keeps a case name usable as a path component whatever a case file says. */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "_";
+}
+
+/** The parameters of the agent's RUN command for a case. */
+export function runParameters(
+  caseDef: CaseDefinition,
+  timeouts: { dump: number; restore: number },
+): string[] {
+  return [
+    `threads=${caseDef.fixture.threads}`,
+    `handler=${caseDef.fixture.handler}`,
+    `pending=${caseDef.fixture.pendingSignal ?? "none"}`,
+    `stop=${caseDef.stop.signal ?? "none"}`,
+    `via=${caseDef.stop.via}`,
+    `leave=${caseDef.dump.leaveRunning ? "yes" : "no"}`,
+    `shell=${caseDef.dump.shellJob ? "yes" : "no"}`,
+    `dump_timeout=${Math.round(timeouts.dump)}`,
+    `restore_timeout=${Math.round(timeouts.restore)}`,
+    `inject=${caseDef.inject ?? "none"}`,
+    `zdtm=${caseDef.zdtm?.test ?? "none"}`,
+    `zdtm_args=${caseDef.zdtm?.args.join(",") ?? ""}`,
+  ];
+}
+
+async function writeLog(outDir: string, relative: string, text: string): Promise<string> {
+  await Deno.mkdir(join(outDir, relative, ".."), { recursive: true });
+  await Deno.writeTextFile(join(outDir, relative), text);
+  return relative;
+}
+
+/**
+ * Boots guests for `plan` and runs every case; resolves when all its cells are reported.
+ *
+ * @example
+ * ```ts ignore
+ * import { runVm } from "./run_vm.ts";
+ * const stats = await runVm(plan, { ...context, onCell: (cell) => writer.add(cell) });
+ * console.log(stats.boots);
+ * ```
+ */
+export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunStats> {
+  const scale = context.timeoutScale * (context.accel === "kvm" ? 0.5 : 1);
+  const timeouts = {
+    boot: BASE_TIMEOUTS.boot * scale,
+    dump: BASE_TIMEOUTS.dump * scale,
+    restore: BASE_TIMEOUTS.restore * scale,
+    silence: (Math.max(BASE_TIMEOUTS.dump, BASE_TIMEOUTS.restore) + BASE_TIMEOUTS.silence) * scale,
+  };
+  const attempt = context.attempt ?? 1;
+  const vmDir = join("cells", safeName(plan.id) + (attempt > 1 ? `-attempt${attempt}` : ""));
+  const stats: VmRunStats = { boots: 0, failedBoots: 0, bootSeconds: [], guestSeconds: 0 };
+  const remaining = [...plan.cases];
+  const cellBase = (caseDef: CaseDefinition, vm: GuestVm | null) => ({
+    arch: plan.arch,
+    criu: {
+      version: plan.criu.version,
+      suite: plan.criu.suite,
+      packageVersion: context.criuPackageVersion,
+      reportedVersion: vm?.facts.criu || null,
+    },
+    kernel: { name: plan.kernel.name, version: vm?.facts.kernel ?? context.kernel.release },
+    cpu: plan.cpu,
+    accel: context.accel,
+    case: caseDef.name,
+  });
+
+  while (remaining.length > 0) {
+    stats.boots++;
+    const consoleLog = join(context.outDir, vmDir, `console-boot${stats.boots}.log`);
+    await Deno.mkdir(join(consoleLog, ".."), { recursive: true });
+    const bootStarted = performance.now();
+    const booted = await GuestVm.boot({
+      profile: context.profile,
+      accel: context.accel,
+      cpu: plan.cpu,
+      kernel: context.kernel.bootFile,
+      initrd: context.initrd,
+      agentPipe: join(context.pipeDir, `agent-${stats.boots}`),
+      memoryMiB: 1536,
+    }, { nonce: context.nonce, consoleLog, bootTimeoutMs: timeouts.boot * 1000 });
+    if (!(booted instanceof GuestVm)) {
+      // Only a kernel that never even started says something about the image itself.
+      if (booted.failure.kind === "boot" && !/Linux version/.test(booted.console)) {
+        stats.failedBoots++;
+      }
+      stats.guestSeconds += (performance.now() - bootStarted) / 1000;
+      // A guest that cannot boot will not boot for the next case either.
+      for (const caseDef of remaining.splice(0)) {
+        await context.onCell({
+          ...cellBase(caseDef, null),
+          ...vmError(booted.failure, "the guest did not boot"),
+          dump: null,
+          restore: null,
+          checks: [],
+          seconds: 0,
+          logs: {
+            dump: null,
+            restore: null,
+            console: join(vmDir, `console-boot${stats.boots}.log`),
+            agent: null,
+          },
+        });
+      }
+      break;
+    }
+    const vm = booted;
+    stats.bootSeconds.push(vm.bootSeconds);
+    let failed = false;
+    while (remaining.length > 0 && !failed) {
+      const caseDef = remaining.shift()!;
+      context.onCellStart?.(plan, caseDef.name);
+      const cellDir = join(vmDir, safeName(caseDef.name));
+      const consoleOffset = vm.console.length;
+      const transcriptOffset = vm.transcriptLength;
+      const started = performance.now();
+      const { observations, failure } = await vm.runCell(
+        safeName(caseDef.name).toLowerCase(),
+        runParameters(caseDef, timeouts),
+        timeouts.silence * 1000,
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const evaluation = failure
+        ? { ...evaluateCell(caseDef, observations), ...vmError(failure, "the guest failed") }
+        : evaluateCell(caseDef, observations);
+      const logs = await writeCellLogs(context.outDir, cellDir, observations, {
+        console: vm.consoleSince(consoleOffset),
+        agent: vm.transcriptSince(transcriptOffset).join("\n") + "\n",
+      });
+      await context.onCell({
+        ...cellBase(caseDef, vm),
+        ...evaluation,
+        seconds,
+        bootSeconds: vm.bootSeconds,
+        logs,
+      });
+      failed = failure !== null;
+    }
+    if (failed) await vm.kill();
+    else await vm.shutdown();
+    stats.guestSeconds += (performance.now() - bootStarted) / 1000;
+  }
+  return stats;
+}
+
+function vmError(
+  failure: VmFailure,
+  context: string,
+): Pick<Evaluation, "verdict" | "stage" | "errorKind" | "summary"> {
+  return {
+    verdict: "error",
+    stage: null,
+    errorKind: failure.kind,
+    summary: `${context}: ${failure.message}`,
+  };
+}
+
+async function writeCellLogs(
+  outDir: string,
+  cellDir: string,
+  observations: CellObservations,
+  texts: { console: string; agent: string },
+): Promise<CellResult["logs"]> {
+  // CRIU's own log, then whatever the command printed on its output.
+  const logText = (name: string) => {
+    const log = observations.logs[name];
+    const output = observations.logs[`${name}-output`];
+    if (!log && !output) return null;
+    const parts = [log?.join("\n") ?? ""];
+    if (output?.length) parts.push(`--- criu ${name} output ---`, output.join("\n"));
+    return `${parts.join("\n")}\n`;
+  };
+  const dumpText = logText("dump");
+  const restoreText = logText("restore");
+  return {
+    dump: dumpText === null
+      ? null
+      : await writeLog(outDir, join(cellDir, "criu-dump.log"), dumpText),
+    restore: restoreText === null
+      ? null
+      : await writeLog(outDir, join(cellDir, "criu-restore.log"), restoreText),
+    console: await writeLog(outDir, join(cellDir, "console.log"), texts.console),
+    agent: await writeLog(outDir, join(cellDir, "agent.log"), texts.agent),
+  };
+}

@@ -1,0 +1,335 @@
+/**
+ * A guest VM as a function call with a timeout: boot it, run cells through its agent, power it
+ * off. Kernel panics, hangs and boot failures come back as {@link VmFailure} values carrying the
+ * console, never as crashes of the harness.
+ *
+ * @module
+ */
+import { type BootSpec, qemuCommand } from "./profiles.ts";
+import { runCommand } from "../harness/host/exec.ts";
+import {
+  type AgentMessage,
+  type CellObservations,
+  emptyObservations,
+  recordMessage,
+} from "../harness/core/observations.ts";
+import { MAX_LINE_LENGTH, parseAgentLine } from "./agent_protocol.ts";
+
+/** Why a VM could not do what was asked: the cell becomes `error` with this kind. */
+export interface VmFailure {
+  kind: "boot" | "panic" | "timeout" | "exited";
+  message: string;
+}
+
+/** A whole panic line: a console chunk can end mid-line, and half a reason helps nobody. */
+const PANIC = /Kernel panic - not syncing[^\n]*\n/;
+
+/** Every QEMU this process started and has not reaped, so an interrupted run can kill them. */
+export const liveQemuProcesses = new Set<Deno.ChildProcess>();
+
+/**
+ * SIGKILLs every QEMU of {@link liveQemuProcesses}: what a process that is about to exit early
+ * does, so that no guest outlives it.
+ *
+ * @example
+ * ```ts
+ * import { killLiveQemuProcesses } from "./guest_vm.ts";
+ * killLiveQemuProcesses(); // nothing to kill in a process that booted no guest
+ * ```
+ */
+export function killLiveQemuProcesses(): void {
+  for (const child of liveQemuProcesses) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Reads a stream as lines, dropping over-long ones (the guest is untrusted). */
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of stream) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, newline).replace(/\r$/, "");
+      buffer = buffer.slice(newline + 1);
+      if (line.length <= MAX_LINE_LENGTH) yield line;
+    }
+    if (buffer.length > MAX_LINE_LENGTH) buffer = "";
+  }
+}
+
+/** A running guest. Create it with {@link GuestVm.boot}. */
+export class GuestVm {
+  /** Everything the console printed so far. */
+  console = "";
+  /** What the agent said at READY: kernel, arch, criu version. */
+  facts: Record<string, string> = {};
+  /** Seconds from QEMU's start to the agent's READY. */
+  bootSeconds = 0;
+  #exited: Promise<Deno.CommandStatus>;
+  #exitStatus: Deno.CommandStatus | null = null;
+  #pending: AgentMessage[] = [];
+  #wake: (() => void) | null = null;
+  #channelClosed = false;
+  #toAgent: Deno.FsFile | null = null;
+  #channelDone: Promise<void> = Promise.resolve();
+  /** Whether the read-only open of the host-bound FIFO still waits for QEMU to open its end. */
+  #openingFromAgent = false;
+  #transcript: string[] = [];
+
+  private constructor(
+    private readonly child: Deno.ChildProcess,
+    private readonly nonce: string,
+    private readonly consoleFile: Deno.FsFile,
+    private readonly agentPipe: string,
+  ) {
+    liveQemuProcesses.add(child);
+    this.#exited = child.status.then(async (status) => {
+      this.#exitStatus = status;
+      liveQemuProcesses.delete(child);
+      // A QEMU that died before opening its end leaves our read-only open waiting for a writer:
+      // be that writer for a moment, so the open returns and the channel reads end-of-file.
+      if (this.#openingFromAgent) {
+        await Deno.open(`${agentPipe}.out`, { write: true }).then((end) => end.close(), () => {});
+      }
+      this.#notify();
+      return status;
+    });
+    this.#pumpConsole();
+  }
+
+  /**
+   * Boots a guest and waits for its agent's READY (and its `criu check`). On failure the QEMU
+   * process is killed and a {@link VmFailure} is returned along with the console so far.
+   *
+   * @example
+   * ```ts ignore
+   * import { GuestVm } from "./guest_vm.ts";
+   * const vm = await GuestVm.boot(spec, { nonce, consoleLog: "console.log", bootTimeoutMs: 60_000 });
+   * if (!(vm instanceof GuestVm)) console.log(vm.failure.kind);
+   * ```
+   */
+  static async boot(
+    spec: BootSpec,
+    options: { nonce: string; consoleLog: string; bootTimeoutMs: number },
+  ): Promise<GuestVm | { failure: VmFailure; console: string }> {
+    const started = performance.now();
+    const fifos = [`${spec.agentPipe}.in`, `${spec.agentPipe}.out`];
+    for (const fifo of fifos) await Deno.remove(fifo).catch(() => {});
+    await runCommand(["mkfifo", "-m", "600", ...fifos]);
+    // QEMU must not outlive the harness, even one killed with SIGKILL: the kernel kills it when
+    // its parent dies (util-linux's setpriv sets the parent-death signal, then execs QEMU).
+    const [program, ...args] = ["setpriv", "--pdeathsig", "KILL", "--", ...qemuCommand(spec)];
+    const consoleFile = await Deno.open(options.consoleLog, {
+      write: true,
+      create: true,
+      append: true,
+    });
+    const child = new Deno.Command(program, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const vm = new GuestVm(child, options.nonce, consoleFile, spec.agentPipe);
+    const deadline = started + options.bootTimeoutMs;
+    vm.#openChannel();
+    await vm.#send(`HELLO ${options.nonce}`);
+    const ready = await vm.#waitFor((m) => m.type === "READY", deadline);
+    if (ready?.type === "READY") {
+      vm.facts = ready.facts;
+      const check = await vm.#waitFor(
+        (m) => m.type === "KV" && m.phase === "vm" && m.key === "criu_check",
+        deadline,
+      );
+      if (check?.type === "KV") {
+        vm.facts.criu_check = check.value;
+        vm.bootSeconds = (performance.now() - started) / 1000;
+        return vm;
+      }
+    }
+    const failure = vm.#failure("boot", options.bootTimeoutMs);
+    await vm.kill();
+    return { failure, console: vm.console };
+  }
+
+  /** The console printed from `offset` on (use `console.length` before a cell as the offset). */
+  consoleSince(offset: number): string {
+    return this.console.slice(offset);
+  }
+
+  /** The agent lines accepted so far, for the cell's agent log. */
+  transcriptSince(offset: number): string[] {
+    return this.#transcript.slice(offset);
+  }
+
+  /** How many agent lines were accepted so far. */
+  get transcriptLength(): number {
+    return this.#transcript.length;
+  }
+
+  /**
+   * Runs one cell: sends `RUN cell params` and gathers the agent's observations until DONE.
+   * Returns a failure when the guest panics, exits or says nothing for `timeoutMs`.
+   */
+  async runCell(
+    cell: string,
+    params: string[],
+    timeoutMs: number,
+  ): Promise<{ observations: CellObservations; failure: VmFailure | null }> {
+    const observations = emptyObservations();
+    await this.#send(["RUN", cell, ...params].join(" "));
+    let deadline = performance.now() + timeoutMs;
+    while (true) {
+      const message = await this.#waitFor((m) => m.cell === cell, deadline);
+      if (!message) {
+        return { observations, failure: this.#failure("timeout", timeoutMs) };
+      }
+      // Any sign of life from the agent restarts the no-output watchdog.
+      deadline = performance.now() + timeoutMs;
+      recordMessage(observations, message);
+      if (message.type === "DONE") return { observations, failure: null };
+    }
+  }
+
+  /** Asks the agent to power the guest off; kills QEMU if it has not exited within `graceMs`. */
+  async shutdown(graceMs = 10_000): Promise<void> {
+    if (this.#exitStatus === null && !this.#channelClosed) {
+      await this.#send("POWEROFF").catch(() => {});
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, graceMs));
+    await Promise.race([this.#exited, grace]);
+    clearTimeout(timer);
+    await this.kill();
+  }
+
+  /** Kills QEMU at once and waits for it to be reaped. */
+  async kill(): Promise<void> {
+    if (this.#exitStatus === null) {
+      try {
+        this.child.kill("SIGKILL");
+      } catch {
+        // It exited between the check and the kill.
+      }
+    }
+    await this.#exited;
+    await this.#channelDone;
+    this.#toAgent?.close();
+    this.#toAgent = null;
+    for (const end of [".in", ".out"]) await Deno.remove(`${this.agentPipe}${end}`).catch(() => {});
+    await this.#consoleDone;
+    this.consoleFile.close();
+  }
+
+  #consoleDone: Promise<void> = Promise.resolve();
+  /** The console's kernel panic line, once there is one. */
+  #panicLine: string | null = null;
+
+  #pumpConsole(): void {
+    const encoder = new TextEncoder();
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) {
+        const text = decoder.decode(chunk, { stream: true });
+        this.console += text;
+        await this.consoleFile.write(encoder.encode(text));
+        // Only the new text (and the line it may finish) can add a panic: no rescans.
+        const panic = this.#panicLine ?? this.console.slice(-(text.length + 256)).match(PANIC)?.[0];
+        if (panic && !this.#panicLine) {
+          this.#panicLine = panic.trim();
+          this.#notify();
+        }
+      }
+    };
+    this.#consoleDone = Promise.all([
+      pump(this.child.stdout),
+      pump(this.child.stderr),
+    ]).then(() => {});
+  }
+
+  /**
+   * Opens both FIFOs of the agent's channel and starts reading it. The guest-bound end is opened
+   * read-write, which never blocks: the commands are a few short lines, so they fit the pipe's
+   * buffer even before the guest listens. The host-bound end is opened read-only, so QEMU's exit
+   * (it holds the only writer) ends the reading with end-of-file.
+   */
+  #openChannel(): void {
+    this.#toAgent = Deno.openSync(`${this.agentPipe}.in`, { read: true, write: true });
+    this.#channelDone = (async () => {
+      try {
+        this.#openingFromAgent = true;
+        using fromAgent = await Deno.open(`${this.agentPipe}.out`, { read: true })
+          .finally(() => this.#openingFromAgent = false);
+        for await (const line of lines(fromAgent.readable)) {
+          const message = parseAgentLine(line, this.nonce);
+          if (!message) continue;
+          this.#transcript.push(line.slice(this.nonce.length + 1));
+          this.#pending.push(message);
+          this.#notify();
+        }
+      } catch {
+        // The channel breaks when QEMU dies; the exit status says why.
+      }
+      this.#channelClosed = true;
+      this.#notify();
+    })();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  async #send(line: string): Promise<void> {
+    if (!this.#toAgent) throw new Error("agent channel not open");
+    await this.#toAgent.write(new TextEncoder().encode(`${line}\n`));
+  }
+
+  /** Waits for the first pending message matching `accept` (dropping others) until `deadline`. */
+  async #waitFor(
+    accept: (message: AgentMessage) => boolean,
+    deadline: number,
+  ): Promise<AgentMessage | null> {
+    while (true) {
+      while (this.#pending.length > 0) {
+        const message = this.#pending.shift()!;
+        if (accept(message)) return message;
+      }
+      if (this.#exitStatus !== null || this.#channelClosed || this.#panicLine !== null) {
+        return null;
+      }
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  #failure(whenSilent: "boot" | "timeout", timeoutMs: number): VmFailure {
+    if (this.#panicLine) return { kind: "panic", message: this.#panicLine };
+    if (this.#exitStatus !== null || this.#channelClosed) {
+      const code = this.#exitStatus?.code ?? "?";
+      return {
+        kind: whenSilent === "boot" ? "boot" : "exited",
+        message: `QEMU exited (code ${code}) ${
+          whenSilent === "boot" ? "before the agent was ready" : "while the cell ran"
+        }`,
+      };
+    }
+    return whenSilent === "boot"
+      ? { kind: "boot", message: `the agent was not ready within ${timeoutMs / 1000} s` }
+      : { kind: "timeout", message: `the guest said nothing for ${timeoutMs / 1000} s` };
+  }
+}
