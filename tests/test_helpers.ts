@@ -2,7 +2,7 @@
  * Helpers shared by the tests: for the host tests that run real programs (fixtures, zdtm, CRIU
  * builds), temporary directories, /proc, polling, killing what a test started and ELF headers; for
  * the command-line tests, the repository's root, the one way to run the command line, and an
- * assertion on usage errors.
+ * assertion on usage errors; for the matrix runs, the cells triage did not find as expected.
  *
  * @module
  */
@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CRIU_VERSIONS } from "../harness/core/catalog.ts";
 import { InputError } from "../harness/core/errors.ts";
-import type { CaseDefinition, MatrixPlan } from "../harness/core/types.ts";
+import type { CaseDefinition, MatrixPlan, ResultsFile } from "../harness/core/types.ts";
 
 /** The repository's top directory, absolute, with a trailing slash. */
 export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
@@ -199,4 +199,17 @@ export function assertUsageError(run: () => unknown, ...fragments: string[]) {
     }
     return true;
   });
+}
+
+/**
+ * Every cell whose triage is neither `pass` nor `xfail` (an error, an unexpected failure or pass,
+ * a flaky cell), one line each with its summary, so that a failing assertion shows them all.
+ */
+export function unexpectedCells(results: ResultsFile): string[] {
+  return results.cells
+    .filter((c) => c.triage?.status !== "pass" && c.triage?.status !== "xfail")
+    .map((c) =>
+      `${c.criu.version}/${c.arch}/${c.kernel.name}/${c.case}: ${c.triage?.status ?? "untriaged"}` +
+      ` (${c.verdict}${c.stage ? ` at ${c.stage}` : ""}): ${c.summary}`
+    );
 }

@@ -269,6 +269,8 @@ function zdtmVerdictCheck(test: string, observations: CellObservations): CheckRe
   };
 }
 
+const SELF_CHECK = "memory and threads: the fixture's own check";
+
 /** The behaviour checks after SIGCONT (and, for stopped cases, a second stop). */
 function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations): CheckResult[] {
   const resume = observations.phases.resume ?? {};
@@ -306,10 +308,18 @@ function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations
       ? undefined
       : `${finish["result.tstp_handled"]}/${finish["result.cont_handled"]}`,
   ));
-  const selfCheck = ["verdict", "memory", "threads", "progressed", "pending", "reasons"]
-    .map((key) => `${key}=${finish[`result.${key}`] ?? "absent"}`).join(" ");
+  const selfCheck = [
+    "verdict",
+    "memory",
+    "threads",
+    "progressed",
+    "pending",
+    "reasons",
+    "progress_wait",
+    "lagging",
+  ].map((key) => `${key}=${finish[`result.${key}`] ?? "absent"}`).join(" ");
   checks.push({
-    name: "memory and threads: the fixture's own check",
+    name: SELF_CHECK,
     ok: finish["result.verdict"] === "PASS" &&
       finish["result.threads"] === String(caseDef.fixture.threads),
     before: `verdict=PASS memory=ok threads=${caseDef.fixture.threads}`,
@@ -320,6 +330,24 @@ function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations
     checks.push(expect("exit: the task exits 0 when told to", "exited:0", finish["exit.target"]));
   }
   return checks;
+}
+
+/**
+ * When the only thing wrong is that some fixture threads never got the CPU before the fixture's
+ * last-resort deadline (runnable, no CPU time used: `progress_wait=starved`), says so: the guest
+ * was starved by a loaded host, which tells nothing about CRIU. Otherwise null.
+ */
+function starvedThreads(observations: CellObservations, checks: CheckResult[]): string | null {
+  const finish = observations.phases.finish ?? {};
+  const failed = checks.filter((c) => !c.ok);
+  if (
+    finish["result.progress_wait"] !== "starved" || finish["result.reasons"] !== "progress" ||
+    failed.length !== 1 || failed[0].name !== SELF_CHECK
+  ) return null;
+  return `the fixture's threads ${
+    finish["result.lagging"]
+  } (tid:state:CPU ticks) stayed runnable without getting the CPU until the fixture's deadline: ` +
+    "the guest was starved by a loaded host (harness trouble, says nothing about CRIU)";
 }
 
 /**
@@ -408,6 +436,17 @@ export function evaluateCell(caseDef: CaseDefinition, observations: CellObservat
     : behaviourChecks(caseDef, observations);
   const checks = [...consistency, ...behaviour];
   const firstBad = consistency.find((c) => !c.ok) ?? behaviour.find((c) => !c.ok);
+  const starved = starvedThreads(observations, checks);
+  if (starved) {
+    return {
+      ...base,
+      checks,
+      verdict: "error",
+      stage: null,
+      errorKind: "timeout",
+      summary: starved,
+    };
+  }
   if (firstBad) {
     const stage: Stage = consistency.includes(firstBad) ? "check" : "resume";
     return {

@@ -191,6 +191,8 @@ for (
         cont_handled: handled,
         pending: "none",
         reasons: "none",
+        progress_wait: "done",
+        lagging: "none",
       });
       assert.deepEqual(await exit(st), { target: "exited:0" });
     } finally {
@@ -247,6 +249,72 @@ Deno.test("stopfix --block SIGUSR2 keeps the signal pending, and fails without i
   } finally {
     await cleanup(s);
   }
+});
+
+/**
+ * Holds one thread of a running process in a ptrace stop (`t`), as a debugger would, while the
+ * others run: what a thread the scheduler never picks looks like to the fixture. Through libc,
+ * since no program on the host does only this. Call the result to let the thread go (if it is
+ * still there: a process that exits takes its held thread with it).
+ */
+function holdThread(tid: number): () => void {
+  const libc = Deno.dlopen("libc.so.6", {
+    ptrace: { parameters: ["i64", "i32", "pointer", "pointer"], result: "i64" },
+    waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  });
+  const [PTRACE_DETACH, PTRACE_SEIZE, PTRACE_INTERRUPT, WALL] = [17, 0x4206, 0x4207, 0x40000000];
+  assert.equal(libc.symbols.ptrace(BigInt(PTRACE_SEIZE), tid, null, null), 0n, "PTRACE_SEIZE");
+  assert.equal(libc.symbols.ptrace(BigInt(PTRACE_INTERRUPT), tid, null, null), 0n);
+  assert.equal(libc.symbols.waitpid(tid, new Uint8Array(4), WALL), tid);
+  return () => {
+    // A thread that died held is this process's to reap, or its process never ends.
+    if (libc.symbols.ptrace(BigInt(PTRACE_DETACH), tid, null, null) !== 0n) {
+      libc.symbols.waitpid(tid, new Uint8Array(4), WALL);
+    }
+    libc.close();
+  };
+}
+
+Deno.test("stopfix's self-check waits for every thread to move on, not for a time", async (t) => {
+  const fx = await hostFixtures();
+  await t.step("a thread held for 2 s, then let go: PASS once it has run", async () => {
+    let s: Started | null = null;
+    try {
+      s = await startStopfix(fx, ["--threads", "3"]);
+      const st = s;
+      const release = holdThread(st.tids[1]);
+      assert.equal(stat(st.tids[1])?.[0], "t");
+      Deno.kill(st.target, "SIGTERM");
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(readKV(`${st.dir}/result`), null, "no verdict while a thread has not moved");
+      release();
+      const r = await result(st);
+      assert.equal(r.verdict, "PASS", JSON.stringify(r));
+      assert.equal(r.progressed, "3");
+      assert.equal(r.progress_wait, "done");
+    } finally {
+      await cleanup(s);
+    }
+  });
+  await t.step("a thread held past the 30 s deadline: FAIL, stuck in t, no CPU used", async () => {
+    let s: Started | null = null;
+    try {
+      s = await startStopfix(fx, ["--threads", "2"]);
+      const st = s;
+      const release = holdThread(st.tids[1]);
+      Deno.kill(st.target, "SIGTERM");
+      const r = await waitFor("DIR/result", () => readKV(`${st.dir}/result`), 40_000, 100);
+      release();
+      assert.equal(r.verdict, "FAIL");
+      assert.equal(r.reasons, "progress");
+      assert.equal(r.progressed, "1");
+      assert.equal(r.progress_wait, "stuck");
+      assert.equal(r.lagging, `${st.tids[1]}:t:0`);
+      assert.deepEqual(await exit(st), { target: "exited:1" });
+    } finally {
+      await cleanup(s);
+    }
+  });
 });
 
 Deno.test("stopfix reports a signaled target; the launcher rejects bad usage", async () => {

@@ -1,7 +1,7 @@
 /**
  * Bring your own CRIU, for real: Debian's CRIU 4.1.1 upstream tarball built from source for
  * both arches must agree with Debian's 4.1.1 package; a patch teaching compel to accept SIGTTIN
- * and SIGTTOU must change those cells (past the dump, with every check reported); and CRIU's
+ * and SIGTTOU must make those cells pass on both arches, every check held; and CRIU's
  * own zdtm stopped* tests run as cases.
  */
 import assert from "assert";
@@ -94,15 +94,21 @@ Deno.test("a CRIU built from source, patched, and CRIU's own zdtm tests", async 
     "sigttin,sigttou",
   ]);
 
-  await t.step("the patch takes SIGTTIN and SIGTTOU past the dump, every check reported", () => {
-    assert.equal(patched.results.cells.length, 4);
+  await t.step("the patch makes SIGTTIN and SIGTTOU pass on both arches, every check held", () => {
+    // As measured (4.1.1 + the patch, trixie's kernel, TCG): compel was all that refused them.
+    assert.deepEqual(
+      patched.results.cells.map((cell) => `${cell.arch}/${cell.case}=${outcome(cell)}`).sort(),
+      [
+        "aarch64/sigttin=pass/null",
+        "aarch64/sigttou=pass/null",
+        "x86_64/sigttin=pass/null",
+        "x86_64/sigttou=pass/null",
+      ],
+    );
     for (const cell of patched.results.cells) {
       assert.match(cell.criu.version, /^4\.1\.1-src\+compel-accept-sigttin-sigttou$/);
       assert.match(cell.criu.packageVersion, /compel-accept-sigttin-sigttou\.patch \(sha256/);
-      assert.equal(cell.dump?.exitCode, 0, `${cell.arch}/${cell.case}: ${cell.summary}`);
-      assert.notEqual(cell.verdict, "error");
-      if (cell.verdict === "pass") assert.ok(cell.checks.every((check) => check.ok));
-      else assert.ok(["restore", "check", "resume"].includes(cell.stage!), cell.summary);
+      assert.ok(cell.checks.length > 0 && cell.checks.every((check) => check.ok), cell.summary);
       const unpatched = results.cells.find((c) =>
         c.criu.version === "4.1.1-src" && c.arch === cell.arch && c.case === cell.case
       )!;

@@ -1,6 +1,6 @@
 /**
  * The kernel as an axis, for real: CRIU 3.17.1 under its own kernel (bookworm's 6.1) and under
- * sid's 7.x. On the newer kernel it fails its own kernel feature detection before touching any
+ * sid's (7.2 when written; whatever sid has today, newer than 6.1). On the newer kernel it fails its own kernel feature detection before touching any
  * task, which must show as a CRIU failure at `probe` with CRIU's reason, not as a harness error.
  * Then the other kinds of kernel: a Debian kernel package version, and a kernel image plus
  * modules laid out as a user's own build installs them.
@@ -11,6 +11,7 @@ import { withIndexes } from "../../vm/debian_apt.ts";
 import { fetchDebianKernel } from "../../vm/debian_kernel.ts";
 import { findUnpackedKernel } from "../../vm/image.ts";
 import { readResults } from "../../harness/core/results.ts";
+import type { CellResult } from "../../harness/core/types.ts";
 import { kernelRecipe } from "../../vm/recipes.ts";
 import { REPO_ROOT, runCli } from "../test_helpers.ts";
 
@@ -31,10 +32,14 @@ Deno.test("kernel axis: an old CRIU on a new kernel fails in its probe", async (
   const sid = byKernel.get("sid")!;
   assert.equal(sid.verdict, "fail");
   assert.equal(sid.stage, "probe");
-  assert.match(sid.kernel.version ?? "", /^7\./);
+  const majorMinor = (cell: CellResult) =>
+    (cell.kernel.version ?? "").split(/[.-]/).slice(0, 2).map(Number);
+  assert.deepEqual(majorMinor(byKernel.get("bookworm")!), [6, 1]);
+  const [major, minor] = majorMinor(sid);
+  assert.ok(major > 6 || (major === 6 && minor > 1), `sid's kernel ${sid.kernel.version}`);
   assert.match(sid.dump?.error ?? "", /vDSO|kernel features/);
   const report = await Deno.readTextFile(join(out, "report.md"));
-  assert.match(report, /kernel sid 7\./);
+  assert.ok(report.includes(`kernel sid ${sid.kernel.version}`), report);
   assert.match(report, /❌ probe/);
 });
 

@@ -47,46 +47,6 @@ Deno.test("loadCases", async (t) => {
     assert.deepEqual(cases.map((c) => c.name), CASE_ORDER);
   });
 
-  await t.step("each contract case has its defining properties", async () => {
-    const byName = new Map((await loadCases()).map((c) => [c.name, c]));
-    const get = (name: string) => byName.get(name)!;
-    assert.deepEqual(get("sigstop").stop, { via: "kill", signal: "SIGSTOP" });
-    assert.deepEqual(get("sigstop").fixture, { threads: 1, handler: "none", pendingSignal: null });
-    assert.deepEqual(get("sigstop").dump, { leaveRunning: false, shellJob: false });
-    assert.equal(get("sigtstp-handler-sigstop").fixture.handler, "sigstop");
-    assert.equal(get("sigttou").stop.signal, "SIGTTOU");
-    assert.equal(get("mt-sigtstp-handler").fixture.threads, 4);
-    assert.equal(get("mt-sigtstp-handler").fixture.handler, "reraise");
-    assert.equal(get("sigstop-pending").fixture.pendingSignal, "SIGUSR2");
-    assert.deepEqual(get("ctrl-z-shell-job").stop, { via: "pty", signal: "SIGTSTP" });
-    assert.equal(get("ctrl-z-shell-job").dump.shellJob, true);
-    assert.deepEqual(get("running").stop, { via: "none", signal: null });
-    assert.equal(get("leave-running").dump.leaveRunning, true);
-  });
-
-  await t.step(
-    "each case decides the signal its task ends up stopped by, none for running",
-    async () => {
-      const decides = Object.fromEntries((await loadCases()).map((c) => [c.name, c.decides]));
-      assert.deepEqual(decides, {
-        "sigstop": ["SIGSTOP"],
-        "sigtstp": ["SIGTSTP"],
-        "sigttin": ["SIGTTIN"],
-        "sigttou": ["SIGTTOU"],
-        "sigtstp-handler-reraise": ["SIGTSTP"],
-        // Its handler stops the task with SIGSTOP.
-        "sigtstp-handler-sigstop": ["SIGSTOP"],
-        "sigstop-pending": ["SIGSTOP"],
-        "mt-sigstop": ["SIGSTOP"],
-        "mt-sigtstp": ["SIGTSTP"],
-        "mt-sigtstp-handler": ["SIGTSTP"],
-        "ctrl-z-shell-job": ["SIGTSTP"],
-        "leave-running": ["SIGTSTP"],
-        "running": [],
-      });
-    },
-  );
-
   await t.step("rejects a decides list with a bad or repeated signal", async () => {
     await assertCaseFileError(
       { "sigstop.json": json({ ...VALID, decides: ["SIGKILL"] }) },

@@ -138,25 +138,10 @@ Deno.test("parseExpectations", async (t) => {
   });
 });
 
-Deno.test("the committed expectations", async (t) => {
+Deno.test("the committed expectations load against the committed cases", async () => {
+  // What they say is checked where it is measured (the default-matrix test triages every cell
+  // against them); here only that they are valid and name existing cases, as a run requires.
   const cases = await loadCases();
   const expectations = await loadExpectations(undefined, cases.map((c) => c.name));
-  const lookup = (name: string, version: string) =>
-    findExpectation(
-      { case: name, criu: { version }, arch: "aarch64", kernel: { name: "sid" } },
-      expectations,
-    );
-  await t.step("SIGTSTP stops fail at dump before 3.18 only", () => {
-    assert.equal(lookup("sigtstp", "3.17.1")?.stage, "dump");
-    assert.equal(lookup("mt-sigtstp", "3.17.1")?.stage, "dump");
-    assert.equal(lookup("sigtstp", "4.1.1"), undefined);
-    assert.equal(lookup("sigstop", "3.17.1"), undefined);
-    assert.equal(lookup("sigtstp-handler-sigstop", "3.17.1"), undefined, "ends stopped by SIGSTOP");
-  });
-  await t.step("SIGTTIN and SIGTTOU stops fail at dump in every version", () => {
-    for (const version of ["3.17.1", "4.1.1", "4.2.1", "4.3"]) {
-      assert.equal(lookup("sigttin", version)?.stage, "dump");
-      assert.equal(lookup("sigttou", version)?.stage, "dump");
-    }
-  });
+  assert.ok(expectations.length > 0);
 });

@@ -109,6 +109,8 @@ function finish(exitTarget: boolean): string[] {
     "KV finish result.cont_handled 0",
     "KV finish result.pending none",
     "KV finish result.reasons none",
+    "KV finish result.progress_wait done",
+    "KV finish result.lagging none",
     ...(exitTarget ? ["KV finish exit.target exited:0"] : []),
   ];
 }

@@ -2,9 +2,7 @@ import assert from "assert";
 import {
   combineExitCodes,
   describeUnexpectedCells,
-  EXIT_CODES,
   exitCodeFor,
-  formatExitCodes,
 } from "../../harness/core/exit_codes.ts";
 import { parseExpectations } from "../../harness/core/expectations.ts";
 import { MATRIX_USAGE } from "../../harness/cli/matrix.ts";
@@ -114,11 +112,19 @@ Deno.test("exit codes", async (t) => {
     assert.equal(combineExitCodes(0, 4, 0, 3), 3);
     assert.equal(combineExitCodes(), 0);
   });
-  await t.step("are documented in the help", () => {
-    assert.ok(MATRIX_USAGE.includes(formatExitCodes()));
-    for (const { code, meaning } of Object.values(EXIT_CODES)) {
-      assert.ok(MATRIX_USAGE.includes(`${code}`) && MATRIX_USAGE.includes(meaning), meaning);
-    }
+  await t.step("are documented in the help, each number with its meaning", () => {
+    // Literal numbers, not the table the help is generated from: a renumbered status shows here.
+    for (
+      const line of [
+        /^ {2}0 {4}every cell pass, xfail \(known failure\) or skip$/m,
+        /^ {2}1 {4}infrastructure error: a cell is error .*, or a merge lacks a shard$/m,
+        /^ {2}2 {4}usage error: /m,
+        /^ {2}3 {4}regression: a cell that passed in the baseline fails now$/m,
+        /^ {2}4 {4}unexpected-fail, xpass or flaky cell$/m,
+        /^ {2}130 {2}interrupted /m,
+        /^Exit status \(when several apply, the lowest non-zero one wins\):$/m,
+      ]
+    ) assert.match(MATRIX_USAGE, line);
   });
   await t.step("each unexpected cell is named", () => {
     const cells = triageCells(
