@@ -19,6 +19,8 @@ import { MAX_LINE_LENGTH, parseAgentLine } from "./agent_protocol.ts";
 export interface VmFailure {
   kind: "boot" | "panic" | "timeout" | "exited";
   message: string;
+  /** True when QEMU itself had ended (rather than a guest that stayed silent too long). */
+  qemuExited?: boolean;
 }
 
 /** Most console characters kept in memory: the end of the console, where panics are. */
@@ -394,6 +396,7 @@ export class GuestVm {
       const code = this.#exitStatus?.code ?? "?";
       return {
         kind: whenSilent === "boot" ? "boot" : "exited",
+        qemuExited: true,
         message: `QEMU exited (code ${code}) ${
           whenSilent === "boot" ? "before the agent was ready" : "while the cell ran"
         }`,

@@ -14,6 +14,8 @@ export interface QemuProfile {
   binary: string;
   /** The serial console device the kernel writes to. */
   console: string;
+  /** Kernel parameters this arch's guests need besides the common ones. */
+  kernelArgs: readonly string[];
   /** KVM can only accelerate a guest of the host's own arch. */
   kvmCapable: boolean;
   machineArgs(accel: Accel, cpu: string): string[];
@@ -27,6 +29,9 @@ export const QEMU_PROFILES: Record<Arch, QemuProfile> = {
     arch: "x86_64",
     binary: "qemu-system-x86_64",
     console: "ttyS0",
+    // An emulated guest starved by a loaded host can miss the kernel's check that the IO-APIC
+    // timer ticks, and panics ("IO-APIC + timer doesn't work!"); QEMU's timer does work.
+    kernelArgs: ["no_timer_check"],
     kvmCapable: hostArch === "x86_64",
     machineArgs: (accel, cpu) => [
       "-M",
@@ -43,6 +48,7 @@ export const QEMU_PROFILES: Record<Arch, QemuProfile> = {
     arch: "aarch64",
     binary: "qemu-system-aarch64",
     console: "ttyAMA0",
+    kernelArgs: [],
     kvmCapable: hostArch === "aarch64",
     machineArgs: (accel, cpu) => [
       "-M",
@@ -118,6 +124,7 @@ export function qemuCommand(spec: BootSpec): string[] {
       // The self-tests of the kernel's crypto algorithms take about a second of every emulated
       // boot; they check the kernel's own implementations, not anything CRIU does.
       "cryptomgr.notests",
+      ...profile.kernelArgs,
     ].join(" "),
     "-chardev",
     `pipe,id=agent,path=${spec.agentPipe}`,

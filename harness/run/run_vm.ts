@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Accel, QemuProfile } from "../../vm/profiles.ts";
 import { type CellObservations, MAX_CELL_CHARS } from "../core/observations.ts";
 import { evaluateCell, type Evaluation } from "../core/checks.ts";
+import { exists } from "../../vm/build_cache.ts";
 import { type KernelImage } from "../../vm/image.ts";
 import type { CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
 import { GuestVm, type VmFailure } from "../../vm/guest_vm.ts";
@@ -135,8 +136,14 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
       memoryMiB: 1536,
     }, { nonce: context.nonce, consoleLog, bootTimeoutMs: timeouts.boot * 1000 });
     if (!(booted instanceof GuestVm)) {
-      // Only a kernel that never even started says something about the image itself.
-      if (booted.failure.kind === "boot" && !/Linux version/.test(booted.console)) {
+      // Only QEMU ending before the kernel even started says something about the image itself:
+      // a boot that merely timed out (a starved host) does not, nor does a kernel or initrd that
+      // is gone (another run dropped it; dropping this entry again would hit its rebuild).
+      if (
+        booted.failure.kind === "boot" && booted.failure.qemuExited &&
+        !/Linux version/.test(booted.console) &&
+        await exists(context.kernel.bootFile) && await exists(context.initrd)
+      ) {
         stats.failedBoots++;
       }
       stats.guestSeconds += (performance.now() - bootStarted) / 1000;

@@ -43,6 +43,7 @@ done
     arch: "x86_64",
     binary: script,
     console: "ttyS0",
+    kernelArgs: [],
     kvmCapable: false,
     machineArgs: () => [],
   };
