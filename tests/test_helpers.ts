@@ -6,9 +6,13 @@
  * @module
  */
 import assert from "assert";
+import { fileURLToPath } from "node:url";
 import { CRIU_VERSIONS } from "../harness/core/catalog.ts";
 import { InputError } from "../harness/core/errors.ts";
 import type { CaseDefinition, MatrixPlan } from "../harness/core/types.ts";
+
+/** The checkout these tests belong to. */
+export const REPO = fileURLToPath(new URL("../", import.meta.url));
 
 /** A temporary directory made now and removed when the test process ends. */
 export function tempDirRemovedAtUnload(prefix: string): string {
@@ -19,6 +23,21 @@ export function tempDirRemovedAtUnload(prefix: string): string {
     } catch { /* already gone */ }
   });
   return dir;
+}
+
+/**
+ * Copies this checkout's files to `dest` (made if missing), as a fresh clone holds them: without
+ * what .gitignore leaves out (run outputs, built fixtures) or the git directory.
+ */
+export async function copyCheckout(dest: string): Promise<void> {
+  await Deno.mkdir(dest, { recursive: true });
+  const excluded = ["out", "fixtures/build", "node_modules", ".git"].map((p) => `--exclude=./${p}`);
+  const copy = await new Deno.Command("sh", {
+    args: ["-c", 'tar -C "$1" "$@" -cf - . | tar -C "$2" -xf -', "copy", REPO, dest, ...excluded],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(copy.code, 0, new TextDecoder().decode(copy.stderr));
 }
 
 /** Fields of /proc/PID/stat after the command name: [state, ppid, pgrp, session, ...]. */

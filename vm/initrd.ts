@@ -6,10 +6,11 @@
  * @module
  */
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { runCommand } from "../harness/host/exec.ts";
 
 /** The guest scripts of this checkout. */
-export const GUEST_DIR = new URL("./guest/", import.meta.url).pathname;
+export const GUEST_DIR = fileURLToPath(new URL("./guest/", import.meta.url));
 
 /**
  * Writes the overlay cpio: `/init`, `/opt/criu-matrix/agent`, every fixture program, and

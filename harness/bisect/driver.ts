@@ -14,12 +14,11 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { exists } from "../../vm/build_cache.ts";
 import { CRIU_TREE_MARKERS, notACriuTree } from "../builds/criu.ts";
 import type { BisectOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
-import { ensureHostTools } from "../host/host_tools.ts";
+import { denoTaskCommand } from "../host/deno_task.ts";
 import { git, NO_HOOKS } from "./git.ts";
 import {
   BISECT_FILE_NAME,
@@ -36,8 +35,6 @@ import {
 } from "./report.ts";
 
 const GIT_LOG_FILE_NAME = "git-bisect.log";
-/** The step runs as `deno task bisect --step`: the permissions of the task, stated once. */
-const DENO_CONFIG = fileURLToPath(new URL("../../deno.json", import.meta.url));
 
 /**
  * Checks the repository and both revisions before anything is built: `repo` must be the top of a
@@ -268,7 +265,6 @@ export async function runBisect(
   const { repo, good, bad } = await resolveBisectRepo(options.repo, options.good, options.bad);
   const outDir = resolve(options.outDir);
   await ensureFreshOut(outDir);
-  await ensureHostTools([options.arch], log);
   await Deno.mkdir(outDir, { recursive: true });
   const scratch = await Deno.makeTempDir({ prefix: "criu-matrix-bisect-" });
   const tree = join(scratch, "criu");
@@ -327,14 +323,8 @@ export async function runBisect(
       "-c",
       'unset GIT_DIR GIT_PREFIX; exec "$@"',
       "bisect-step",
-      Deno.execPath(),
-      "task",
-      "--quiet",
-      "--config",
-      DENO_CONFIG,
-      "bisect",
-      "--step",
-      requestFile,
+      // The step runs as `deno task bisect --step`: the permissions of the task, stated once.
+      ...denoTaskCommand("bisect", ["--step", requestFile]),
     ];
 
     for (const [option, revision] of [["good", good], ["bad", bad]] as const) {

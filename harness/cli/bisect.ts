@@ -16,6 +16,7 @@ import { loadCases } from "../core/cases.ts";
 import type { BisectOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
 import { BISECT_EXIT_CODES, formatExitCodes } from "../core/exit_codes.ts";
+import { ensureHostToolsForTask } from "../host/host_tools.ts";
 import { log } from "./log.ts";
 import {
   checkLocalKernelArches,
@@ -174,6 +175,8 @@ export async function bisectCommand(args: string[]): Promise<number> {
     console.log(BISECT_USAGE);
     return 0;
   }
+  const rerun = await ensureHostToolsForTask("bisect", args, [options.arch], log);
+  if (rerun !== null) return rerun;
   await ensureWritable(options.outDir, "--out");
   await ensureWritable(defaultCacheDir(), "the cache directory");
   const report = await runBisect(options, log);

@@ -26,7 +26,7 @@ import { planMatrix } from "../core/plan.ts";
 import { readResultsFrom, RESULTS_FILE_NAME } from "../core/results.ts";
 import { formatShard, parseShard, selectShard, type ShardSpec } from "../core/shard.ts";
 import type { CaseDefinition, CellResult, MatrixPlan } from "../core/types.ts";
-import { ensureHostTools } from "../host/host_tools.ts";
+import { ensureHostToolsForTask } from "../host/host_tools.ts";
 import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
 import { describeRun } from "../run/run_info.ts";
 import { finishRun, readBaseline } from "./finish.ts";
@@ -211,9 +211,11 @@ export async function matrixCommand(args: string[]): Promise<number> {
   const shard = options.shard ?? { index: 1, count: 1 };
   const plan = selectShard(fullPlan, shard);
   const keep = options.resume ? await resumableCells(options.resume, fullPlan, shard) : undefined;
+  const arches = [...new Set(plan.vms.map((vm) => vm.arch))];
+  const rerun = await ensureHostToolsForTask("matrix", args, arches, log);
+  if (rerun !== null) return rerun;
   await ensureWritable(plan.outDir, options.resume ? "--resume" : "--out");
   await ensureWritable(defaultCacheDir(), "the cache directory");
-  await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
   const total = plan.vms.reduce((sum, vm) => sum + vm.cases.length, 0);
   log(
     `${

@@ -20,6 +20,18 @@ export class CommandError extends Error {
   }
 }
 
+/** Whether this process's user can reach `dir` (every directory above it searchable). */
+async function enterable(dir: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(dir)).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
+      return false;
+    }
+    throw error;
+  }
+}
+
 /**
  * Runs `command` to completion and returns its output; throws {@link CommandError} on a
  * non-zero exit unless `allowFailure` is set.
@@ -49,6 +61,14 @@ export async function runCommand(
     result = await child.output();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
+      const dir = options.cwd ?? Deno.cwd();
+      // Deno refuses to start anything from a directory its user cannot enter, as NotFound.
+      if (!await enterable(dir)) {
+        throw new Error(
+          `cannot start ${program}: the working directory ${dir} cannot be entered by this ` +
+            `user; run from a directory it can use (needed for: ${command.join(" ")})`,
+        );
+      }
       throw new Error(`program not found: ${program} (needed for: ${command.join(" ")})`);
     }
     throw error;

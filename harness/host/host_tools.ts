@@ -2,8 +2,13 @@
  * The host programs a run needs, and the Debian packages that bring them. Missing ones are
  * installed with apt when running as root (saying so), else the user gets the exact command.
  *
+ * Deno resolves each `--allow-run` name to a path once, at start-up: a program installed later is
+ * refused for the rest of the process. So a task with narrow permissions that had to install
+ * something runs again in a fresh process ({@link ensureHostToolsForTask}), which finds them.
+ *
  * @module
  */
+import { runDenoTask } from "./deno_task.ts";
 import { runCommand } from "./exec.ts";
 import { InputError } from "../core/errors.ts";
 import type { Arch } from "../core/types.ts";
@@ -63,8 +68,9 @@ async function present(program: string): Promise<boolean> {
 }
 
 /**
- * Makes sure every tool for `arches` (and `extra`) is there: installs missing packages with apt as root, or
- * throws a {@link InputError} with the `apt-get install` line to run.
+ * Makes sure every tool for `arches` (and `extra`) is there: installs missing packages with apt as
+ * root, or throws a {@link InputError} with the `apt-get install` line to run. Resolves to true
+ * when it installed something.
  *
  * @example
  * ```ts ignore
@@ -76,14 +82,14 @@ export async function ensureHostTools(
   arches: readonly Arch[],
   log: (line: string) => void,
   extra: readonly HostTool[] = [],
-): Promise<void> {
+): Promise<boolean> {
   const missing: string[] = [];
   for (const tool of [...requiredHostTools(arches), ...extra]) {
     if (!(await present(tool.program)) && !missing.includes(tool.debianPackage)) {
       missing.push(tool.debianPackage);
     }
   }
-  if (missing.length === 0) return;
+  if (missing.length === 0) return false;
   const install = `apt-get install -y ${missing.join(" ")}`;
   if (Deno.uid() !== 0) {
     throw new InputError(
@@ -96,4 +102,31 @@ export async function ensureHostTools(
   await runCommand(["apt-get", "install", "-y", "-q", ...missing], {
     env: { DEBIAN_FRONTEND: "noninteractive" },
   });
+  return true;
+}
+
+/**
+ * {@link ensureHostTools} for the deno.json task `task` (`matrix`, `bisect`) started with `args`.
+ * When it installed something and this process may start only the programs it named at start-up
+ * (which Deno looked up before they existed), the task runs again in a fresh process, with the
+ * same arguments and the task's own permissions, and this resolves to that run's exit status;
+ * null means go on in this process.
+ *
+ * @example
+ * ```ts ignore
+ * import { ensureHostToolsForTask } from "./host_tools.ts";
+ * const rerun = await ensureHostToolsForTask("matrix", Deno.args.slice(1), ["x86_64"], console.log);
+ * if (rerun !== null) Deno.exit(rerun);
+ * ```
+ */
+export async function ensureHostToolsForTask(
+  task: string,
+  args: readonly string[],
+  arches: readonly Arch[],
+  log: (line: string) => void,
+): Promise<number | null> {
+  if (!await ensureHostTools(arches, log)) return null;
+  if ((await Deno.permissions.query({ name: "run" })).state === "granted") return null;
+  log(`installed; running deno task ${task} again, in a process that can start what was installed`);
+  return await runDenoTask(task, args);
 }

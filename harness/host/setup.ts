@@ -14,6 +14,8 @@ export const TEST_TOOLS: readonly HostTool[] = [
   { program: "xmllint", debianPackage: "libxml2-utils" },
   { program: "git", debianPackage: "git" },
   { program: "patch", debianPackage: "patch" },
+  // The first-run test makes a brand-new Debian root with Debian's own tool.
+  { program: "mmdebstrap", debianPackage: "mmdebstrap" },
 ];
 
 if (import.meta.main) {

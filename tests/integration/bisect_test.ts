@@ -12,9 +12,14 @@ import type { BisectReport } from "../../harness/bisect/report.ts";
 import { fetchDebianCriuSource } from "../../harness/builds/criu.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
-import { processTree, stat, tempDirRemovedAtUnload, waitFor } from "../test_helpers.ts";
+import {
+  processTree,
+  REPO as ROOT,
+  stat,
+  tempDirRemovedAtUnload,
+  waitFor,
+} from "../test_helpers.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const OUT = join(ROOT, "out/test-runs/bisect");
 const PATCH = join(ROOT, "tests/data/compel-accept-sigttin-sigttou.patch");
 const scratch = tempDirRemovedAtUnload("bisect-test-");

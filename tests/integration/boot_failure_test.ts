@@ -7,10 +7,8 @@ import { join } from "node:path";
 import { loadCases } from "../../harness/core/cases.ts";
 import { defaultCacheDir, ensureKernel, ensureRootfs, sha256Hex } from "../../vm/image.ts";
 import { runMatrix } from "../../harness/run/pipeline.ts";
-import { singleVmPlan } from "../test_helpers.ts";
+import { REPO, singleVmPlan } from "../test_helpers.ts";
 import { kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
-
-const REPO = new URL("../../", import.meta.url).pathname;
 
 Deno.test("boot failure: error (boot) for its cells, and the image is not reused", async () => {
   const cache = await Deno.makeTempDir({ prefix: "criu-matrix-broken-cache-" });

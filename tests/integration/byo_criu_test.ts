@@ -10,8 +10,8 @@ import { fetchDebianCriuSource } from "../../harness/builds/criu.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
 import { readResults } from "../../harness/core/results.ts";
 import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
+import { REPO } from "../test_helpers.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname;
 const OUT = join(REPO, "out/test-runs/byo-criu");
 const PATCH = join(REPO, "tests/data/compel-accept-sigttin-sigttou.patch");
 const ZDTM_TESTS = ["stopped", "stopped01", "stopped02", "stopped12"];

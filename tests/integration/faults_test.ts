@@ -10,9 +10,7 @@ import { defaultCacheDir } from "../../vm/image.ts";
 import { runMatrix } from "../../harness/run/pipeline.ts";
 import type { CaseDefinition } from "../../harness/core/types.ts";
 import { liveQemuProcesses } from "../../vm/guest_vm.ts";
-import { singleVmPlan } from "../test_helpers.ts";
-
-const REPO = new URL("../../", import.meta.url).pathname;
+import { REPO, singleVmPlan } from "../test_helpers.ts";
 
 /** QEMU processes this test process started (setpriv execs QEMU, so this is their parent). */
 async function ourQemuProcesses(): Promise<number[]> {

@@ -12,8 +12,7 @@ import { fetchDebianKernel } from "../../vm/debian_kernel.ts";
 import { findUnpackedKernel } from "../../vm/image.ts";
 import { readResults } from "../../harness/core/results.ts";
 import { kernelRecipe } from "../../vm/recipes.ts";
-
-const REPO = new URL("../../", import.meta.url).pathname;
+import { REPO } from "../test_helpers.ts";
 
 /** Runs `task matrix` with `args` into `out`; returns its stderr, for failure messages. */
 async function runMatrix(out: string, args: string[]): Promise<string> {

@@ -6,8 +6,8 @@ import assert from "assert";
 import { join } from "node:path";
 import { readResults } from "../../harness/core/results.ts";
 import type { ResultsFile } from "../../harness/core/types.ts";
+import { REPO } from "../test_helpers.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname;
 const OUT = join(REPO, "out/test-runs/shard-merge");
 const SELECTION = ["--criu", "3.17.1,4.1.1", "--arch", "x86_64", "--case", "sigstop,sigtstp"];
 
