@@ -1,5 +1,6 @@
 /**
- * The reports of a run: `report.md` and the terminal matrix and progress lines.
+ * The reports of a run: `report.md`, `junit.xml`, `index.html`, `results.tap`, the CI summary,
+ * and the terminal matrix and progress lines.
  *
  * @module
  */
@@ -15,3 +16,4 @@ export {
 export { renderJunitXml } from "./junit.ts";
 export { type LogReader, logReaderFor, tailLines } from "./logs.ts";
 export { renderHtmlReport } from "./html.ts";
+export { renderTap } from "./tap.ts";

@@ -1,0 +1,24 @@
+/**
+ * Text from a run (guest output, names from results files) without the characters that act
+ * instead of showing: a report or a terminal must never receive escape sequences (ESC can
+ * retitle a window or hide lines), BEL, NUL, or bidirectional overrides that reorder text.
+ *
+ * @module
+ */
+
+/** C0 controls but tab and newline, DEL, C1 controls, bidirectional embeddings and isolates. */
+// deno-lint-ignore no-control-regex -- these are exactly what is removed
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` with control characters removed (tab and newline kept; a CR of CRLF goes too).
+ *
+ * @example
+ * ```ts
+ * import { withoutControls } from "./plain_text.ts";
+ * withoutControls("a\x1b]0;owned\x07b\r\nc\x00"); // "a]0;ownedb\nc"
+ * ```
+ */
+export function withoutControls(text: string): string {
+  return text.replace(CONTROL, "");
+}
