@@ -11,6 +11,7 @@ export {
   formatDuration,
   formatProgress,
   renderTerminalMatrix,
+  terminalTotals,
   terminalVerdict,
 } from "./terminal.ts";
 export { renderJunitXml } from "./junit.ts";
