@@ -13,6 +13,7 @@
  */
 import { basename, join, resolve } from "node:path";
 import { cachedBuildDir, exists } from "../../vm/build_cache.ts";
+import { runAsRoot } from "../host/as_root.ts";
 import { runCommand } from "../host/exec.ts";
 import { sha256Hex, symlink } from "../../vm/image.ts";
 import { InputError } from "../core/errors.ts";
@@ -335,9 +336,9 @@ async function installed(pkg: string): Promise<boolean> {
 }
 
 /**
- * Makes sure the host can build CRIU for `arch`: installs missing Debian packages with apt when
- * running as root (saying so; for aarch64 it first enables the arm64 architecture), else throws a
- * {@link InputError} with the exact commands to run.
+ * Makes sure the host can build CRIU for `arch`: installs missing Debian packages with apt as root
+ * or through passwordless sudo (saying so; for aarch64 it first enables the arm64 architecture),
+ * else throws an `InputError` with the exact commands to run (see `runAsRoot`).
  *
  * @example
  * ```ts ignore
@@ -358,16 +359,11 @@ export async function ensureCriuBuildDeps(arch: Arch, log: (line: string) => voi
     ["apt-get", "update", "-q"],
     ["apt-get", "install", "-y", "-q", ...missing],
   ];
-  if (Deno.uid() !== 0) {
-    throw new InputError(
-      `missing host packages to build CRIU for ${arch}: ${missing.join(", ")}. ` +
-        `Run as root, then try again:\n` + commands.map((c) => `  sudo ${c.join(" ")}`).join("\n"),
-    );
-  }
-  log(`installing host packages to build CRIU for ${arch}: ${missing.join(" ")}`);
-  for (const command of commands) {
-    await runCommand(command, { env: { DEBIAN_FRONTEND: "noninteractive" } });
-  }
+  await runAsRoot(commands, {
+    doing: `installing host packages to build CRIU for ${arch}: ${missing.join(" ")}`,
+    refused: `missing host packages to build CRIU for ${arch}: ${missing.join(", ")}. ` +
+      "Run as root, then try again",
+  }, log);
 }
 
 /** The Debian packages (of the arch) holding the shared libraries `binary` needs. */

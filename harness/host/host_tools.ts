@@ -1,6 +1,7 @@
 /**
  * The host programs a run needs, and the Debian packages that bring them. Missing ones are
- * installed with apt when running as root (saying so), else the user gets the exact command.
+ * installed with apt when running as root or with passwordless sudo (saying so), else the user
+ * gets the exact commands.
  *
  * Deno resolves each `--allow-run` name to a path once, at start-up: a program installed later is
  * refused for the rest of the process. So a task with narrow permissions that had to install
@@ -9,8 +10,8 @@
  * @module
  */
 import { runDenoTask } from "./deno_task.ts";
+import { runAsRoot } from "./as_root.ts";
 import { runCommand } from "./exec.ts";
-import { InputError } from "../core/errors.ts";
 import type { Arch } from "../core/types.ts";
 
 /** A program and the Debian package that provides it. */
@@ -69,8 +70,8 @@ async function present(program: string): Promise<boolean> {
 
 /**
  * Makes sure every tool for `arches` (and `extra`) is there: installs missing packages with apt as
- * root, or throws a {@link InputError} with the `apt-get install` line to run. Resolves to true
- * when it installed something.
+ * root or through passwordless sudo, else throws an `InputError` with the `apt-get` lines to run
+ * (see `runAsRoot`). Resolves to true when it installed something.
  *
  * @example
  * ```ts ignore
@@ -90,18 +91,10 @@ export async function ensureHostTools(
     }
   }
   if (missing.length === 0) return false;
-  const install = `apt-get install -y ${missing.join(" ")}`;
-  if (Deno.uid() !== 0) {
-    throw new InputError(
-      `missing host packages: ${missing.join(", ")}. Install them as root, then run again:\n` +
-        `  sudo apt-get update && sudo ${install}`,
-    );
-  }
-  log(`installing missing host packages: ${missing.join(" ")}`);
-  await runCommand(["apt-get", "update", "-q"]);
-  await runCommand(["apt-get", "install", "-y", "-q", ...missing], {
-    env: { DEBIAN_FRONTEND: "noninteractive" },
-  });
+  await runAsRoot([["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", ...missing]], {
+    doing: `installing missing host packages: ${missing.join(" ")}`,
+    refused: `missing host packages: ${missing.join(", ")}. Install them as root, then run again`,
+  }, log);
   return true;
 }
 
