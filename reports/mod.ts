@@ -18,3 +18,4 @@ export { renderJunitXml } from "./junit.ts";
 export { type LogReader, logReaderFor, tailLines } from "./logs.ts";
 export { renderHtmlReport } from "./html.ts";
 export { renderTap } from "./tap.ts";
+export { renderAnnotations, renderCiSummary, type SummaryContext } from "./ci_summary.ts";

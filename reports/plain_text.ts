@@ -22,3 +22,17 @@ const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 export function withoutControls(text: string): string {
   return text.replace(CONTROL, "");
 }
+
+/**
+ * `text` without control characters, on one line: each line break (and the white space around
+ * it) becomes one space.
+ *
+ * @example
+ * ```ts
+ * import { singleLine } from "./plain_text.ts";
+ * singleLine("dump failed:\n  Error\x1b[0m (x.c:1)\u2028end "); // "dump failed: Error[0m (x.c:1) end"
+ * ```
+ */
+export function singleLine(text: string): string {
+  return withoutControls(text).replace(/\s*[\n\u2028\u2029]+\s*/g, " ").trim();
+}

@@ -14,7 +14,7 @@
 
 import type { CellResult, ResultsFile } from "../harness/core/types.ts";
 import { buildMatrixGrid, criuErrorLine } from "./grid.ts";
-import { withoutControls } from "./plain_text.ts";
+import { singleLine, withoutControls } from "./plain_text.ts";
 
 /**
  * Renders `results.tap`.
@@ -102,8 +102,5 @@ function scalar(value: string | null): string {
 
 /** Guest text on one line of a TAP stream: no controls, no breaks, `#` and `\` escaped. */
 function oneLine(text: string): string {
-  return withoutControls(text).replace(/\s*[\n\u2028\u2029]+\s*/g, " ").trim().replace(
-    /[\\#]/g,
-    (char) => `\\${char}`,
-  );
+  return singleLine(text).replace(/[\\#]/g, (char) => `\\${char}`);
 }

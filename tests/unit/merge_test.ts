@@ -190,8 +190,13 @@ Deno.test("merge command line and logs", async (t) => {
       inputs: ["a", "b"],
       outDir: "m",
       baseline: null,
+      reportUrl: null,
       help: false,
     });
+    assert.equal(
+      parseMergeOptions(["--out", "m", "--report-url", "https://x.test/run/1", "a"]).reportUrl,
+      "https://x.test/run/1",
+    );
     assert.throws(
       () => parseMergeOptions(["a"]),
       (e: unknown) => e instanceof InputError && /--out DIR is required/.test(e.message),
