@@ -174,3 +174,47 @@ export async function freshMachine(
 export async function removeFreshRoot(dir: string): Promise<void> {
   await must(["rm", "-rf", "--one-file-system", dir]);
 }
+
+/**
+ * Runs `script` through bash on the machine at `root` as `user` (from its home), with only the
+ * variables given: `trust` (see {@link FreshRoot}), then `env` over a fresh machine's defaults.
+ * Resolves to its exit status and its output (stdout, then stderr).
+ *
+ * @example
+ * ```ts ignore
+ * import { runInMachine } from "./fresh_root.ts";
+ * await runInMachine("/var/tmp/criu-matrix-machine-x/root", "root", "id -u", {}, []);
+ * ```
+ */
+export async function runInMachine(
+  root: string,
+  user: string,
+  script: string,
+  env: Record<string, string>,
+  trust: readonly string[],
+): Promise<{ code: number; output: string }> {
+  const home = user === "root" ? "/root" : `/home/${user}`;
+  const variables = Object.entries({
+    HOME: home,
+    USER: user,
+    LANG: "C.UTF-8",
+    PATH: FRESH_PATH,
+    ...env,
+  })
+    .map(([key, value]) => `${key}=${value}`);
+  const result = await new Deno.Command("chroot", {
+    args: [
+      root,
+      ...["/usr/sbin/runuser", "-u", user, "--"],
+      ...["/usr/bin/env", "-i", ...trust, ...variables],
+      ...["/bin/bash", "-c", script],
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: result.code,
+    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
+  };
+}

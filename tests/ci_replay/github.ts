@@ -12,7 +12,7 @@
 import assert from "assert";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { FRESH_PATH, freshMachine, must } from "../fresh_root.ts";
+import { freshMachine, must, runInMachine } from "../fresh_root.ts";
 import { condition, interpolate, resolve, type Scope, type Value } from "./expressions.ts";
 
 /** The runner's user, made in the image with passwordless sudo (as on hosted runners). */
@@ -211,7 +211,7 @@ async function runJob(
   };
   try {
     const asRunner = (script: string, env: Record<string, string>) =>
-      runAsRunner(machine.root, script, env, setup.trust);
+      runInMachine(machine.root, RUNNER_USER, script, env, setup.trust);
     await asRunner(`mkdir -p ${WORKSPACE} ${TEMP}`, {});
     const steps: Record<string, Value> = {};
     const env = { ...workflowEnv, ...(job.env ?? {}) };
@@ -286,37 +286,6 @@ async function runJob(
   record.seconds = Math.round((performance.now() - started) / 1000);
   log(`job ${label}: ${record.result} after ${record.seconds} s`);
   return record;
-}
-
-/** Runs `script` through bash as the runner's user on the machine at `root`. */
-async function runAsRunner(
-  root: string,
-  script: string,
-  env: Record<string, string>,
-  trust: string[],
-): Promise<{ code: number; output: string }> {
-  const variables = Object.entries({
-    HOME,
-    USER: RUNNER_USER,
-    LANG: "C.UTF-8",
-    PATH: FRESH_PATH,
-    ...env,
-  }).map(([key, value]) => `${key}=${value}`);
-  const result = await new Deno.Command("chroot", {
-    args: [
-      root,
-      ...["/usr/sbin/runuser", "-u", RUNNER_USER, "--"],
-      ...["/usr/bin/env", "-i", ...trust, ...variables],
-      ...["/bin/bash", "-c", script],
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: result.code,
-    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-  };
 }
 
 /** `$GITHUB_OUTPUT`: `name=value` lines and `name<<DELIMITER` blocks. */

@@ -1,0 +1,94 @@
+/**
+ * The shipped .gitlab-ci.yml, replayed job by job the way GitLab's Docker executor runs it
+ * (tests/ci_replay/gitlab.ts), each job on a new machine standing for `debian:trixie`: a bare
+ * trixie root (CA certificates only, to carry this machine's), as root, none of the host packages.
+ * The exact YAML users get, with a small selection given as the CI/CD variable it reads. On main
+ * the plan job must write a child pipeline of 2 shards, which run, merge (with a JUnit report) and
+ * publish. Root only.
+ */
+import assert from "assert";
+import { join } from "node:path";
+import { readResults } from "../../harness/core/results.ts";
+import { makeFreshRoot, must, removeFreshRoot } from "../fresh_root.ts";
+import { replayGitlabPipeline } from "../ci_replay/gitlab.ts";
+import { copyCheckout, REPO } from "../test_helpers.ts";
+
+const SELECTION = "--criu 3.17.1,4.1.1 --arch x86_64 --case sigstop,sigtstp";
+const ORIGIN = "/srv/criu-matrix.git";
+
+Deno.test({
+  name: "the shipped .gitlab-ci.yml passes its first run on fresh debian:trixie machines",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const started = performance.now();
+    const image = await makeFreshRoot("trixie", ["ca-certificates"]);
+    const store = await Deno.makeTempDir({ prefix: "criu-matrix-gitlab-replay-" });
+    try {
+      const work = join(store, "work");
+      await copyCheckout(work);
+      const git = ["git", "-c", "user.name=replay", "-c", "user.email=replay@example.org"];
+      await must([...git, "init", "--quiet", "--initial-branch=main"], work);
+      await must([...git, "add", "--all"], work);
+      await must([...git, "commit", "--quiet", "--message", "replayed"], work);
+      await must(["git", "clone", "--quiet", "--bare", work, join(image.dir, ORIGIN)]);
+      console.log(`trixie image made in ${Math.round((performance.now() - started) / 1000)} s`);
+      const setup = {
+        image: image.dir,
+        trust: image.trust,
+        origin: ORIGIN,
+        artifacts: join(store, "artifacts"),
+        pages: join(store, "public"),
+      };
+      const records = await replayGitlabPipeline(
+        join(REPO, ".gitlab-ci.yml"),
+        {
+          branch: "main",
+          defaultBranch: "main",
+          variables: { CRIU_MATRIX_SELECTION: SELECTION },
+        },
+        setup,
+        (line) => console.log(`replay: ${line}`),
+      );
+      const failed = records.filter((r) => r.result === "failed");
+      assert.deepEqual(
+        records.map((r) => `${r.pipeline} / ${r.job}: ${r.result}`),
+        [
+          "parent / plan: success",
+          "parent/run / matrix: [1/2]: success",
+          "parent/run / matrix: [2/2]: success",
+          "parent/run / merge: success",
+          "parent/run / pages: success",
+        ],
+        failed.map((r) => `${r.job}:\n${r.output.slice(-3000)}`).join("\n\n"),
+      );
+      const shard = records.find((r) => r.job.startsWith("matrix"))!;
+      assert.match(shard.output, /installing missing host packages: .*qemu-system-x86/);
+      const merge = records.find((r) => r.job === "merge")!;
+      assert.match(merge.output, /on main: no baseline, this run publishes the next one/);
+      assert.equal(merge.junit.length, 1);
+      assert.match(
+        await Deno.readTextFile(merge.junit[0]),
+        /<testsuites name="criu-matrix" tests="4"/,
+      );
+      const results = await readResults(join(setup.pages, "results.json"));
+      assert.deepEqual(
+        results.cells.map((c) => `${c.criu.version}/${c.case}: ${c.verdict} ${c.triage?.status}`)
+          .sort(),
+        [
+          "3.17.1/sigstop: pass pass",
+          "3.17.1/sigtstp: fail xfail",
+          "4.1.1/sigstop: pass pass",
+          "4.1.1/sigtstp: pass pass",
+        ],
+      );
+      console.log(
+        `replayed: ${records.map((r) => `${r.job} ${r.seconds} s`).join(", ")}; in all ${
+          Math.round((performance.now() - started) / 1000)
+        } s`,
+      );
+    } finally {
+      await Deno.remove(store, { recursive: true });
+      await removeFreshRoot(image.dir);
+    }
+  },
+});
