@@ -9,6 +9,7 @@
  */
 import assert from "assert";
 import { dirname, join } from "node:path";
+import { copyCheckout } from "./test_helpers.ts";
 
 /** Variables naming this machine's extra CAs, for npx, git and curl in a root as on the host. */
 const CA_VARIABLES = [
@@ -217,4 +218,28 @@ export async function runInMachine(
     code: result.code,
     output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
   };
+}
+
+/**
+ * Makes `dest` a bare git repository holding this checkout's files (as a fresh clone holds them)
+ * in one commit on `main`: the origin a replayed CI job clones.
+ *
+ * @example
+ * ```ts ignore
+ * import { bareRepositoryOfCheckout } from "./fresh_root.ts";
+ * await bareRepositoryOfCheckout("/var/tmp/criu-matrix-fresh-x/srv/criu-matrix.git");
+ * ```
+ */
+export async function bareRepositoryOfCheckout(dest: string): Promise<void> {
+  const work = await Deno.makeTempDir({ prefix: "criu-matrix-origin-" });
+  try {
+    await copyCheckout(work);
+    const git = ["git", "-c", "user.name=replay", "-c", "user.email=replay@example.org"];
+    await must([...git, "init", "--quiet", "--initial-branch=main"], work);
+    await must([...git, "add", "--all"], work);
+    await must([...git, "commit", "--quiet", "--message", "the checkout under test"], work);
+    await must(["git", "clone", "--quiet", "--bare", work, dest]);
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
 }

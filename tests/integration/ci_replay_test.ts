@@ -12,9 +12,9 @@ import assert from "assert";
 import { join } from "node:path";
 import { Parser } from "tap-parser";
 import { readResults } from "../../harness/core/results.ts";
-import { makeFreshRoot, must, removeFreshRoot } from "../fresh_root.ts";
+import { bareRepositoryOfCheckout, makeFreshRoot, must, removeFreshRoot } from "../fresh_root.ts";
 import { type JobRecord, replayGithubWorkflow, RUNNER_USER } from "../ci_replay/github.ts";
-import { copyCheckout, REPO } from "../test_helpers.ts";
+import { REPO } from "../test_helpers.ts";
 
 /** A hosted runner's image, as far as this workflow cares. */
 const RUNNER_PACKAGES = ["nodejs", "npm", "git", "ca-certificates", "sudo", "curl"];
@@ -38,18 +38,8 @@ async function makeRunnerImage() {
     `${RUNNER_USER} ALL=(ALL) NOPASSWD:ALL\n`,
     { mode: 0o440 },
   );
-  const work = await Deno.makeTempDir({ prefix: "criu-matrix-origin-" });
-  try {
-    await copyCheckout(work);
-    const git = ["git", "-c", "user.name=replay", "-c", "user.email=replay@example.org"];
-    await must([...git, "init", "--quiet", "--initial-branch=main"], work);
-    await must([...git, "add", "--all"], work);
-    await must([...git, "commit", "--quiet", "--message", "replayed"], work);
-    await must(["git", "clone", "--quiet", "--bare", work, join(image.dir, ORIGIN)]);
-    await must(["chroot", image.dir, "chown", "-R", RUNNER_USER, ORIGIN]);
-  } finally {
-    await Deno.remove(work, { recursive: true });
-  }
+  await bareRepositoryOfCheckout(join(image.dir, ORIGIN));
+  await must(["chroot", image.dir, "chown", "-R", RUNNER_USER, ORIGIN]);
   return image;
 }
 

@@ -9,9 +9,9 @@
 import assert from "assert";
 import { join } from "node:path";
 import { readResults } from "../../harness/core/results.ts";
-import { makeFreshRoot, must, removeFreshRoot } from "../fresh_root.ts";
+import { bareRepositoryOfCheckout, makeFreshRoot, removeFreshRoot } from "../fresh_root.ts";
 import { replayGitlabPipeline } from "../ci_replay/gitlab.ts";
-import { copyCheckout, REPO } from "../test_helpers.ts";
+import { REPO } from "../test_helpers.ts";
 
 const SELECTION = "--criu 3.17.1,4.1.1 --arch x86_64 --case sigstop,sigtstp";
 const ORIGIN = "/srv/criu-matrix.git";
@@ -24,13 +24,7 @@ Deno.test({
     const image = await makeFreshRoot("trixie", ["ca-certificates"]);
     const store = await Deno.makeTempDir({ prefix: "criu-matrix-gitlab-replay-" });
     try {
-      const work = join(store, "work");
-      await copyCheckout(work);
-      const git = ["git", "-c", "user.name=replay", "-c", "user.email=replay@example.org"];
-      await must([...git, "init", "--quiet", "--initial-branch=main"], work);
-      await must([...git, "add", "--all"], work);
-      await must([...git, "commit", "--quiet", "--message", "replayed"], work);
-      await must(["git", "clone", "--quiet", "--bare", work, join(image.dir, ORIGIN)]);
+      await bareRepositoryOfCheckout(join(image.dir, ORIGIN));
       console.log(`trixie image made in ${Math.round((performance.now() - started) / 1000)} s`);
       const setup = {
         image: image.dir,
