@@ -20,3 +20,17 @@ import { CONTROL_CHARS } from "../harness/core/control_chars.ts";
 export function withoutControls(text: string): string {
   return text.replace(CONTROL_CHARS, "");
 }
+
+/**
+ * `text` without control characters, on one line: each line break (and the white space around
+ * it) becomes one space.
+ *
+ * @example
+ * ```ts
+ * import { singleLine } from "./plain_text.ts";
+ * singleLine("dump failed:\n  Error\x1b[0m (x.c:1)\u2028end "); // "dump failed: Error[0m (x.c:1) end"
+ * ```
+ */
+export function singleLine(text: string): string {
+  return withoutControls(text).replace(/\s*[\n\u2028\u2029]+\s*/g, " ").trim();
+}

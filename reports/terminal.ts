@@ -76,25 +76,38 @@ export function formatProgress(
 }
 
 /**
- * The verdict of a cell as a word: `PASS` (`PASS≈` when a check held only as equivalent),
- * `FAIL:stage`, `ERR`, `SKIP`; `-` when not run.
+ * The verdict of a cell as a word, set apart by its triage when it has one: `PASS`, `xfail:stage`
+ * (an expected failure, in lower case), `FAIL:stage` (an unexpected one), `REGRESSION:stage`,
+ * `XPASS`, `FLAKY`, `ERR`, `SKIP`; `-` when not run.
  *
  * @example
  * ```ts
  * import { terminalVerdict } from "./terminal.ts";
  * terminalVerdict({ verdict: "fail", stage: "dump", checks: [] }); // "FAIL:dump"
+ * terminalVerdict({ verdict: "fail", stage: "dump", checks: [], triage: { status: "xfail", reason: null } }); // "xfail:dump"
  * ```
  */
 export function terminalVerdict(
-  cell: Pick<CellResult, "verdict" | "stage" | "checks"> | undefined,
+  cell: Pick<CellResult, "verdict" | "stage" | "checks" | "triage"> | undefined,
 ): string {
+  const at = cell?.stage ? `:${cell.stage}` : "";
+  switch (cell?.triage?.status) {
+    case "xfail":
+      return `xfail${at}`;
+    case "regression":
+      return `REGRESSION${at}`;
+    case "xpass":
+      return "XPASS";
+    case "flaky":
+      return "FLAKY";
+  }
   switch (cell?.verdict) {
     case undefined:
       return "-";
     case "pass":
       return equivalentChecks(cell).length > 0 ? `PASS${EQUIVALENT.mark}` : "PASS";
     case "fail":
-      return cell.stage ? `FAIL:${cell.stage}` : "FAIL";
+      return `FAIL${at}`;
     case "error":
       return "ERR";
     case "skip":
@@ -103,9 +116,35 @@ export function terminalVerdict(
 }
 
 /**
+ * The closing line of the terminal matrix: how many cells of each kind. Once every cell is
+ * triaged, expected failures (xfail) are counted apart from unexpected ones (an unexpected fail,
+ * a regression, an unexpected pass, a flaky cell); before, verdicts are.
+ *
+ * @example
+ * ```ts
+ * import { terminalTotals } from "./terminal.ts";
+ * terminalTotals([
+ *   { verdict: "pass", triage: { status: "pass", reason: null } },
+ *   { verdict: "fail", triage: { status: "xfail", reason: null } },
+ * ]); // "2 cells: 1 pass, 1 xfail (expected), 0 unexpected, 0 error, 0 skip"
+ * terminalTotals([{ verdict: "fail" }]); // "1 cells: 0 pass, 1 fail, 0 error, 0 skip"
+ * ```
+ */
+export function terminalTotals(cells: readonly Pick<CellResult, "verdict" | "triage">[]): string {
+  const counts = countVerdicts(cells);
+  const head = `${cells.length} cells: ${counts.pass} pass, `;
+  const tail = `${counts.error} error, ${counts.skip} skip`;
+  if (cells.some((cell) => cell.triage === undefined)) return `${head}${counts.fail} fail, ${tail}`;
+  const of = (...statuses: string[]) =>
+    cells.filter((cell) => statuses.includes(cell.triage!.status)).length;
+  return `${cells.length} cells: ${of("pass")} pass, ${of("xfail")} xfail (expected), ` +
+    `${of("unexpected-fail", "regression", "xpass", "flaky")} unexpected, ${tail}`;
+}
+
+/**
  * The matrix as a plain-text table: a row per case, a column per CRIU version × arch (× kernel
- * when a version and arch ran on several kernels), then verdict totals. Names lose their
- * control characters: a results file must not drive the terminal.
+ * when a version and arch ran on several kernels), then the totals ({@link terminalTotals}).
+ * Names lose their control characters: a results file must not drive the terminal.
  *
  * @example
  * ```ts
@@ -133,11 +172,8 @@ export function renderTerminalMatrix(results: ResultsFile): string {
     name,
     ...grid.columns.map((column) => terminalVerdict(grid.cellAt(name, column))),
   ]);
-  const counts = countVerdicts(results.cells);
-  const totals = `${results.cells.length} cells: ${counts.pass} pass, ${counts.fail} fail, ` +
-    `${counts.error} error, ${counts.skip} skip`;
   const printable = [...header, ...rows].map((row) =>
     row.map((entry) => withoutControls(entry).replaceAll(/\s/g, " "))
   );
-  return `${alignColumns(printable)}\n\n${totals}`;
+  return `${alignColumns(printable)}\n\n${terminalTotals(results.cells)}`;
 }

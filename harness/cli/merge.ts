@@ -13,6 +13,7 @@ import { combineExitCodes, EXIT_CODES, formatExitCodes } from "../core/exit_code
 import { loadExpectations } from "../core/expectations.ts";
 import { copyCellLogs, mergeResults } from "../core/merge.ts";
 import { readResultsFrom } from "../core/results.ts";
+import { tellCiPage } from "./ci_page.ts";
 import { finishRun, readBaseline } from "./finish.ts";
 import { log } from "./log.ts";
 import { prepareOutDir, resolveThroughLinks } from "./writable.ts";
@@ -34,13 +35,19 @@ const MERGE_SPECS: readonly OptionSpec[] = [
     help: "Where to write the merged results.json and reports (required).",
   },
   BASELINE_SPEC,
+  {
+    name: "report-url",
+    value: "URL",
+    help: "Where readers find this merge's index.html (a CI run's page or artifacts): linked " +
+      "from the summary written to $GITHUB_STEP_SUMMARY when that is set.",
+  },
   HELP_SPEC,
 ];
 
 /** The `--help` text of `task merge`. */
 export const MERGE_USAGE: string = formatUsage(
   [
-    "Usage: deno task merge --out DIR [--baseline PATH] INPUT...",
+    "Usage: deno task merge --out DIR [--baseline PATH] [--report-url URL] INPUT...",
     "",
     "Merges the results of the shards of one plan (each INPUT a run directory or its",
     "results.json) into DIR/results.json, triages them again and writes every report.",
@@ -75,8 +82,21 @@ export function parseMergeOptions(args: string[]): MergeOptions {
     inputs: dedupe(positionals),
     outDir: outDir === undefined ? "" : parseOut(outDir, new Date()),
     baseline: parsePath("baseline", values.get("baseline")?.[0]),
+    reportUrl: parseReportUrl(values.get("report-url")?.[0]),
     help,
   };
+}
+
+/** `--report-url`: an http(s) URL (it becomes a link on the CI page), or null when not given. */
+function parseReportUrl(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+    throw new InputError(
+      `--report-url ${JSON.stringify(value)}: not an http(s) URL; accepted: e.g. ` +
+        "https://example.org/criu-matrix/index.html",
+    );
+  }
+  return value;
 }
 
 /** Runs `task merge ARGS` and resolves to its exit status. */
@@ -109,6 +129,10 @@ export async function mergeCommand(args: string[]): Promise<number> {
     await copyCellLogs(dirname(input.source), outDir, input.results.cells);
   }
   const code = await finishRun(outDir, results, cases, expectations, baseline);
+  await tellCiPage((await readResultsFrom(outDir)).results, {
+    reportUrl: options.reportUrl,
+    baseline: options.baseline,
+  });
   for (const shard of missingShards) {
     log(`shard ${shard} is missing from the inputs: its cells are not in the merged results`);
   }

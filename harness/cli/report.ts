@@ -28,8 +28,8 @@ export const REPORT_USAGE: string = formatUsage(
   [
     "Usage: deno task report --in DIR",
     "",
-    "Renders report.md, junit.xml and index.html of DIR again from its results.json (e.g. after",
-    "a criu-matrix upgrade), and prints the matrix.",
+    "Renders report.md, junit.xml, index.html and results.tap of DIR again from its results.json",
+    "(e.g. after a criu-matrix upgrade), and prints the matrix.",
   ],
   REPORT_SPECS,
 );

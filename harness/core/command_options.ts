@@ -60,6 +60,8 @@ export interface MergeOptions {
   inputs: string[];
   outDir: string;
   baseline: string | null;
+  /** Where readers find the merged index.html, for the CI summary; null when not given. */
+  reportUrl: string | null;
   help: boolean;
 }
 

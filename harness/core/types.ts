@@ -134,7 +134,7 @@ export interface MatrixPlan {
   vms: VmPlan[];
   /** Parallel VMs. */
   jobs: number;
-  /** Where results.json, the reports (report.md, junit.xml, index.html) and the per-cell logs go. */
+  /** Where results.json, the reports (report.md, junit.xml, index.html, results.tap) and the per-cell logs go. */
   outDir: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The host programs a run needs and the packages a CRIU build needs, and the one place that
- * installs missing Debian packages: with apt when running as root (saying so), else the user
- * gets the exact commands.
+ * installs missing Debian packages: with apt when running as root or with passwordless sudo
+ * (saying so), else the user gets the exact commands.
  *
  * Deno resolves each `--allow-run` name to a path once, at start-up: a program installed later is
  * refused for the rest of the process. So a task with narrow permissions that had to install
@@ -10,6 +10,7 @@
  * @module
  */
 import { runDenoTask } from "./deno_task.ts";
+import { rootPrefix } from "./as_root.ts";
 import { runCommand } from "./exec.ts";
 import { DEBIAN_ARCH } from "../core/catalog.ts";
 import { InfraError } from "../core/errors.ts";
@@ -70,9 +71,10 @@ async function present(program: string): Promise<boolean> {
 }
 
 /**
- * Installs the Debian packages `missing` with apt when running as root, saying so and why; as
- * any other user, throws an {@link InfraError} with the exact commands to run. The one place
- * host packages are installed. `before` runs first (e.g. enabling a foreign architecture).
+ * Installs the Debian packages `missing` with apt as root or through passwordless sudo, saying so
+ * and why; when this process cannot become root, throws an {@link InfraError} with the exact
+ * commands to run. The one place host packages are installed. `before` runs first (e.g. enabling
+ * a foreign architecture).
  */
 async function installPackages(
   missing: readonly string[],
@@ -85,22 +87,31 @@ async function installPackages(
     ["apt-get", "update", "-q"],
     ["apt-get", "install", "-y", "-q", ...missing],
   ];
-  if (Deno.uid() !== 0) {
+  const prefix = await rootPrefix();
+  if (prefix === null) {
     throw new InfraError(
       `missing host packages ${why}: ${missing.join(", ")}. Install them as root, then run ` +
         `again:\n${commands.map((command) => `  sudo ${command.join(" ")}`).join("\n")}`,
     );
   }
-  log(`installing missing host packages ${why}: ${missing.join(" ")}`);
+  const through = prefix.length === 0 ? "" : " (as root through passwordless sudo)";
+  log(`installing missing host packages ${why}: ${missing.join(" ")}${through}`);
   for (const command of commands) {
-    await runCommand(command, { env: { DEBIAN_FRONTEND: "noninteractive" } });
+    // apt must never ask. sudo resets the environment: `env` (started by sudo, so not in the
+    // task's --allow-run) sets it again.
+    await runCommand(
+      prefix.length === 0
+        ? command
+        : [...prefix, "env", "DEBIAN_FRONTEND=noninteractive", ...command],
+      { env: { DEBIAN_FRONTEND: "noninteractive" } },
+    );
   }
 }
 
 /**
  * Makes sure every tool for `arches` (and `extra`) is there: installs missing packages with apt
- * as root, or throws an {@link InfraError} with the commands to run. Resolves to true when it
- * installed something.
+ * as root or through passwordless sudo, or throws an {@link InfraError} with the commands to run.
+ * Resolves to true when it installed something.
  *
  * @example
  * ```ts ignore

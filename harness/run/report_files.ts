@@ -11,6 +11,7 @@ import {
   renderHtmlReport,
   renderJunitXml,
   renderMarkdownReport,
+  renderTap,
 } from "../../reports/mod.ts";
 import { writeResults } from "../core/results.ts";
 import { writeFileReplacing } from "../core/confined_path.ts";
@@ -18,7 +19,7 @@ import type { CaseDefinition, ResultsFile } from "../core/types.ts";
 
 /**
  * Renders every report of `results` into `dir` (report.md, junit.xml with the tails of the
- * logs under `dir`, index.html) and resolves to the file names written. To add a report, add
+ * logs under `dir`, index.html, results.tap) and resolves to the file names written. To add a report, add
  * its renderer here.
  *
  * @example
@@ -30,7 +31,7 @@ import type { CaseDefinition, ResultsFile } from "../core/types.ts";
  *   startedAt: "2026-11-27T16:45:00.000Z",
  *   finishedAt: null,
  *   cells: [],
- * }, []); // ["report.md", "junit.xml", "index.html"]
+ * }, []); // ["report.md", "junit.xml", "index.html", "results.tap"]
  * ```
  */
 export async function writeReportFiles(
@@ -42,6 +43,7 @@ export async function writeReportFiles(
     "report.md": renderMarkdownReport(results, cases),
     "junit.xml": renderJunitXml(results, logReaderFor(dir)),
     "index.html": renderHtmlReport(results, cases),
+    "results.tap": renderTap(results),
   };
   for (const [name, text] of Object.entries(reports)) {
     // A run directory may come from elsewhere (a CI artifact): a planted link is replaced.

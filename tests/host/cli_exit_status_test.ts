@@ -70,10 +70,16 @@ async function resultsDir(cells: CellResult[], shard = "1/2"): Promise<string> {
 }
 
 /** `deno task NAME ARGS...` in the repository; the exit status and what it printed. */
-async function task(name: string, ...args: string[]) {
+function task(name: string, ...args: string[]) {
+  return taskWithEnv({}, name, ...args);
+}
+
+/** {@link task} with `env` added to the environment. */
+async function taskWithEnv(env: Record<string, string>, name: string, ...args: string[]) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", name, ...args],
     cwd: REPO,
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -119,6 +125,39 @@ Deno.test("task merge: the exit status follows the triage of the merged cells", 
       /unexpected-fail: 3\.17\.1\/x86_64\/bookworm\/sigstop: state: expected T/,
     );
     assert.deepEqual(await statuses(run.out), { sigstop: "unexpected-fail", sigtstp: "xfail" });
+  });
+
+  await t.step("the CI page: the step summary, one ::error per unexpected cell, TAP", async () => {
+    const summary = join(TMP, "step-summary.md");
+    const out = join(TMP, "merged-ci-page");
+    const run = await taskWithEnv(
+      { GITHUB_STEP_SUMMARY: summary },
+      "merge",
+      "--out",
+      out,
+      "--report-url",
+      "https://ci.test/run/7/index.html",
+      await resultsDir([SIGSTOP_FAIL], "1/2"),
+      await resultsDir([SIGTSTP_XFAIL], "2/2"),
+    );
+    assert.equal(run.code, 4, run.stderr);
+    assert.deepEqual(run.stdout.split("\n").filter((line) => line.startsWith("::")), [
+      "::error title=criu-matrix unexpected-fail%3A 3.17.1 x86_64 bookworm sigstop::check: " +
+      "state: expected T (stopped), got S (sleeping)",
+    ]);
+    const page = await Deno.readTextFile(summary);
+    assert.match(
+      page,
+      /^### criu-matrix: 2 cells: 0 pass, 1 xfail \(expected\), 1 unexpected, 0 error, 0 skip$/m,
+    );
+    assert.ok(page.includes("[index.html](https://ci.test/run/7/index.html)"), page);
+    assert.match(page, /^\| unexpected-fail \| ` 3\.17\.1 x86_64 bookworm sigstop ` \| check \|/m);
+    const tap = await Deno.readTextFile(join(out, "results.tap"));
+    assert.match(
+      tap,
+      /^TAP version 13\n1\.\.2\nnot ok 1 - criu-3\.17\.1 x86_64 kernel-bookworm sigstop\n/,
+    );
+    assert.match(tap, /^not ok 2 - criu-3\.17\.1 x86_64 kernel-bookworm sigtstp # TODO /m);
   });
 
   await t.step("4: a pass where the expectations say fail (xpass)", async () => {

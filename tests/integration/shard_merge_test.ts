@@ -52,7 +52,7 @@ Deno.test("plan, run shards, merge: the same cells as one unsharded run", async 
     outcomes(mergedResults),
     outcomes(await readResults(join(OUT, "whole/results.json"))),
   );
-  for (const report of ["report.md", "junit.xml", "index.html"]) {
+  for (const report of ["report.md", "junit.xml", "index.html", "results.tap"]) {
     await Deno.stat(join(OUT, "merged", report));
   }
   // The merged directory holds each cell's logs.

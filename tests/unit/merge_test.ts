@@ -190,13 +190,24 @@ Deno.test("merge command line and logs", async (t) => {
       inputs: ["a", "b"],
       outDir: "m",
       baseline: null,
+      reportUrl: null,
       help: false,
     });
+    assert.equal(
+      parseMergeOptions(["--out", "m", "--report-url", "https://x.test/run/1", "a"]).reportUrl,
+      "https://x.test/run/1",
+    );
     assert.throws(
       () => parseMergeOptions(["a"]),
       (e: unknown) => e instanceof InputError && /--out DIR is required/.test(e.message),
     );
     assert.throws(() => parseMergeOptions(["--out", "m"]), /no inputs given/);
+    assert.throws(
+      () => parseMergeOptions(["--out", "m", "--report-url", "javascript:alert(1)", "a"]),
+      (e: unknown) =>
+        e instanceof InputError &&
+        e.message.startsWith('--report-url "javascript:alert(1)": not an http(s) URL'),
+    );
     assert.equal(parseMergeOptions(["--help"]).help, true);
   });
   await t.step("copyCellLogs copies the logs cells name, skipping missing ones", async () => {

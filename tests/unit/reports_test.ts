@@ -4,9 +4,10 @@ import {
   formatProgress,
   renderMarkdownReport,
   renderTerminalMatrix,
+  terminalVerdict,
 } from "../../reports/mod.ts";
 import { FIXTURE_CASES, FIXTURE_RESULTS, makeCell } from "./results_fixture.ts";
-import type { ResultsFile } from "../../harness/core/types.ts";
+import type { CellTriage, ResultsFile } from "../../harness/core/types.ts";
 
 function assertIncludes(text: string, ...fragments: string[]) {
   for (const fragment of fragments) {
@@ -107,6 +108,39 @@ Deno.test("renderTerminalMatrix", () => {
     ].join("\n"),
   );
   assert.equal(renderTerminalMatrix({ ...FIXTURE_RESULTS, cells: [] }), "No cells.");
+});
+
+Deno.test("renderTerminalMatrix: expected failures apart from unexpected ones, each counted", () => {
+  const triage = (status: CellTriage["status"]) => ({ status, reason: null });
+  const statuses: CellTriage["status"][] = [
+    "pass",
+    "xfail",
+    "error",
+    "skip",
+    "xpass",
+    "pass",
+    "regression",
+  ];
+  const triaged = {
+    ...FIXTURE_RESULTS,
+    cells: FIXTURE_RESULTS.cells.map((cell, i) => ({ ...cell, triage: triage(statuses[i]) })),
+  };
+  assert.equal(
+    renderTerminalMatrix(triaged),
+    [
+      "case     3.17.1      4.1.1    4.1.1",
+      "         x86_64      aarch64  aarch64",
+      "         bookworm    trixie   sid",
+      "sigstop  PASS        XPASS    REGRESSION:check",
+      "sigtstp  xfail:dump  PASS     -",
+      "sigttin  ERR         -        -",
+      "sigttou  SKIP        -        -",
+      "",
+      "7 cells: 2 pass, 1 xfail (expected), 2 unexpected, 1 error, 1 skip",
+    ].join("\n"),
+  );
+  const unexpected = { ...triaged.cells[1], triage: triage("unexpected-fail") };
+  assert.equal(terminalVerdict(unexpected), "FAIL:dump");
 });
 
 Deno.test("formatProgress and formatDuration", () => {

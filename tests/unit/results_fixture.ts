@@ -43,6 +43,23 @@ export function makeCell(overrides: Partial<CellResult> = {}): CellResult {
   };
 }
 
+/** The line CRIU's dump prints when it refuses a SIGTSTP-stopped task. */
+export const SIGTSTP_DUMP_ERROR =
+  "Error (compel/src/lib/infect.c:312): SEIZE 283: unsupported stop signal 20";
+
+/** A sigtstp cell whose dump failed with {@link SIGTSTP_DUMP_ERROR}, `overrides` on top. */
+export function sigtstpDumpFailure(overrides: Partial<CellResult> = {}): CellResult {
+  return makeCell({
+    case: "sigtstp",
+    verdict: "fail",
+    stage: "dump",
+    summary: "dump exited 1",
+    dump: { exitCode: 1, error: SIGTSTP_DUMP_ERROR, timedOut: false, seconds: 0.5 },
+    restore: null,
+    ...overrides,
+  });
+}
+
 const TRIXIE_AARCH64 = {
   arch: "aarch64",
   criu: { version: "4.1.1", suite: "trixie", packageVersion: "4.1.1-1", reportedVersion: "4.1.1" },
