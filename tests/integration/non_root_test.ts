@@ -116,8 +116,18 @@ Deno.test({
         try {
           const inside = join(hidden, "checkout");
           await Deno.mkdir(inside, { mode: 0o755 });
+          // A new --out: the first step's run is there, and would be refused first.
+          const fresh = join(HOME, "out-unenterable");
           const refused = await runAsUser(
-            [deno, "run", "--allow-all", join(repo, "harness/cli/main.ts"), "matrix", "--out", out],
+            [
+              deno,
+              "run",
+              "--allow-all",
+              join(repo, "harness/cli/main.ts"),
+              "matrix",
+              "--out",
+              fresh,
+            ],
             env,
             inside,
           );
