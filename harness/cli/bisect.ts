@@ -34,7 +34,7 @@ import {
   readRawValues,
   TIMEOUT_SCALE_SPEC,
 } from "./options.ts";
-import { ensureWritable, prepareOutDir } from "./writable.ts";
+import { prepareCacheDir, prepareOutDir } from "./writable.ts";
 
 const BISECT_SPECS: readonly OptionSpec[] = [
   {
@@ -192,7 +192,7 @@ export async function bisectCommand(args: string[]): Promise<number> {
   const outDir = await prepareOutDir(options.outDir, "--out", { resuming: false });
   const rerun = await ensureHostToolsForTask("bisect", args, [options.arch], log, [options.arch]);
   if (rerun !== null) return rerun;
-  await ensureWritable(defaultCacheDir(), "the cache directory");
+  await prepareCacheDir(defaultCacheDir());
   const report = await runBisect({ ...options, outDir }, log);
   console.log(renderBisectSummary(report));
   if (report.outcome !== "found") log(report.message);

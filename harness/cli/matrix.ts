@@ -54,7 +54,7 @@ import {
   withOption,
 } from "./options.ts";
 import { mergeRecordedOptions, readRecordedOptions, recordOptions } from "./recorded_options.ts";
-import { ensureWritable, prepareOutDir } from "./writable.ts";
+import { prepareCacheDir, prepareOutDir } from "./writable.ts";
 
 const MATRIX_SPECS: readonly OptionSpec[] = [
   ...SELECTION_SPECS,
@@ -242,7 +242,7 @@ export async function matrixCommand(args: string[]): Promise<number> {
     options.resume ? "--resume" : "--out",
     { resuming: options.resume !== null },
   );
-  await ensureWritable(defaultCacheDir(), "the cache directory");
+  await prepareCacheDir(defaultCacheDir());
   const allCases = [
     ...cases,
     ...await zdtmCases(values.get("zdtm")?.[0], values.get("case") ?? [], defaultCacheDir(), log),

@@ -113,3 +113,22 @@ export async function ensureWritable(dir: string, what: string): Promise<void> {
     );
   }
 }
+
+/**
+ * Makes the build cache directory (it is this tool's own, made once the input is accepted; on a
+ * new machine not even `~/.cache` exists) and checks that it can be written, as
+ * {@link ensureWritable} does.
+ *
+ * @example
+ * ```ts
+ * import { prepareCacheDir } from "./writable.ts";
+ * const dir = `${await Deno.makeTempDir()}/new/cache`;
+ * await prepareCacheDir(dir);
+ * (await Deno.stat(dir)).isDirectory; // true
+ * ```
+ */
+export async function prepareCacheDir(dir: string): Promise<void> {
+  // A directory that cannot be made is named by ensureWritable with what to do.
+  await Deno.mkdir(dir, { recursive: true }).catch(() => {});
+  await ensureWritable(dir, "the cache directory");
+}
