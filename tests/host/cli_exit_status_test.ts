@@ -13,9 +13,9 @@ import assert from "assert";
 import { join } from "node:path";
 import { readResults } from "../../harness/core/results.ts";
 import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
+import { REPO_ROOT } from "../test_helpers.ts";
 import { makeCell } from "../unit/results_fixture.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname;
 const TMP = await Deno.makeTempDir({ prefix: "criu-matrix-cli-exit-" });
 globalThis.addEventListener("unload", () => Deno.removeSync(TMP, { recursive: true }));
 
@@ -78,7 +78,7 @@ function task(name: string, ...args: string[]) {
 async function taskWithEnv(env: Record<string, string>, name: string, ...args: string[]) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["task", "--quiet", name, ...args],
-    cwd: REPO,
+    cwd: REPO_ROOT,
     env,
     stdout: "piped",
     stderr: "piped",

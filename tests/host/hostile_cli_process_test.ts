@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { resolveThroughLinks } from "../../harness/cli/writable.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { symlink } from "../../vm/image.ts";
-import { tempDirRemovedAtUnload } from "../test_helpers.ts";
+import { REPO_ROOT, tempDirRemovedAtUnload } from "../test_helpers.ts";
 import { runDir } from "../unit/hostile_fixture.ts";
 
 Deno.test("--out: a link is resolved before the permissions apply", async () => {
@@ -28,7 +28,7 @@ Deno.test("--out: a link is resolved before the permissions apply", async () => 
       "--allow-read",
       "--allow-env",
       `--allow-write=${join(root, "allowed")}`,
-      new URL("../../harness/cli/main.ts", import.meta.url).pathname,
+      join(REPO_ROOT, "harness/cli/main.ts"),
       "merge",
       "--out",
       join(root, "allowed/link/merged"),
@@ -46,11 +46,10 @@ Deno.test("--out: a link is resolved before the permissions apply", async () => 
 Deno.test("matrix --list: a broken expectations file is refused, not ignored", async () => {
   // A copy of the repository's code and case files, with a broken expectations file.
   const copy = tempDirRemovedAtUnload("hostile-list-");
-  const repo = new URL("../../", import.meta.url).pathname;
   for (const dir of ["harness", "reports", "vm", "cases"]) {
-    await runCommand(["cp", "-r", join(repo, dir), copy]);
+    await runCommand(["cp", "-r", join(REPO_ROOT, dir), copy]);
   }
-  await runCommand(["cp", join(repo, "deno.json"), join(repo, "deno.lock"), copy]);
+  await runCommand(["cp", join(REPO_ROOT, "deno.json"), join(REPO_ROOT, "deno.lock"), copy]);
   await Deno.writeTextFile(join(copy, "cases/expectations/expectations.json"), "{broken");
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", join(copy, "harness/cli/main.ts"), "matrix", "--list"],
