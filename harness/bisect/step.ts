@@ -28,7 +28,7 @@ async function runCommitCell(
   log: (line: string) => void,
 ): Promise<CellResult> {
   const cases = await loadCases();
-  const criu = (await resolveCustomCriu(["--criu", request.tree]))[request.tree];
+  const [criu] = (await resolveCustomCriu(["--criu", request.tree]))[request.tree];
   const plan = planMatrix({
     arches: [request.arch],
     // The commit in the version names this CRIU in every report of the step.

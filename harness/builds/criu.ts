@@ -14,6 +14,7 @@
 import { basename, join, resolve } from "node:path";
 import { cachedBuildDir, exists } from "../../vm/build_cache.ts";
 import { runCommand } from "../host/exec.ts";
+import { withHostPackageLock } from "../host/package_lock.ts";
 import { sha256Hex, symlink } from "../../vm/image.ts";
 import { InputError } from "../core/errors.ts";
 import type { Arch } from "../core/types.ts";
@@ -346,28 +347,36 @@ async function installed(pkg: string): Promise<boolean> {
  * ```
  */
 export async function ensureCriuBuildDeps(arch: Arch, log: (line: string) => void): Promise<void> {
-  const missing = [];
-  for (const pkg of buildDependencies(arch)) if (!(await installed(pkg))) missing.push(pkg);
-  if (missing.length === 0) return;
-  const foreign = arch === "aarch64" &&
-    !(await runCommand(["dpkg", "--print-foreign-architectures"])).stdout.split("\n").includes(
-      "arm64",
-    );
-  const commands = [
-    ...(foreign ? [["dpkg", "--add-architecture", "arm64"]] : []),
-    ["apt-get", "update", "-q"],
-    ["apt-get", "install", "-y", "-q", ...missing],
-  ];
-  if (Deno.uid() !== 0) {
-    throw new InputError(
-      `missing host packages to build CRIU for ${arch}: ${missing.join(", ")}. ` +
-        `Run as root, then try again:\n` + commands.map((c) => `  sudo ${c.join(" ")}`).join("\n"),
-    );
-  }
-  log(`installing host packages to build CRIU for ${arch}: ${missing.join(" ")}`);
-  for (const command of commands) {
-    await runCommand(command, { env: { DEBIAN_FRONTEND: "noninteractive" } });
-  }
+  const findMissing = async () => {
+    const missing = [];
+    for (const pkg of buildDependencies(arch)) if (!(await installed(pkg))) missing.push(pkg);
+    return missing;
+  };
+  if ((await findMissing()).length === 0) return;
+  await withHostPackageLock(async () => {
+    const missing = await findMissing();
+    if (missing.length === 0) return;
+    const foreign = arch === "aarch64" &&
+      !(await runCommand(["dpkg", "--print-foreign-architectures"])).stdout.split("\n").includes(
+        "arm64",
+      );
+    const commands = [
+      ...(foreign ? [["dpkg", "--add-architecture", "arm64"]] : []),
+      ["apt-get", "update", "-q"],
+      ["apt-get", "install", "-y", "-q", ...missing],
+    ];
+    if (Deno.uid() !== 0) {
+      throw new InputError(
+        `missing host packages to build CRIU for ${arch}: ${missing.join(", ")}. ` +
+          `Run as root, then try again:\n` +
+          commands.map((c) => `  sudo ${c.join(" ")}`).join("\n"),
+      );
+    }
+    log(`installing host packages to build CRIU for ${arch}: ${missing.join(" ")}`);
+    for (const command of commands) {
+      await runCommand(command, { env: { DEBIAN_FRONTEND: "noninteractive" } });
+    }
+  });
 }
 
 /** The Debian packages (of the arch) holding the shared libraries `binary` needs. */

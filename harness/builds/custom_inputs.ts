@@ -10,6 +10,7 @@ import { basename } from "node:path";
 import { bootImageArch } from "../../vm/boot_kernel.ts";
 import { CRIU_VERSIONS, KERNEL_SUITES } from "../core/catalog.ts";
 import { classifyCriuArgument, readCriuVersion } from "./criu.ts";
+import { checkCriuRepo, resolveRevisionItem } from "./criu_repo.ts";
 import { sha256Hex } from "../../vm/image.ts";
 import { InputError } from "../core/errors.ts";
 import type { Arch, CaseDefinition, CriuSpec, KernelSpec } from "../core/types.ts";
@@ -38,6 +39,11 @@ export function rawOptionValues(args: readonly string[], name: string): string[]
 
 const ARCH_BINARY = /^(x86_64|aarch64)=/;
 
+/** Whether a `--criu` item is written as a path (`./x`, `/x`, `x/y`), not as a revision. */
+function isPath(item: string): boolean {
+  return item.startsWith(".") || item.includes("/");
+}
+
 function isCatalogCriu(item: string): boolean {
   return CRIU_VERSIONS.some((criu) => criu.version === item || criu.suite === item);
 }
@@ -65,39 +71,52 @@ function usageError(error: unknown): InputError {
 }
 
 /**
- * The `--criu` items of `args` that name a source tree, a tree plus patches or binaries, each
- * with the {@link CriuSpec} it stands for (it runs in a bookworm guest). Items that are neither
+ * The `--criu` items of `args` that name a source tree, a tree plus patches or binaries, or,
+ * with `--criu-repo DIR`, revisions of that repository (tags, commits, branches, `vA..vB`,
+ * `releases`), each with the {@link CriuSpec}s it stands for (they run in a bookworm guest). Items that are neither
  * in the catalog nor look like paths are left for option parsing to reject with the accepted list.
  *
  * @example
  * ```ts ignore
  * import { resolveCustomCriu } from "./custom_inputs.ts";
  * const custom = await resolveCustomCriu(["--criu", "./criu-4.1.1+fix.patch"]);
- * console.log(custom["./criu-4.1.1+fix.patch"].version); // "4.1.1-src+fix"
+ * console.log(custom["./criu-4.1.1+fix.patch"][0].version); // "4.1.1-src+fix"
  * ```
  */
 export async function resolveCustomCriu(
   args: readonly string[],
-): Promise<Record<string, CriuSpec>> {
+): Promise<Record<string, CriuSpec[]>> {
   const items = rawOptionValues(args, "criu").flatMap((value) => value.split(","))
     .map((item) => item.trim());
-  for (const item of items.filter((i) => !isCatalogCriu(i) && /[/.=]/.test(i))) {
+  const custom: Record<string, CriuSpec[]> = {};
+  const [repoDir] = rawOptionValues(args, "criu-repo");
+  if (repoDir !== undefined) {
+    await ensureReadable(repoDir, "criu-repo");
+    const repo = await checkCriuRepo(repoDir);
+    // In a repository every item that is not in the catalog nor a path is a revision.
+    const revisions = items.filter((i) => !isCatalogCriu(i) && !ARCH_BINARY.test(i) && !isPath(i));
+    for (const item of revisions) custom[item] = await resolveRevisionItem(repo, item);
+  }
+  for (const item of items.filter((i) => !isCatalogCriu(i) && !custom[i] && /[/.=]/.test(i))) {
     for (const path of namedPaths(item)) await ensureReadable(path, "criu");
   }
-  const custom: Record<string, CriuSpec> = {};
   // Per-arch binaries given together (x86_64=A,aarch64=B) are one CRIU.
   const binaries = items.filter((item) => ARCH_BINARY.test(item));
   if (binaries.length > 0) {
     const spec = await classifyCriuArgument(binaries.join(",")).then(toSpec, (error) => {
       throw usageError(error);
     });
-    for (const item of binaries) custom[item] = spec;
+    for (const item of binaries) custom[item] = [spec];
   }
   for (const item of items) {
-    if (ARCH_BINARY.test(item) || isCatalogCriu(item) || !/[/.]/.test(item)) continue;
-    custom[item] = await classifyCriuArgument(item).then(toSpec, (error) => {
-      throw usageError(error);
-    });
+    if (ARCH_BINARY.test(item) || isCatalogCriu(item) || custom[item] || !/[/.]/.test(item)) {
+      continue;
+    }
+    custom[item] = [
+      await classifyCriuArgument(item).then(toSpec, (error) => {
+        throw usageError(error);
+      }),
+    ];
   }
   return custom;
 }

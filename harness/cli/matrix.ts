@@ -62,6 +62,12 @@ const MATRIX_SPECS: readonly OptionSpec[] = [
     help: "Run only shard K of N (whole VMs, balanced by cost; see task plan). Default: all.",
   },
   {
+    name: "criu-repo",
+    value: "DIR",
+    help: "A CRIU git clone whose revisions --criu may name; each is built once per arch, " +
+      "cached by commit, and its cells name tag and commit (3.18-0-g5c3a…).",
+  },
+  {
     name: "zdtm",
     value: "DIR",
     help: "A CRIU source tree (or release tarball, unpacked): --case zdtm:NAME runs its " +

@@ -70,11 +70,12 @@ export interface CriuSpec {
   /** The exact Debian package version, e.g. `3.17.1-2+deb12u2`; for other origins, a label. */
   packageVersion: string;
   /**
-   * Where a CRIU that is not a Debian package comes from: a source tree (plus patches) built
-   * for each arch, or prebuilt binaries. It then runs in a bookworm guest (`suite`).
+   * Where a CRIU that is not a Debian package comes from: a source tree (plus patches) or a
+   * commit of a CRIU repository (`--criu-repo`) built for each arch, or prebuilt binaries. It then runs in a bookworm guest (`suite`).
    */
   origin?:
     | { kind: "source"; tree: string; patches: string[] }
+    | { kind: "revision"; repo: string; rev: string; commit: string }
     | { kind: "binary"; binaries: Partial<Record<Arch, string>> };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { runCommand } from "./exec.ts";
+import { withHostPackageLock } from "./package_lock.ts";
 import { InputError } from "../core/errors.ts";
 import type { Arch } from "../core/types.ts";
 
@@ -77,23 +78,30 @@ export async function ensureHostTools(
   log: (line: string) => void,
   extra: readonly HostTool[] = [],
 ): Promise<void> {
-  const missing: string[] = [];
-  for (const tool of [...requiredHostTools(arches), ...extra]) {
-    if (!(await present(tool.program)) && !missing.includes(tool.debianPackage)) {
-      missing.push(tool.debianPackage);
+  const findMissing = async () => {
+    const missing: string[] = [];
+    for (const tool of [...requiredHostTools(arches), ...extra]) {
+      if (!(await present(tool.program)) && !missing.includes(tool.debianPackage)) {
+        missing.push(tool.debianPackage);
+      }
     }
-  }
-  if (missing.length === 0) return;
-  const install = `apt-get install -y ${missing.join(" ")}`;
+    return missing;
+  };
+  const first = await findMissing();
+  if (first.length === 0) return;
   if (Deno.uid() !== 0) {
     throw new InputError(
-      `missing host packages: ${missing.join(", ")}. Install them as root, then run again:\n` +
-        `  sudo apt-get update && sudo ${install}`,
+      `missing host packages: ${first.join(", ")}. Install them as root, then run again:\n` +
+        `  sudo apt-get update && sudo apt-get install -y ${first.join(" ")}`,
     );
   }
-  log(`installing missing host packages: ${missing.join(" ")}`);
-  await runCommand(["apt-get", "update", "-q"]);
-  await runCommand(["apt-get", "install", "-y", "-q", ...missing], {
-    env: { DEBIAN_FRONTEND: "noninteractive" },
+  await withHostPackageLock(async () => {
+    const missing = await findMissing();
+    if (missing.length === 0) return;
+    log(`installing missing host packages: ${missing.join(" ")}`);
+    await runCommand(["apt-get", "update", "-q"]);
+    await runCommand(["apt-get", "install", "-y", "-q", ...missing], {
+      env: { DEBIAN_FRONTEND: "noninteractive" },
+    });
   });
 }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { kernelPackageRecipe, kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
 import { type Accel, QEMU_PROFILES } from "../../vm/profiles.ts";
 import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild, ensureCriuBuildDeps } from "../builds/criu.ts";
+import { exportRevision } from "../builds/criu_repo.ts";
 import { buildFixtures, type FixtureSet } from "../builds/fixtures.ts";
 import { buildZdtmTests } from "../builds/zdtm.ts";
 import { AptIndexes } from "../../vm/debian_apt.ts";
@@ -133,15 +134,18 @@ async function customCriu(vm: VmPlan, options: PipelineOptions): Promise<GuestCr
   }
   try {
     await ensureCriuBuildDeps(vm.arch, options.log);
+    const tree = origin.kind === "revision"
+      ? await exportRevision(origin.repo, origin.commit, options.cacheDir)
+      : origin.tree;
     const build = await ensureCriuBuild({
-      tree: origin.tree,
-      patches: origin.patches,
+      tree,
+      patches: origin.kind === "source" ? origin.patches : [],
       arch: vm.arch,
       cacheDir: options.cacheDir,
       log: options.log,
     });
-    const { tree, commit, contentHash, patches } = build.origin;
-    const label = [
+    const { commit, contentHash, patches } = build.origin;
+    const label = origin.kind === "revision" ? vm.criu.packageVersion : [
       `source ${tree} @ ${commit ?? `content ${contentHash.slice(0, 12)}`}`,
       ...patches.map((patch) => `${patch.path} (sha256 ${patch.sha256.slice(0, 12)})`),
     ].join(" + ");
