@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { alignColumns } from "../../reports/terminal.ts";
-import type { BisectOptions, KernelChoice } from "../core/command_options.ts";
+import type { BisectDirection, BisectOptions, KernelChoice } from "../core/command_options.ts";
 import { BISECT_EXIT_CODES } from "../core/exit_codes.ts";
 import type { Arch, Stage, Verdict } from "../core/types.ts";
 
@@ -32,10 +32,10 @@ export interface ResolvedRevision {
 export interface TestedCommit {
   commit: string;
   subject: string;
-  /** `good` and `bad`: the endpoints given; `step`: a commit git bisect chose. */
-  role: "good" | "bad" | "step";
-  /** How the step's exit status marks the commit for git bisect. */
-  mark: "good" | "bad" | "skip";
+  /** `from` and `to`: the endpoints given; `step`: a commit git bisect chose. */
+  role: "from" | "to" | "step";
+  /** How the step's exit status marks the commit for git bisect (`old`: the verdict of `from`). */
+  mark: "old" | "new" | "skip";
   verdict: Verdict;
   stage: Stage;
   summary: string;
@@ -50,10 +50,10 @@ export interface TestedCommit {
 /** What a finished `git bisect` log says. */
 export interface BisectLog {
   /** Every commit git marked, in order, the endpoints first. */
-  marks: { commit: string; subject: string; mark: "good" | "bad" | "skip" }[];
-  /** The first bad commit, when the bisect found it. */
-  firstBad: { commit: string; subject: string } | null;
-  /** When only skipped commits were left: each commit that may be the first bad one. */
+  marks: { commit: string; subject: string; mark: "old" | "new" | "skip" }[];
+  /** The first new commit (the first whose verdict differs from `from`'s), when found. */
+  firstNew: { commit: string; subject: string } | null;
+  /** When only skipped commits were left: each commit that may be the first new one. */
   candidates: { commit: string; subject: string }[];
 }
 
@@ -67,18 +67,21 @@ export interface BisectReport {
   arch: Arch;
   kernel: KernelChoice;
   cpu: string;
-  good: ResolvedRevision;
-  bad: ResolvedRevision;
+  from: ResolvedRevision;
+  to: ResolvedRevision;
+  /** What was found: a regression (`from` passes) or a fix (`from` fails); null if not known. */
+  find: BisectDirection | null;
   /**
    * `found`; `undecided`: only skipped commits were left; `endpoint-error`: an endpoint's cell
-   * is error or skip; `wrong-endpoints`: --good does not pass or --bad does not fail; `failed`:
+   * is error or skip; `wrong-endpoints`: the endpoints lack the verdicts asked for; `failed`:
    * git bisect run stopped without a verdict; `interrupted`.
    */
   outcome: "found" | "undecided" | "endpoint-error" | "wrong-endpoints" | "failed" | "interrupted";
   /** One line for a reader: the finding, or why there is none. */
   message: string;
-  firstBad: { commit: string; subject: string } | null;
-  /** When `undecided`: the commits the first bad one may be. */
+  /** The first commit after `from` whose verdict differs: the regression or the fix. */
+  firstNew: { commit: string; subject: string } | null;
+  /** When `undecided`: the commits the first new one may be. */
   candidates: { commit: string; subject: string }[];
   /** Every commit tested, in the order tested. */
   tested: TestedCommit[];
@@ -92,7 +95,11 @@ export interface BisectReport {
  */
 export type StepRequest =
   & Pick<BisectOptions, "case" | "arch" | "kernel" | "cpu" | "timeoutScale" | "outDir">
-  & { tree: string };
+  & {
+    tree: string;
+    /** The verdict of `from`: what marks a commit old (null while the endpoints are tested). */
+    fromVerdict: "pass" | "fail" | null;
+  };
 
 export const short = (commit: string) => commit.slice(0, 12);
 
@@ -130,10 +137,10 @@ export function bisectExitCode(outcome: BisectReport["outcome"]): number {
  * ```ts
  * import { renderBisectSummary } from "./report.ts";
  * console.log(renderBisectSummary({
- *   message: "first bad commit: 0123456789ab Break it",
+ *   message: "regression: first new commit 0123456789ab Break it",
  *   tested: [{
- *     commit: "0123456789abcdef0123456789abcdef01234567", subject: "Break it", role: "bad",
- *     mark: "bad", verdict: "fail", stage: "dump", summary: "dump exited 1",
+ *     commit: "0123456789abcdef0123456789abcdef01234567", subject: "Break it", role: "to",
+ *     mark: "new", verdict: "fail", stage: "dump", summary: "dump exited 1",
  *     criuError: "Error (compel/src/lib/infect.c:361): SEIZE 487: unsupported stop signal 21",
  *     resultsDir: "commits/0123456789ab", startedAt: "2026-11-27T20:00:00.000Z", seconds: 30,
  *   }],

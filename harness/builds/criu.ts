@@ -17,7 +17,9 @@ import { runCommand } from "../host/exec.ts";
 import { withHostPackageLock } from "../host/package_lock.ts";
 import { sha256Hex, symlink } from "../../vm/image.ts";
 import { InputError } from "../core/errors.ts";
-import type { Arch } from "../core/types.ts";
+import type { Arch, DebianSuite } from "../core/types.ts";
+import { ARCHES } from "../core/catalog.ts";
+import { BUILD_SUITES, ensureBuildRoot, HOST_BUILD_SUITE, inRoot } from "./build_root.ts";
 import { DEBIAN_ARCH } from "../../vm/recipes.ts";
 
 /**
@@ -39,6 +41,8 @@ export interface CriuBuild {
   binary: string;
   /** The version the tree's Makefile.versions gives, e.g. `4.1.1`. */
   version: string;
+  /** The Debian suite whose toolchain built it (the host's, or an era root's); its guest runs it. */
+  suite: DebianSuite;
   origin: {
     tree: string;
     /** `git rev-parse HEAD` when the tree is a git checkout, else null. */
@@ -66,7 +70,7 @@ export interface CriuBuild {
  * ```
  */
 export const CRIU_BUILD_RECIPE = {
-  version: 1,
+  version: 2,
   makeArgs: ["-j2", "criu", "NO_GNUTLS=1"],
   cross: { aarch64: ["ARCH=aarch64", "CROSS_COMPILE=aarch64-linux-gnu-"] },
 } as const;
@@ -306,7 +310,7 @@ async function sha256OfFile(path: string): Promise<string> {
 
 /** The host packages a build for `arch` needs: native ones, and `:arm64` ones for aarch64. */
 function buildDependencies(arch: Arch): string[] {
-  const tools = ["make", "gcc", "pkg-config", "patch", "binutils", "protobuf-c-compiler"];
+  const tools = ["make", "gcc", "pkg-config", "patch", "binutils", "protobuf-c-compiler", "ccache"];
   // descriptor.proto (arch-independent) and the libnet headers come from the native packages.
   const headers = ["libprotobuf-dev", "libnet1-dev"];
   const libs = ["libprotobuf-c-dev", "libnl-3-dev", "libcap-dev", "uuid-dev"];
@@ -429,26 +433,56 @@ async function readBuildManifest(dir: string): Promise<BuildManifest | null> {
   }
 }
 
-/** Runs make in `src` for `arch`, appending everything it prints to `logFile`. */
-async function make(src: string, arch: Arch, logFile: string, linkDir: string): Promise<boolean> {
+/** Where one build runs: on the host, or inside an era root (paths then as seen inside it). */
+interface BuildPlace {
+  suite: DebianSuite;
+  /** The root directory, or null for the host. */
+  root: string | null;
+}
+
+/**
+ * Runs make in `src` for `arch` at `place`, appending everything it prints to `logFile`.
+ * `src`, `linkDir` and `ccacheDir` are paths as the compiler sees them.
+ */
+async function make(
+  paths: { src: string; linkDir: string; ccacheDir: string },
+  arch: Arch,
+  logFile: string,
+  place: BuildPlace,
+): Promise<boolean> {
+  const compiler = arch === "aarch64" ? `aarch64-linux-gnu-gcc -L${paths.linkDir}` : "gcc";
   const args = [
     ...CRIU_BUILD_RECIPE.makeArgs,
     ...(arch === "aarch64" ? CRIU_BUILD_RECIPE.cross.aarch64 : []),
     // The cross linker ignores LIBRARY_PATH; -L in CC reaches every link, incl. make's checks.
-    ...(arch === "aarch64" ? [`CC=aarch64-linux-gnu-gcc -L${linkDir}`] : []),
+    `CC=ccache ${compiler}`,
   ];
   const multiarch = MULTIARCH[arch];
   const env: Record<string, string> = {
     // Only the guest arch's .pc files: a host-only optional library must not switch a feature on.
     PKG_CONFIG_LIBDIR: `/usr/lib/${multiarch}/pkgconfig:/usr/share/pkgconfig`,
     PKG_CONFIG_PATH: "",
+    // One compiler cache for every commit: each builds in a new directory, so paths are made
+    // relative to it and the directory is left out of the hash.
+    CCACHE_DIR: paths.ccacheDir,
+    CCACHE_BASEDIR: paths.src,
+    CCACHE_NOHASHDIR: "1",
   };
+  const command = place.root === null ? ["make", ...args] : [
+    ...inRoot(place.root),
+    "sh",
+    "-c",
+    'cd "$1" && shift && exec make "$@"',
+    "make",
+    paths.src,
+    ...args,
+  ];
   const log = await Deno.open(logFile, { append: true, create: true });
   try {
-    await log.write(new TextEncoder().encode(`$ make ${args.join(" ")}\n`));
-    const child = new Deno.Command("make", {
-      args,
-      cwd: src,
+    await log.write(new TextEncoder().encode(`$ [${place.suite}] make ${args.join(" ")}\n`));
+    const child = new Deno.Command(command[0], {
+      args: command.slice(1),
+      cwd: place.root === null ? paths.src : undefined,
       env,
       stdin: "null",
       stdout: "piped",
@@ -462,6 +496,79 @@ async function make(src: string, arch: Arch, logFile: string, linkDir: string): 
   } finally {
     log.close();
   }
+}
+
+/** What was learnt building one source: per suite tried, whether it built and how long it took. */
+type SuiteAttempts = Partial<Record<DebianSuite, { built: boolean; seconds: number }>>;
+
+/**
+ * The file recording which suites a source (with its patches and recipe) built in: the
+ * release-to-root mapping, so a rebuild skips the suites known not to work.
+ */
+function attemptsFile(root: string, hash: string): string {
+  return join(root, "build-suites", `${hash}.json`);
+}
+
+async function readAttempts(file: string): Promise<SuiteAttempts> {
+  return JSON.parse(await Deno.readTextFile(file).catch(() => "{}")) as SuiteAttempts;
+}
+
+/**
+ * Builds the prepared tree `src` for `arch`: on the host first, then in each older era root
+ * (newest first) until one builds, skipping suites `attempts` says failed. Leaves `criu` in
+ * `tmp` and returns the suite that built it, or null (every failure is in `logFile`).
+ */
+async function buildInEras(
+  src: string,
+  tmp: string,
+  arch: Arch,
+  logFile: string,
+  attempts: SuiteAttempts,
+  options: { cacheDir: string; log: (line: string) => void },
+): Promise<DebianSuite | null> {
+  for (const suite of BUILD_SUITES) {
+    if (attempts[suite]?.built === false) continue;
+    const started = performance.now();
+    let built: boolean;
+    if (suite === HOST_BUILD_SUITE) {
+      const linkDir = join(tmp, "link");
+      await Deno.mkdir(linkDir, { recursive: true });
+      await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(linkDir, "libnet.so"));
+      const ccacheDir = join(resolve(options.cacheDir), "ccache");
+      built = await make({ src, linkDir, ccacheDir }, arch, logFile, { suite, root: null });
+      if (built) await Deno.rename(join(src, "criu/criu"), join(tmp, "criu"));
+    } else {
+      const root = await ensureBuildRoot(
+        suite,
+        ARCHES.flatMap(buildDependencies),
+        options.cacheDir,
+        options.log,
+      );
+      // The build happens inside the root, in a directory of its own.
+      const inside = `/build/${basename(tmp)}`;
+      await Deno.mkdir(join(root, "build"), { recursive: true });
+      await runCommand(["cp", "-a", src, join(root, inside)]);
+      const linkDir = `${inside}-link`;
+      await Deno.mkdir(join(root, linkDir));
+      await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(root, linkDir, "libnet.so"));
+      options.log(`building in the ${suite} root: the host's toolchain failed`);
+      try {
+        built = await make(
+          { src: inside, linkDir, ccacheDir: "/ccache" },
+          arch,
+          logFile,
+          { suite, root },
+        );
+        if (built) await Deno.copyFile(join(root, inside, "criu/criu"), join(tmp, "criu"));
+      } finally {
+        await Deno.remove(join(root, inside), { recursive: true });
+        await Deno.remove(join(root, linkDir), { recursive: true });
+      }
+    }
+    attempts[suite] = { built, seconds: (performance.now() - started) / 1000 };
+    if (built) return suite;
+  }
+  return null;
 }
 
 /**
@@ -538,20 +645,21 @@ export async function ensureCriuBuild(options: {
         );
       }
     }
-    const linkDir = join(tmp, "link");
-    await Deno.mkdir(linkDir);
-    await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(linkDir, "libnet.so"));
-    if (!(await make(src, arch, logFile, linkDir))) {
+    const attemptsPath = attemptsFile(root, hash);
+    const attempts = await readAttempts(attemptsPath);
+    const suite = await buildInEras(src, tmp, arch, logFile, attempts, options);
+    await Deno.mkdir(join(attemptsPath, ".."), { recursive: true });
+    await Deno.writeTextFile(attemptsPath, JSON.stringify(attempts, null, 2));
+    if (suite === null) {
       const kept = join(root, `failed-${name}.log`);
       await Deno.copyFile(logFile, kept);
       throw new Error(
-        `building CRIU ${version} for ${arch} failed; full log: ${kept}\n` +
-          tail(await Deno.readTextFile(logFile)),
+        `building CRIU ${version} for ${arch} failed in ${Object.keys(attempts).join(", ")}; ` +
+          `full log: ${kept}\n` + tail(await Deno.readTextFile(logFile)),
       );
     }
-    await Deno.rename(join(src, "criu/criu"), join(tmp, "criu"));
     await Deno.remove(src, { recursive: true });
-    await Deno.remove(linkDir, { recursive: true });
+    await Deno.remove(join(tmp, "link"), { recursive: true }).catch(() => {});
     const binaryArch = await readElfArch(join(tmp, "criu"));
     if (binaryArch !== arch) throw new Error(`the ${arch} build produced a ${binaryArch} binary`);
     const runtimePackages = await runtimePackagesOf(join(tmp, "criu"), arch);
@@ -565,13 +673,15 @@ export async function ensureCriuBuild(options: {
       );
     }
     const manifest: BuildManifest = {
-      build: { arch, version, origin, runtimePackages },
+      build: { arch, version, suite, origin, runtimePackages },
       binarySha256: await sha256OfFile(join(tmp, "criu")),
       builtAt: new Date().toISOString(),
       buildSeconds: (performance.now() - started) / 1000,
     };
     await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2));
-    log(`built CRIU ${version} for ${arch} in ${manifest.buildSeconds.toFixed(0)} s`);
+    log(
+      `built CRIU ${version} for ${arch} (${suite}) in ${manifest.buildSeconds.toFixed(0)} s`,
+    );
   }, async (candidate) => (await readBuildManifest(candidate)) !== null);
 
   const { build } = (await readBuildManifest(dir))!;

@@ -9,10 +9,10 @@
 export type Arch = "x86_64" | "aarch64";
 
 /** A Debian suite that ships a CRIU package or a kernel. */
-export type DebianSuite = "bookworm" | "trixie" | "sid" | "experimental";
+export type DebianSuite = "bullseye" | "bookworm" | "trixie" | "sid" | "experimental";
 
 /** A Debian suite that ships a kernel (`bookworm-backports` only has kernels for us). */
-export type KernelSuite = "bookworm" | "bookworm-backports" | "trixie" | "sid";
+export type KernelSuite = "bullseye" | "bookworm" | "bookworm-backports" | "trixie" | "sid";
 
 /** The stop signals a case can use, by name. */
 export type StopSignal = "SIGSTOP" | "SIGTSTP" | "SIGTTIN" | "SIGTTOU";
@@ -85,7 +85,8 @@ export interface CriuSpec {
  * its modules) the user built. `name` labels it in VM ids, results and reports.
  */
 export type KernelSpec =
-  | { kind: "suite"; name: KernelSuite }
+  /** `native`: chosen as the CRIU's own suite's kernel (it follows the suite a CRIU is built in). */
+  | { kind: "suite"; name: KernelSuite; native?: boolean }
   | { kind: "package"; name: string; packageVersion: string }
   | { kind: "local"; name: string; arch: Arch; image: string; modules: string | null };
 
