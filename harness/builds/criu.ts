@@ -531,12 +531,20 @@ async function buildInEras(
     const started = performance.now();
     let built: boolean;
     if (suite === HOST_BUILD_SUITE) {
+      // A copy: a failed build leaves dependency files naming this toolchain's headers.
+      const hostSrc = join(tmp, "host-src");
+      await runCommand(["cp", "-a", src, hostSrc]);
       const linkDir = join(tmp, "link");
       await Deno.mkdir(linkDir, { recursive: true });
       await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(linkDir, "libnet.so"));
       const ccacheDir = join(resolve(options.cacheDir), "ccache");
-      built = await make({ src, linkDir, ccacheDir }, arch, logFile, { suite, root: null });
-      if (built) await Deno.rename(join(src, "criu/criu"), join(tmp, "criu"));
+      built = await make({ src: hostSrc, linkDir, ccacheDir }, arch, logFile, {
+        suite,
+        root: null,
+      });
+      if (built) await Deno.rename(join(hostSrc, "criu/criu"), join(tmp, "criu"));
+      await Deno.remove(hostSrc, { recursive: true });
+      await Deno.remove(linkDir, { recursive: true });
     } else {
       const root = await ensureBuildRoot(
         suite,
@@ -659,7 +667,6 @@ export async function ensureCriuBuild(options: {
       );
     }
     await Deno.remove(src, { recursive: true });
-    await Deno.remove(join(tmp, "link"), { recursive: true }).catch(() => {});
     const binaryArch = await readElfArch(join(tmp, "criu"));
     if (binaryArch !== arch) throw new Error(`the ${arch} build produced a ${binaryArch} binary`);
     const runtimePackages = await runtimePackagesOf(join(tmp, "criu"), arch);

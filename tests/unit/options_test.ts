@@ -84,7 +84,7 @@ Deno.test("parseMatrixOptions", async (t) => {
     assertUsageError(
       ["--kernel", "experimental"],
       '--kernel: unknown value "experimental"',
-      "accepted: native, bookworm, bookworm-backports, trixie, sid",
+      "accepted: native, bullseye, bookworm, bookworm-backports, trixie, sid",
     );
   });
 
