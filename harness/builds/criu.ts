@@ -19,6 +19,7 @@ import { sha256Hex, symlink } from "../../vm/image.ts";
 import { InputError } from "../core/errors.ts";
 import type { Arch, DebianSuite } from "../core/types.ts";
 import { ARCHES } from "../core/catalog.ts";
+import type { BuildFlags } from "./build_flags.ts";
 import { BUILD_SUITES, ensureBuildRoot, HOST_BUILD_SUITE, inRoot } from "./build_root.ts";
 import { DEBIAN_ARCH } from "../../vm/recipes.ts";
 
@@ -43,6 +44,8 @@ export interface CriuBuild {
   version: string;
   /** The Debian suite whose toolchain built it (the host's, or an era root's); its guest runs it. */
   suite: DebianSuite;
+  /** The distribution flags it was compiled with, or null for CRIU's own. */
+  flags: BuildFlags | null;
   origin: {
     tree: string;
     /** `git rev-parse HEAD` when the tree is a git checkout, else null. */
@@ -449,6 +452,7 @@ async function make(
   arch: Arch,
   logFile: string,
   place: BuildPlace,
+  flags: BuildFlags | null,
 ): Promise<boolean> {
   const compiler = arch === "aarch64" ? `aarch64-linux-gnu-gcc -L${paths.linkDir}` : "gcc";
   const args = [
@@ -467,6 +471,8 @@ async function make(
     CCACHE_DIR: paths.ccacheDir,
     CCACHE_BASEDIR: paths.src,
     CCACHE_NOHASHDIR: "1",
+    // As dpkg-buildpackage does: in the environment, so CRIU's Makefiles add their own to them.
+    ...(flags ? { CFLAGS: flags.CFLAGS, CPPFLAGS: flags.CPPFLAGS, LDFLAGS: flags.LDFLAGS } : {}),
   };
   const command = place.root === null ? ["make", ...args] : [
     ...inRoot(place.root),
@@ -479,7 +485,10 @@ async function make(
   ];
   const log = await Deno.open(logFile, { append: true, create: true });
   try {
-    await log.write(new TextEncoder().encode(`$ [${place.suite}] make ${args.join(" ")}\n`));
+    const shown = flags ? `CFLAGS="${flags.CFLAGS}" LDFLAGS="${flags.LDFLAGS}" ` : "";
+    await log.write(
+      new TextEncoder().encode(`$ [${place.suite}] ${shown}make ${args.join(" ")}\n`),
+    );
     const child = new Deno.Command(command[0], {
       args: command.slice(1),
       cwd: place.root === null ? paths.src : undefined,
@@ -524,7 +533,7 @@ async function buildInEras(
   arch: Arch,
   logFile: string,
   attempts: SuiteAttempts,
-  options: { cacheDir: string; log: (line: string) => void },
+  options: { cacheDir: string; log: (line: string) => void; flags: BuildFlags | null },
 ): Promise<DebianSuite | null> {
   for (const suite of BUILD_SUITES) {
     if (attempts[suite]?.built === false) continue;
@@ -541,7 +550,7 @@ async function buildInEras(
       built = await make({ src: hostSrc, linkDir, ccacheDir }, arch, logFile, {
         suite,
         root: null,
-      });
+      }, options.flags);
       if (built) await Deno.rename(join(hostSrc, "criu/criu"), join(tmp, "criu"));
       await Deno.remove(hostSrc, { recursive: true });
       await Deno.remove(linkDir, { recursive: true });
@@ -566,6 +575,7 @@ async function buildInEras(
           arch,
           logFile,
           { suite, root },
+          options.flags,
         );
         if (built) await Deno.copyFile(join(root, inside, "criu/criu"), join(tmp, "criu"));
       } finally {
@@ -599,6 +609,8 @@ async function buildInEras(
  * ```
  */
 export async function ensureCriuBuild(options: {
+  /** Distribution flags (`--build-flags debian-SUITE`), or null for CRIU's own. */
+  flags?: BuildFlags | null;
   tree: string;
   patches: string[];
   arch: Arch;
@@ -623,6 +635,7 @@ export async function ensureCriuBuild(options: {
     arch,
     source: commit && !dirty ? `git:${commit}` : `content:${origin.contentHash}`,
     patches: patches.map((p) => p.sha256),
+    flags: options.flags ?? null,
   };
   const hash = (await sha256Hex(JSON.stringify(key))).slice(0, 16);
   const name = `criu-${version}-${arch}-${hash}`;
@@ -655,7 +668,10 @@ export async function ensureCriuBuild(options: {
     }
     const attemptsPath = attemptsFile(root, hash);
     const attempts = await readAttempts(attemptsPath);
-    const suite = await buildInEras(src, tmp, arch, logFile, attempts, options);
+    const suite = await buildInEras(src, tmp, arch, logFile, attempts, {
+      ...options,
+      flags: options.flags ?? null,
+    });
     await Deno.mkdir(join(attemptsPath, ".."), { recursive: true });
     await Deno.writeTextFile(attemptsPath, JSON.stringify(attempts, null, 2));
     if (suite === null) {
@@ -680,7 +696,7 @@ export async function ensureCriuBuild(options: {
       );
     }
     const manifest: BuildManifest = {
-      build: { arch, version, suite, origin, runtimePackages },
+      build: { arch, version, suite, flags: options.flags ?? null, origin, runtimePackages },
       binarySha256: await sha256OfFile(join(tmp, "criu")),
       builtAt: new Date().toISOString(),
       buildSeconds: (performance.now() - started) / 1000,

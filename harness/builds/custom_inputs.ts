@@ -11,6 +11,7 @@ import { bootImageArch } from "../../vm/boot_kernel.ts";
 import { CRIU_VERSIONS, KERNEL_SUITES } from "../core/catalog.ts";
 import { classifyCriuArgument, readCriuVersion } from "./criu.ts";
 import { checkCriuRepo, resolveRevisionItem } from "./criu_repo.ts";
+import { parseBuildFlagsChoice } from "./build_flags.ts";
 import { sha256Hex } from "../../vm/image.ts";
 import { InputError } from "../core/errors.ts";
 import type { Arch, CaseDefinition, CriuSpec, KernelSpec } from "../core/types.ts";
@@ -118,7 +119,19 @@ export async function resolveCustomCriu(
       }),
     ];
   }
-  return custom;
+  const [flags] = rawOptionValues(args, "build-flags");
+  if (flags === undefined || parseBuildFlagsChoice(flags) === "criu") return custom;
+  // Built another way, it is another CRIU: its version says so in every cell and file name.
+  return Object.fromEntries(
+    Object.entries(custom).map(([item, specs]) => [
+      item,
+      specs.map((spec) =>
+        spec.origin?.kind === "binary"
+          ? spec
+          : { ...spec, version: `${spec.version}+${flags}`, buildFlags: flags }
+      ),
+    ]),
+  );
 }
 
 async function toSpec(

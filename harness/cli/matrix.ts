@@ -62,6 +62,12 @@ const MATRIX_SPECS: readonly OptionSpec[] = [
     help: "Run only shard K of N (whole VMs, balanced by cost; see task plan). Default: all.",
   },
   {
+    name: "build-flags",
+    value: "FLAGS",
+    help: "How source trees and revisions are compiled: criu (CRIU's own flags) or debian-SUITE " +
+      "(the flags that suite's dpkg-buildflags gives for the arch). Default: criu.",
+  },
+  {
     name: "criu-repo",
     value: "DIR",
     help: "A CRIU git clone whose revisions --criu may name; each is built once per arch, " +

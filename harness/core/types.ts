@@ -77,6 +77,8 @@ export interface CriuSpec {
     | { kind: "source"; tree: string; patches: string[] }
     | { kind: "revision"; repo: string; rev: string; commit: string }
     | { kind: "binary"; binaries: Partial<Record<Arch, string>> };
+  /** How a source or revision is compiled (`--build-flags`): `criu` (its own) or `debian-SUITE`. */
+  buildFlags?: string;
 }
 
 /**

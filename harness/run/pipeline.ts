@@ -9,6 +9,7 @@ import { kernelPackageRecipe, kernelRecipe, rootfsRecipe } from "../../vm/recipe
 import { type Accel, QEMU_PROFILES } from "../../vm/profiles.ts";
 import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild, ensureCriuBuildDeps } from "../builds/criu.ts";
 import { exportRevision } from "../builds/criu_repo.ts";
+import { debianBuildFlags } from "../builds/build_flags.ts";
 import { buildFixtures, type FixtureSet } from "../builds/fixtures.ts";
 import { buildZdtmTests } from "../builds/zdtm.ts";
 import { AptIndexes } from "../../vm/debian_apt.ts";
@@ -156,6 +157,7 @@ async function customCriu(vm: VmPlan, options: PipelineOptions): Promise<GuestCr
       ? await exportRevision(origin.repo, origin.commit, options.cacheDir)
       : origin.tree;
     const build = await ensureCriuBuild({
+      flags: await debianBuildFlags(vm.criu.buildFlags ?? "criu", vm.arch, options.cacheDir),
       tree,
       patches: origin.kind === "source" ? origin.patches : [],
       arch: vm.arch,

@@ -159,7 +159,11 @@ Deno.test("parseBisectOptions", async (t) => {
         }),
       '--good: empty value ""; accepted: a commit, tag or branch',
     );
-    assertUsageError(() => parse("--jobs", "2"), 'unknown option "--jobs"', "--case, --from, --to, --find, --good");
+    assertUsageError(
+      () => parse("--jobs", "2"),
+      'unknown option "--jobs"',
+      "--case, --from, --to, --find, --good",
+    );
     assertUsageError(() => parse("extra"), 'unexpected argument "extra"');
   });
 });
