@@ -13,7 +13,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "cli-args";
+import { parseArgs } from "node:util";
 import { loadCases } from "../harness/core/cases.ts";
 import { CPU_MODELS } from "../harness/core/catalog.ts";
 import { defaultCacheDir } from "../vm/image.ts";

@@ -7,14 +7,19 @@
 
 import { compareCaseNames } from "../harness/core/cases.ts";
 import {
+  type Arch,
   ARCHES,
+  type CellResult,
+  type ResultsFile,
+  type Verdict,
+} from "../harness/core/types.ts";
+import {
   compareKernelNames,
   CRIU_VERSIONS,
   expectedKernelSeries,
   rankIn,
 } from "../harness/core/catalog.ts";
 import { cellKey } from "../harness/core/results.ts";
-import type { Arch, CellResult, ResultsFile, Verdict } from "../harness/core/types.ts";
 
 /** One column of the matrix: one VM's CRIU, arch and kernel. */
 export interface MatrixColumn {

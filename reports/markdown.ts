@@ -6,6 +6,7 @@
  */
 
 import type { CaseDefinition, CellResult, ResultsFile, Verdict } from "../harness/core/types.ts";
+import { isUnexpected } from "../harness/core/exit_codes.ts";
 import {
   buildMatrixGrid,
   columnLabel,
@@ -56,13 +57,10 @@ export function renderMarkdownReport(
   ].filter((section) => section !== "").join("\n\n") + "\n";
 }
 
-/** Triage statuses CI acts on: everything but a pass, a known failure and a skip. */
-const UNEXPECTED = ["regression", "unexpected-fail", "xpass", "flaky", "error"];
-
 /** The cells triage found unexpected, named one per line; empty when there are none. */
 function renderUnexpected(results: ResultsFile): string {
   const unexpected = results.cells.filter((cell) =>
-    cell.triage && UNEXPECTED.includes(cell.triage.status)
+    cell.triage && isUnexpected(cell.triage.status)
   );
   if (unexpected.length === 0) return "";
   return [

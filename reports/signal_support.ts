@@ -5,8 +5,12 @@
  * @module
  */
 
-import { STOP_SIGNALS } from "../harness/core/catalog.ts";
-import type { CaseDefinition, CellResult, StopSignal } from "../harness/core/types.ts";
+import {
+  type CaseDefinition,
+  type CellResult,
+  STOP_SIGNALS,
+  type StopSignal,
+} from "../harness/core/types.ts";
 import { countVerdicts, criuErrorLine, type MatrixGrid } from "./grid.ts";
 
 /** The rule {@link stopSignalSupport} applies, for a report to state. */

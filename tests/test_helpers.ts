@@ -1,14 +1,60 @@
 /**
  * Helpers shared by the tests: for the host tests that run real programs (fixtures, zdtm, CRIU
  * builds), temporary directories, /proc, polling, killing what a test started and ELF headers; for
- * the command-line tests, an assertion on usage errors.
+ * the command-line tests, the repository's root, the one way to run the command line, and an
+ * assertion on usage errors.
  *
  * @module
  */
 import assert from "assert";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CRIU_VERSIONS } from "../harness/core/catalog.ts";
 import { InputError } from "../harness/core/errors.ts";
 import type { CaseDefinition, MatrixPlan } from "../harness/core/types.ts";
+
+/** The repository's top directory, absolute, with a trailing slash. */
+export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
+
+/** How a test runs the command line (see {@link cliCommand}). */
+export interface CliOptions {
+  /**
+   * `deno task ARGS` with the task's own permissions from deno.json, as a user runs it; else
+   * `deno run --allow-all harness/cli/main.ts ARGS`.
+   */
+  task?: boolean;
+  env?: Record<string, string>;
+  /** What to do with the command's standard output; stderr is always piped. */
+  stdout?: "piped" | "null";
+}
+
+/** The command line as a command, to spawn (interrupt tests) or run to its end ({@link runCli}). */
+export function cliCommand(args: string[], options: CliOptions = {}): Deno.Command {
+  const prefix = options.task
+    ? ["task", "--quiet", "--config", join(REPO_ROOT, "deno.json")]
+    : ["run", "--allow-all", join(REPO_ROOT, "harness/cli/main.ts")];
+  return new Deno.Command(Deno.execPath(), {
+    args: [...prefix, ...args],
+    env: options.env,
+    stdin: "null",
+    stdout: options.stdout ?? "piped",
+    stderr: "piped",
+  });
+}
+
+/** Runs the command line to its end: its exit status and what it printed. */
+export async function runCli(
+  args: string[],
+  options: CliOptions = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await cliCommand(args, options).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: options.stdout === "null" ? "" : decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
 
 /** A temporary directory made now and removed when the test process ends. */
 export function tempDirRemovedAtUnload(prefix: string): string {

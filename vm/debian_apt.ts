@@ -9,9 +9,10 @@
  * @module
  */
 import { join } from "node:path";
-import { DEBIAN_ARCH } from "./recipes.ts";
+import { DEBIAN_ARCH } from "../harness/core/catalog.ts";
 import { runCommand } from "../harness/host/exec.ts";
 import type { Arch } from "../harness/core/types.ts";
+import { InfraError } from "../harness/core/errors.ts";
 
 /** The signing keys of Debian's archive, as the debian-archive-keyring package installs them. */
 const ARCHIVE_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -251,5 +252,5 @@ export async function debVersion(debsDir: string, name: string): Promise<string>
       return stdout.trim();
     }
   }
-  throw new Error(`no ${name} package among the downloads in ${debsDir}`);
+  throw new InfraError(`no ${name} package among the downloads in ${debsDir}`);
 }

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { KernelRecipe } from "./recipes.ts";
+import { type KernelRecipe } from "./recipes.ts";
 import { type AptIndexes, type AptState, downloadExactly, unpackDebs } from "./debian_apt.ts";
 import { runCommand } from "../harness/host/exec.ts";
-import { InputError } from "../harness/core/errors.ts";
+import { InfraError, InputError } from "../harness/core/errors.ts";
 
 /** A package's stanza fields that matter here. */
 interface PackageStanza {
@@ -93,7 +93,7 @@ export async function fetchDebianKernel(
     wanted.push(...frontier);
   }
   if (wanted.length === 0) {
-    throw new Error(`${recipe.package} names no kernel package at an exact version`);
+    throw new InfraError(`${recipe.package} names no kernel package at an exact version`);
   }
   await downloadExactly(state, wanted, dir);
   await unpackDebs(dir, root);

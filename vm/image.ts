@@ -28,15 +28,19 @@ import {
 import { fetchDebianKernel } from "./debian_kernel.ts";
 import { runCommand } from "../harness/host/exec.ts";
 import { packCpio } from "./initrd.ts";
-import { InputError } from "../harness/core/errors.ts";
+import { InfraError, InputError } from "../harness/core/errors.ts";
 import type { KernelSpec } from "../harness/core/types.ts";
+import { sha256File, sha256Hex } from "../harness/host/sha256.ts";
 
 /** A root file system ready to boot: an uncompressed cpio (the kernel unpacks it fastest). */
 export interface RootfsImage {
   recipe: RootfsRecipe;
   dir: string;
   cpio: string;
-  /** The Debian version of the criu package inside, e.g. `3.17.1-2+deb12u2`. */
+  /**
+   * The Debian version of the criu package inside, e.g. `3.17.1-2+deb12u2`; `none` in a suite
+   * without one (bullseye), whose guests only run a CRIU brought by the user.
+   */
   criuPackageVersion: string;
 }
 
@@ -79,37 +83,17 @@ export function defaultCacheDir(): string {
 }
 
 /**
- * The SHA-256 of a string or bytes, in hex.
- *
- * @example
- * ```ts
- * import { sha256Hex } from "./image.ts";
- * console.log((await sha256Hex("abc")).slice(0, 8)); // "ba7816bf"
- * ```
- */
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function sha256File(path: string): Promise<string> {
-  const output = await runCommand(["sha256sum", path]);
-  return output.stdout.split(" ")[0];
-}
-
-/**
  * The cache directory name of a recipe: readable prefix plus the recipe's hash.
  *
  * @example
  * ```ts
  * import { imageKey } from "./image.ts";
  * import { rootfsRecipe } from "./recipes.ts";
- * console.log(await imageKey(rootfsRecipe("sid", "aarch64"))); // "rootfs-sid-aarch64-<hash>"
+ * console.log(imageKey(rootfsRecipe("sid", "aarch64"))); // "rootfs-sid-aarch64-<hash>"
  * ```
  */
-export async function imageKey(recipe: ImageRecipe): Promise<string> {
-  const hash = (await sha256Hex(JSON.stringify(recipe))).slice(0, 16);
+export function imageKey(recipe: ImageRecipe): string {
+  const hash = sha256Hex(JSON.stringify(recipe)).slice(0, 16);
   const name = recipe.kind === "rootfs" ? recipe.suite : recipe.name;
   return `${recipe.kind}-${name}-${recipe.arch}-${hash}`;
 }
@@ -137,7 +121,7 @@ async function cachedImage(
   log: (line: string) => void,
 ): Promise<{ dir: string; manifest: Manifest }> {
   const imagesDir = join(cacheDir, "images");
-  const name = await imageKey(recipe);
+  const name = imageKey(recipe);
   // What made a found entry valid (read once, by the validity check), or what this build wrote.
   let found: Manifest | null = null;
   let built: Manifest | null = null;
@@ -239,7 +223,9 @@ export async function ensureRootfs(
       const state = await indexes.open(recipe.apt.sources, recipe.arch, recipe.apt.options);
       await downloadPackages(state, recipe.packages, debs);
     });
-    const criuPackageVersion = await debVersion(debs, "criu");
+    const criuPackageVersion = recipe.packages.includes("criu")
+      ? await debVersion(debs, "criu")
+      : "none";
     const root = join(tmp, "root");
     await Deno.mkdir(root);
     await unpackDebs(debs, root, UNUSED_IN_GUESTS);
@@ -332,7 +318,7 @@ export async function findUnpackedKernel(root: string, describe: string): Promis
   const releases = [];
   for await (const entry of Deno.readDir(modulesParent)) releases.push(entry.name);
   if (releases.length !== 1) {
-    throw new Error(`expected one kernel in ${describe}, found: ${releases.join(", ")}`);
+    throw new InfraError(`expected one kernel in ${describe}, found: ${releases.join(", ")}`);
   }
   const release = releases[0];
   const installed = join(modulesParent, release);
@@ -510,5 +496,5 @@ async function localKernelContent(image: string, releaseDir: string | null): Pro
     );
     parts.push(stdout.split("\n").sort().join("\n"));
   }
-  return await sha256Hex(parts.join("\n"));
+  return sha256Hex(parts.join("\n"));
 }

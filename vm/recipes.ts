@@ -5,6 +5,7 @@
  * @module
  */
 import type { Arch, DebianSuite, KernelSuite } from "../harness/core/types.ts";
+import { DEBIAN_ARCH } from "../harness/core/catalog.ts";
 
 /** Where Debian packages come from (the only archive reachable from CI machines). */
 export const DEBIAN_MIRROR = "http://deb.debian.org/debian";
@@ -14,9 +15,6 @@ const DEBIAN_SECURITY_MIRROR = "http://deb.debian.org/debian-security";
 
 /** Bump when the way a recipe is turned into files changes (trimming, layout, cpio format). */
 export const IMAGE_FORMAT = 5;
-
-/** Debian's name for each guest arch. */
-export const DEBIAN_ARCH: Record<Arch, string> = { x86_64: "amd64", aarch64: "arm64" };
 
 /** The user space of a guest: CRIU from one suite, plus the few tools the init and agent use. */
 export interface RootfsRecipe {

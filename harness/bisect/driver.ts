@@ -326,6 +326,7 @@ export async function runBisect(
       kernel: options.kernel,
       cpu: options.cpu,
       timeoutScale: options.timeoutScale,
+      buildFlags: options.buildFlags,
       outDir,
     };
     const requestFile = join(outDir, REQUEST_FILE_NAME);

@@ -94,7 +94,10 @@ export interface BisectReport {
  * cell's options, the output directory (absolute) and the worktree with the commit to test.
  */
 export type StepRequest =
-  & Pick<BisectOptions, "case" | "arch" | "kernel" | "cpu" | "timeoutScale" | "outDir">
+  & Pick<
+    BisectOptions,
+    "case" | "arch" | "kernel" | "cpu" | "timeoutScale" | "outDir" | "buildFlags"
+  >
   & {
     tree: string;
     /** The verdict of `from`: what marks a commit old (null while the endpoints are tested). */

@@ -15,13 +15,17 @@ import { BISECT_EXIT_CODES, bisectStepMark, GIT_BISECT_RUN_CODES } from "../core
 import { planMatrix } from "../core/plan.ts";
 import type { CellResult } from "../core/types.ts";
 import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
+import { writeRunFiles } from "../run/report_files.ts";
 import { describeRun } from "../run/run_info.ts";
 import { git } from "./git.ts";
 import { commitDir, short, STEP_FILE_NAME, type StepRequest, type TestedCommit } from "./report.ts";
 
 const message = (error: unknown) => error instanceof Error ? error.message : String(error);
 
-/** Runs the request's cell on the CRIU of `commit` (built from the worktree) into `outDir`. */
+/**
+ * Runs the request's cell on the CRIU of `commit` (built from the worktree) and writes its
+ * results and reports into `outDir`.
+ */
 async function runCommitCell(
   request: StepRequest,
   commit: string,
@@ -29,7 +33,9 @@ async function runCommitCell(
   log: (line: string) => void,
 ): Promise<CellResult> {
   const cases = await loadCases();
-  const [criu] = (await resolveCustomCriu(["--criu", request.tree]))[request.tree];
+  const [criu] = (await resolveCustomCriu([request.tree], { buildFlags: request.buildFlags }))[
+    request.tree
+  ];
   const plan = planMatrix({
     arches: [request.arch],
     // The commit in the version names this CRIU in every report of the step.
@@ -47,6 +53,7 @@ async function runCommitCell(
     log,
     run: describeRun(plan, { index: 1, count: 1 }),
   });
+  await writeRunFiles(outDir, results, cases);
   if (results.cells.length !== 1) throw new Error(`expected one cell, got ${results.cells.length}`);
   return results.cells[0];
 }

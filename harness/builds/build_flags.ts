@@ -11,7 +11,8 @@
 import { join, resolve } from "node:path";
 import { cachedBuildDir } from "../../vm/build_cache.ts";
 import { AptIndexes, downloadExactly, unpackDebs } from "../../vm/debian_apt.ts";
-import { DEBIAN_ARCH, DEBIAN_MIRROR } from "../../vm/recipes.ts";
+import { DEBIAN_MIRROR } from "../../vm/recipes.ts";
+import { DEBIAN_ARCH } from "../core/catalog.ts";
 import { InputError } from "../core/errors.ts";
 import type { Arch } from "../core/types.ts";
 import { runCommand } from "../host/exec.ts";

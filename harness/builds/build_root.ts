@@ -10,7 +10,7 @@
  */
 import { join, resolve } from "node:path";
 import { cachedBuildDir } from "../../vm/build_cache.ts";
-import { sha256Hex } from "../../vm/image.ts";
+import { sha256Hex } from "../host/sha256.ts";
 import { DEBIAN_MIRROR } from "../../vm/recipes.ts";
 import type { DebianSuite } from "../core/types.ts";
 import { runCommand } from "../host/exec.ts";
@@ -48,7 +48,7 @@ export async function ensureBuildRoot(
   log: (line: string) => void,
 ): Promise<string> {
   const include = [...new Set(packages)].sort();
-  const key = (await sha256Hex(JSON.stringify({ suite, include }))).slice(0, 12);
+  const key = sha256Hex(JSON.stringify({ suite, include })).slice(0, 12);
   const parent = join(resolve(cacheDir), "build-roots");
   const dir = await cachedBuildDir(parent, `${suite}-${key}`, async (tmp) => {
     log(`making a ${suite} build root for CRIU builds (mmdebstrap, once)`);

@@ -14,14 +14,14 @@
 import { basename, join, resolve } from "node:path";
 import { cachedBuildDir, exists } from "../../vm/build_cache.ts";
 import { runCommand } from "../host/exec.ts";
-import { withHostPackageLock } from "../host/package_lock.ts";
-import { sha256Hex, symlink } from "../../vm/image.ts";
-import { InputError } from "../core/errors.ts";
-import type { Arch, DebianSuite } from "../core/types.ts";
-import { ARCHES } from "../core/catalog.ts";
+import { sha256File, sha256Hex } from "../host/sha256.ts";
+import { criuBuildPackages } from "../host/host_tools.ts";
+import { symlink } from "../../vm/image.ts";
+import { InfraError, InputError } from "../core/errors.ts";
+import { type Arch, ARCHES, type DebianSuite } from "../core/types.ts";
+import { DEBIAN_ARCH } from "../core/catalog.ts";
 import type { BuildFlags } from "./build_flags.ts";
 import { BUILD_SUITES, ensureBuildRoot, HOST_BUILD_SUITE, inRoot } from "./build_root.ts";
-import { DEBIAN_ARCH } from "../../vm/recipes.ts";
 
 /**
  * What a `--criu` value names. Accepted forms:
@@ -143,7 +143,8 @@ export async function readElfArch(path: string): Promise<Arch> {
   return arch;
 }
 
-async function isTree(path: string): Promise<boolean> {
+/** Whether `path` holds a CRIU source tree (every one of {@link CRIU_TREE_MARKERS}). */
+export async function isCriuTree(path: string): Promise<boolean> {
   for (const marker of CRIU_TREE_MARKERS) if (!(await exists(join(path, marker)))) return false;
   return true;
 }
@@ -206,7 +207,7 @@ export async function classifyCriuArgument(value: string): Promise<CriuArgument>
   if (stat.isFile && patchPaths.length === 0) {
     return { kind: "binary", binaries: { [await readElfArch(tree)]: tree } };
   }
-  if (!stat.isDirectory || !(await isTree(tree))) throw notACriuTree(tree);
+  if (!stat.isDirectory || !(await isCriuTree(tree))) throw notACriuTree(tree);
   const patches = patchPaths.map((p) => resolve(p));
   for (const patch of patches) {
     if (!(await Deno.stat(patch).then((s) => s.isFile, () => false))) {
@@ -232,7 +233,7 @@ export async function readCriuVersion(tree: string): Promise<string> {
   const field = (name: string) =>
     text.match(new RegExp(`^CRIU_VERSION_${name}\\s*:=[ \\t]*(\\S*)`, "m"))?.[1] ?? "";
   const major = field("MAJOR");
-  if (!major) throw new Error(`no CRIU_VERSION_MAJOR in ${join(tree, "Makefile.versions")}`);
+  if (!major) throw new InputError(`no CRIU_VERSION_MAJOR in ${join(tree, "Makefile.versions")}`);
   const extra = field("EXTRA");
   return [major, field("MINOR"), field("SUBLEVEL")].filter(Boolean).join(".") +
     (extra ? `.${extra}` : "");
@@ -297,93 +298,15 @@ export async function hashTreeFiles(tree: string, files: string[]): Promise<stri
     if ((await Deno.lstat(path)).isSymlink) lines.push(`link ${file} ${await Deno.readLink(path)}`);
     else regular.push(file);
   }
-  // Batches keep each command line short.
+  // The lines sha256sum would print, in batches of 500 as it once ran: cache keys stay the same.
   for (let i = 0; i < regular.length; i += 500) {
-    const { stdout } = await runCommand(["sha256sum", "--", ...regular.slice(i, i + 500)], {
-      cwd: tree,
-    });
-    lines.push(stdout);
+    let batch = "";
+    for (const file of regular.slice(i, i + 500)) {
+      batch += `${await sha256File(join(tree, file))}  ${file}\n`;
+    }
+    lines.push(batch);
   }
-  return await sha256Hex(lines.join("\n"));
-}
-
-async function sha256OfFile(path: string): Promise<string> {
-  return await sha256Hex(await Deno.readFile(path));
-}
-
-/** The host packages a build for `arch` needs: native ones, and `:arm64` ones for aarch64. */
-function buildDependencies(arch: Arch): string[] {
-  const tools = ["make", "gcc", "pkg-config", "patch", "binutils", "protobuf-c-compiler", "ccache"];
-  // descriptor.proto (arch-independent) and the libnet headers come from the native packages.
-  const headers = ["libprotobuf-dev", "libnet1-dev"];
-  const libs = ["libprotobuf-c-dev", "libnl-3-dev", "libcap-dev", "uuid-dev"];
-  if (arch === "x86_64") return [...tools, ...headers, ...libs];
-  // libnet1-dev is not multiarch: the arm64 link uses libnet1:arm64's library directly.
-  return [
-    ...tools,
-    ...headers,
-    "gcc-aarch64-linux-gnu",
-    "libc6-dev-arm64-cross",
-    "libnet1:arm64",
-    ...libs.map((p) => `${p}:arm64`),
-  ];
-}
-
-async function installed(pkg: string): Promise<boolean> {
-  // A multiarch library may be installed for several archs: an unqualified name means the host's.
-  const { stdout } = await runCommand(
-    ["dpkg-query", "-W", "-f=${Architecture} ${db:Status-Status}\\n", pkg],
-    { allowFailure: true },
-  );
-  const wanted = pkg.includes(":") ? [pkg.split(":")[1]] : [DEBIAN_ARCH.x86_64, "all"];
-  return stdout.split("\n").some((line) => {
-    const [arch, status] = line.split(" ");
-    return wanted.includes(arch) && status === "installed";
-  });
-}
-
-/**
- * Makes sure the host can build CRIU for `arch`: installs missing Debian packages with apt when
- * running as root (saying so; for aarch64 it first enables the arm64 architecture), else throws a
- * {@link InputError} with the exact commands to run.
- *
- * @example
- * ```ts ignore
- * import { ensureCriuBuildDeps } from "./criu.ts";
- * await ensureCriuBuildDeps("aarch64", console.log);
- * ```
- */
-export async function ensureCriuBuildDeps(arch: Arch, log: (line: string) => void): Promise<void> {
-  const findMissing = async () => {
-    const missing = [];
-    for (const pkg of buildDependencies(arch)) if (!(await installed(pkg))) missing.push(pkg);
-    return missing;
-  };
-  if ((await findMissing()).length === 0) return;
-  await withHostPackageLock(async () => {
-    const missing = await findMissing();
-    if (missing.length === 0) return;
-    const foreign = arch === "aarch64" &&
-      !(await runCommand(["dpkg", "--print-foreign-architectures"])).stdout.split("\n").includes(
-        "arm64",
-      );
-    const commands = [
-      ...(foreign ? [["dpkg", "--add-architecture", "arm64"]] : []),
-      ["apt-get", "update", "-q"],
-      ["apt-get", "install", "-y", "-q", ...missing],
-    ];
-    if (Deno.uid() !== 0) {
-      throw new InputError(
-        `missing host packages to build CRIU for ${arch}: ${missing.join(", ")}. ` +
-          `Run as root, then try again:\n` +
-          commands.map((c) => `  sudo ${c.join(" ")}`).join("\n"),
-      );
-    }
-    log(`installing host packages to build CRIU for ${arch}: ${missing.join(" ")}`);
-    for (const command of commands) {
-      await runCommand(command, { env: { DEBIAN_FRONTEND: "noninteractive" } });
-    }
-  });
+  return sha256Hex(lines.join("\n"));
 }
 
 /** The Debian packages (of the arch) holding the shared libraries `binary` needs. */
@@ -405,7 +328,7 @@ async function runtimePackagesOf(binary: string, arch: Arch): Promise<string[]> 
       if (owner) break;
     }
     if (!owner) {
-      throw new Error(
+      throw new InfraError(
         `cannot tell which ${DEBIAN_ARCH[arch]} package provides ${soname}, needed by ${binary}`,
       );
     }
@@ -430,7 +353,7 @@ async function readBuildManifest(dir: string): Promise<BuildManifest | null> {
     const manifest = JSON.parse(
       await Deno.readTextFile(join(dir, "manifest.json")),
     ) as BuildManifest;
-    return (await sha256OfFile(join(dir, "criu"))) === manifest.binarySha256 ? manifest : null;
+    return (await sha256File(join(dir, "criu"))) === manifest.binarySha256 ? manifest : null;
   } catch {
     return null;
   }
@@ -557,7 +480,7 @@ async function buildInEras(
     } else {
       const root = await ensureBuildRoot(
         suite,
-        ARCHES.flatMap(buildDependencies),
+        ARCHES.flatMap(criuBuildPackages),
         options.cacheDir,
         options.log,
       );
@@ -619,12 +542,12 @@ export async function ensureCriuBuild(options: {
 }): Promise<CriuBuild> {
   const { arch, log } = options;
   const tree = resolve(options.tree);
-  if (!(await isTree(tree))) throw notACriuTree(tree);
+  if (!(await isCriuTree(tree))) throw notACriuTree(tree);
   const version = await readCriuVersion(tree);
   const { files, commit, dirty } = await describeTree(tree);
   const patches: CriuBuild["origin"]["patches"] = [];
   for (const path of options.patches.map((p) => resolve(p))) {
-    const sha256 = await sha256OfFile(path).catch(() => {
+    const sha256 = await sha256File(path).catch(() => {
       throw new InputError(`patch not found: ${path}`);
     });
     patches.push({ path, sha256 });
@@ -637,7 +560,7 @@ export async function ensureCriuBuild(options: {
     patches: patches.map((p) => p.sha256),
     flags: options.flags ?? null,
   };
-  const hash = (await sha256Hex(JSON.stringify(key))).slice(0, 16);
+  const hash = sha256Hex(JSON.stringify(key)).slice(0, 16);
   const name = `criu-${version}-${arch}-${hash}`;
   const root = join(resolve(options.cacheDir), "criu-builds");
 
@@ -677,27 +600,29 @@ export async function ensureCriuBuild(options: {
     if (suite === null) {
       const kept = join(root, `failed-${name}.log`);
       await Deno.copyFile(logFile, kept);
-      throw new Error(
+      throw new InfraError(
         `building CRIU ${version} for ${arch} failed in ${Object.keys(attempts).join(", ")}; ` +
           `full log: ${kept}\n` + tail(await Deno.readTextFile(logFile)),
       );
     }
     await Deno.remove(src, { recursive: true });
     const binaryArch = await readElfArch(join(tmp, "criu"));
-    if (binaryArch !== arch) throw new Error(`the ${arch} build produced a ${binaryArch} binary`);
+    if (binaryArch !== arch) {
+      throw new InfraError(`the ${arch} build produced a ${binaryArch} binary`);
+    }
     const runtimePackages = await runtimePackagesOf(join(tmp, "criu"), arch);
     const extra = runtimePackages.filter((p) =>
       p !== "libc6" && !CRIU_RUNTIME_PACKAGES.includes(p)
     );
     if (extra.length > 0) {
-      throw new Error(
+      throw new InfraError(
         `the CRIU built for ${arch} needs ${extra.join(", ")}, which the guest lacks; ` +
           `remove their -dev packages from the host (or add them to CRIU_RUNTIME_PACKAGES)`,
       );
     }
     const manifest: BuildManifest = {
       build: { arch, version, suite, flags: options.flags ?? null, origin, runtimePackages },
-      binarySha256: await sha256OfFile(join(tmp, "criu")),
+      binarySha256: await sha256File(join(tmp, "criu")),
       builtAt: new Date().toISOString(),
       buildSeconds: (performance.now() - started) / 1000,
     };
@@ -733,42 +658,4 @@ export async function copyTreeFiles(tree: string, files: string[], target: strin
     target,
   ]);
   await Deno.remove(list);
-}
-
-/**
- * Downloads (once) Debian's copy of the upstream CRIU tarball of `version` into
- * `${cacheDir}/sources/` and unpacks it there; returns the tree. Debian serves the versions its
- * suites ship (e.g. 4.1.1, 4.2.1).
- *
- * @example
- * ```ts ignore
- * import { fetchDebianCriuSource } from "./criu.ts";
- * const tree = await fetchDebianCriuSource("4.1.1", "/root/.cache/criu-matrix");
- * console.log(tree); // "/root/.cache/criu-matrix/sources/criu-4.1.1"
- * ```
- */
-export async function fetchDebianCriuSource(version: string, cacheDir: string): Promise<string> {
-  if (!/^\d+(\.\d+)*$/.test(version)) {
-    throw new InputError(`bad CRIU version: ${version} (expected e.g. 4.1.1)`);
-  }
-  const sources = join(resolve(cacheDir), "sources");
-  const tarball = join(sources, `criu_${version}.orig.tar.xz`);
-  const url = `http://deb.debian.org/debian/pool/main/c/criu/${basename(tarball)}`;
-  await Deno.mkdir(sources, { recursive: true });
-  if (!(await exists(tarball))) {
-    const response = await fetch(url);
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new InputError(
-        `cannot download ${url}: HTTP ${response.status} (Debian only serves the CRIU versions ` +
-          `its suites ship; pass a source tree with --criu instead)`,
-      );
-    }
-    const partial = `${tarball}.partial`;
-    await Deno.writeFile(partial, response.body!);
-    await Deno.rename(partial, tarball);
-  }
-  return await cachedBuildDir(sources, `criu-${version}`, async (tmp) => {
-    await runCommand(["tar", "-C", tmp, "--strip-components=1", "-xf", tarball]);
-  }, isTree);
 }

@@ -8,34 +8,27 @@
  */
 import { basename } from "node:path";
 import { bootImageArch } from "../../vm/boot_kernel.ts";
-import { CRIU_VERSIONS, KERNEL_SUITES } from "../core/catalog.ts";
+import { CRIU_VERSIONS } from "../core/catalog.ts";
+import {
+  type Arch,
+  type CaseDefinition,
+  type CriuSpec,
+  KERNEL_SUITES,
+  type KernelSpec,
+} from "../core/types.ts";
 import { classifyCriuArgument, readCriuVersion } from "./criu.ts";
 import { checkCriuRepo, resolveRevisionItem } from "./criu_repo.ts";
 import { parseBuildFlagsChoice } from "./build_flags.ts";
-import { sha256Hex } from "../../vm/image.ts";
+import { sha256Hex } from "../host/sha256.ts";
 import { InputError } from "../core/errors.ts";
-import type { Arch, CaseDefinition, CriuSpec, KernelSpec } from "../core/types.ts";
 import { buildZdtmTests, listZdtmStaticTests } from "./zdtm.ts";
 
 /** The prefix of case names that run a zdtm static test. */
 export const ZDTM_CASE_PREFIX = "zdtm:";
 
-/**
- * Every value given for `--NAME` in `args` (`--NAME VALUE` and `--NAME=VALUE`), unvalidated.
- *
- * @example
- * ```ts
- * import { rawOptionValues } from "./custom_inputs.ts";
- * rawOptionValues(["--criu", "4.1.1", "--criu=./src"], "criu"); // ["4.1.1", "./src"]
- * ```
- */
-export function rawOptionValues(args: readonly string[], name: string): string[] {
-  const values: string[] = [];
-  args.forEach((arg, index) => {
-    if (arg === `--${name}` && index + 1 < args.length) values.push(args[index + 1]);
-    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
-  });
-  return values;
+/** The items of an option's values: comma lists split, blanks trimmed. */
+function listItems(values: readonly string[]): string[] {
+  return values.flatMap((value) => value.split(",")).map((item) => item.trim());
 }
 
 const ARCH_BINARY = /^(x86_64|aarch64)=/;
@@ -72,28 +65,28 @@ function usageError(error: unknown): InputError {
 }
 
 /**
- * The `--criu` items of `args` that name a source tree, a tree plus patches or binaries, or,
- * with `--criu-repo DIR`, revisions of that repository (tags, commits, branches, `vA..vB`,
- * `releases`), each with the {@link CriuSpec}s it stands for (they run in a bookworm guest). Items that are neither
+ * The `--criu` items (`values`, as given, each possibly a comma list) that name a source tree,
+ * a tree plus patches or binaries, or, with `repo` (`--criu-repo`), revisions of that repository
+ * (tags, commits, branches, `vA..vB`, `releases`), each with the {@link CriuSpec}s it stands for
+ * (built with `buildFlags`, `--build-flags`; they run in a bookworm guest). Items that are neither
  * in the catalog nor look like paths are left for option parsing to reject with the accepted list.
  *
  * @example
  * ```ts ignore
  * import { resolveCustomCriu } from "./custom_inputs.ts";
- * const custom = await resolveCustomCriu(["--criu", "./criu-4.1.1+fix.patch"]);
+ * const custom = await resolveCustomCriu(["./criu-4.1.1+fix.patch"]);
  * console.log(custom["./criu-4.1.1+fix.patch"][0].version); // "4.1.1-src+fix"
  * ```
  */
 export async function resolveCustomCriu(
-  args: readonly string[],
+  values: readonly string[],
+  options: { repo?: string; buildFlags?: string } = {},
 ): Promise<Record<string, CriuSpec[]>> {
-  const items = rawOptionValues(args, "criu").flatMap((value) => value.split(","))
-    .map((item) => item.trim());
+  const items = listItems(values);
   const custom: Record<string, CriuSpec[]> = {};
-  const [repoDir] = rawOptionValues(args, "criu-repo");
-  if (repoDir !== undefined) {
-    await ensureReadable(repoDir, "criu-repo");
-    const repo = await checkCriuRepo(repoDir);
+  if (options.repo !== undefined) {
+    await ensureReadable(options.repo, "criu-repo");
+    const repo = await checkCriuRepo(options.repo);
     // In a repository every item that is not in the catalog nor a path is a revision.
     const revisions = items.filter((i) => !isCatalogCriu(i) && !ARCH_BINARY.test(i) && !isPath(i));
     for (const item of revisions) custom[item] = await resolveRevisionItem(repo, item);
@@ -119,7 +112,7 @@ export async function resolveCustomCriu(
       }),
     ];
   }
-  const [flags] = rawOptionValues(args, "build-flags");
+  const flags = options.buildFlags;
   if (flags === undefined || parseBuildFlagsChoice(flags) === "criu") return custom;
   // Built another way, it is another CRIU: its version says so in every cell and file name.
   return Object.fromEntries(
@@ -148,7 +141,7 @@ async function toSpec(
   }
   const paths = Object.values(argument.binaries).join(",");
   return {
-    version: `binary-${(await sha256Hex(paths)).slice(0, 8)}`,
+    version: `binary-${sha256Hex(paths).slice(0, 8)}`,
     suite: "bookworm",
     packageVersion: `binary ${paths}`,
     origin: { kind: "binary", binaries: argument.binaries },
@@ -159,7 +152,7 @@ async function toSpec(
 const PACKAGE_VERSION = /^[0-9][0-9A-Za-z.+~]*-[0-9A-Za-z.+~]+$/;
 
 /**
- * The `--kernel` items of `args` that are not `native` or a suite: Debian kernel package versions
+ * The `--kernel` items (`values`, as given) that are not `native` or a suite: Debian kernel package versions
  * and kernels the user built (`IMAGE` or `IMAGE+MODULES_DIR`, the arch read from the image), each
  * with the {@link KernelSpec} it stands for. Anything else is left for option parsing to reject
  * with the accepted list.
@@ -167,15 +160,14 @@ const PACKAGE_VERSION = /^[0-9][0-9A-Za-z.+~]*-[0-9A-Za-z.+~]+$/;
  * @example
  * ```ts
  * import { resolveCustomKernels } from "./custom_inputs.ts";
- * const custom = await resolveCustomKernels(["--kernel", "sid,6.1.176-1"]);
+ * const custom = await resolveCustomKernels(["sid,6.1.176-1"]);
  * console.log(custom["6.1.176-1"]); // { kind: "package", name: "6.1.176-1", packageVersion: "6.1.176-1" }
  * ```
  */
 export async function resolveCustomKernels(
-  args: readonly string[],
+  values: readonly string[],
 ): Promise<Record<string, KernelSpec>> {
-  const items = rawOptionValues(args, "kernel").flatMap((value) => value.split(","))
-    .map((item) => item.trim());
+  const items = listItems(values);
   const custom: Record<string, KernelSpec> = {};
   for (const item of items) {
     if (item === "native" || (KERNEL_SUITES as readonly string[]).includes(item)) continue;
@@ -190,7 +182,7 @@ export async function resolveCustomKernels(
         await ensureReadable(path, "kernel");
       }
       const arch = await kernelImageArch(image);
-      const hash = (await sha256Hex(item)).slice(0, 8);
+      const hash = sha256Hex(item).slice(0, 8);
       const label = basename(image).replace(/[^A-Za-z0-9._-]/g, "_");
       custom[item] = { kind: "local", name: `local-${label}-${hash}`, arch, image, modules };
     }
@@ -212,26 +204,25 @@ async function kernelImageArch(image: string): Promise<Arch> {
 }
 
 /**
- * The zdtm cases `--case` asks for (`zdtm:NAME`), as case definitions, checked against the
- * tree's test/zdtm/static. Their start arguments come from the tree's Makefile (a build for the
+ * The zdtm cases the `--case` values ask for (`zdtm:NAME`), as case definitions, checked
+ * against the test/zdtm/static of `tree` (the `--zdtm` value). Their start arguments come from the tree's Makefile (a build for the
  * host arch, cached; the pipeline builds the other arches).
  *
  * @example
  * ```ts ignore
  * import { zdtmCases } from "./custom_inputs.ts";
- * const cases = await zdtmCases(["--zdtm", "criu-4.1.1", "--case", "zdtm:stopped"], cache, log);
+ * const cases = await zdtmCases("criu-4.1.1", ["zdtm:stopped"], cache, log);
  * console.log(cases[0].zdtm?.test); // "stopped"
  * ```
  */
 export async function zdtmCases(
-  args: readonly string[],
+  tree: string | undefined,
+  caseValues: readonly string[],
   cacheDir: string,
   log: (line: string) => void,
 ): Promise<CaseDefinition[]> {
-  const requested = rawOptionValues(args, "case").flatMap((value) => value.split(","))
-    .map((item) => item.trim()).filter((item) => item.startsWith(ZDTM_CASE_PREFIX));
+  const requested = listItems(caseValues).filter((item) => item.startsWith(ZDTM_CASE_PREFIX));
   if (requested.length === 0) return [];
-  const [tree] = rawOptionValues(args, "zdtm");
   if (!tree) {
     throw new InputError(
       `--case ${requested[0]}: zdtm cases need --zdtm DIR, a CRIU source tree holding test/zdtm`,

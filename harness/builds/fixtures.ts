@@ -1,25 +1,29 @@
 /**
  * Builds the in-guest C fixtures (`fixtures/*.c`) as static binaries for one arch, cached by
  * content: `${cacheDir}/fixtures/<arch>-<hash>/`, where the hash covers the sources, the headers
- * they share (`fixtures/*.h`) and the compiler command lines. A build goes to a temporary directory first and is renamed into
- * place, so a half build is never reused.
+ * they share (`fixtures/*.h`) and the compiler command lines. A build goes to a temporary
+ * directory first and is renamed into place, so a half build is never reused.
  *
  * @example
  * ```ts
- * const set = await buildFixtures("aarch64", "out/cache");
- * console.log(set.programs.stopfix); // out/cache/fixtures/aarch64-1a2b.../stopfix (absolute)
+ * import { buildFixtures } from "./fixtures.ts";
+ * import { defaultCacheDir } from "../../vm/image.ts";
+ * const set = await buildFixtures("aarch64", defaultCacheDir());
+ * console.log(set.programs.stopfix); // ~/.cache/criu-matrix/fixtures/aarch64-1a2b.../stopfix
  * ```
  *
  * @module
  */
 import { cachedBuildDir } from "../../vm/build_cache.ts";
-import { sha256Hex } from "../../vm/image.ts";
+import { sha256Hex } from "../host/sha256.ts";
+import { InfraError } from "../core/errors.ts";
 
 /**
  * The fixture programs, one per `fixtures/NAME.c`.
  *
  * @example
  * ```ts
+ * import { FIXTURE_PROGRAMS } from "./fixtures.ts";
  * for (const name of FIXTURE_PROGRAMS) console.log(name); // stopfix, stopprobe, ptyjob
  * ```
  */
@@ -30,6 +34,7 @@ export const FIXTURE_PROGRAMS = ["stopfix", "stopprobe", "ptyjob"] as const;
  *
  * @example
  * ```ts
+ * import type { FixtureProgram } from "./fixtures.ts";
  * const name: FixtureProgram = "stopprobe";
  * ```
  */
@@ -40,7 +45,9 @@ export type FixtureProgram = typeof FIXTURE_PROGRAMS[number];
  *
  * @example
  * ```ts
- * const set: FixtureSet = await buildFixtures("x86_64", "/tmp/cache");
+ * import { buildFixtures, type FixtureSet } from "./fixtures.ts";
+ * import { defaultCacheDir } from "../../vm/image.ts";
+ * const set: FixtureSet = await buildFixtures("x86_64", defaultCacheDir());
  * console.log(set.programs.ptyjob.endsWith("/ptyjob")); // true
  * ```
  */
@@ -57,6 +64,7 @@ export interface FixtureSet {
  *
  * @example
  * ```ts
+ * import { COMPILERS } from "./fixtures.ts";
  * COMPILERS.aarch64; // "aarch64-linux-gnu-gcc"
  * ```
  */
@@ -92,12 +100,17 @@ function programsIn(dir: string): Record<FixtureProgram, string> {
 
 /**
  * Compiles the fixtures for `arch` (or reuses the cached build) and returns their paths.
- * Throws an Error with the compiler's stderr and the command to reproduce when a compile fails.
+ * Throws an InfraError with the compiler's stderr and the command to reproduce when a compile
+ * fails.
  *
  * @example
  * ```ts
- * const { programs } = await buildFixtures("x86_64", "/tmp/cache");
- * await new Deno.Command(programs.stopfix, { args: ["--dir", "/tmp/d"] }).output();
+ * import { buildFixtures } from "./fixtures.ts";
+ * import { defaultCacheDir } from "../../vm/image.ts";
+ * const { programs } = await buildFixtures("x86_64", defaultCacheDir());
+ * // A bad command line is refused with a usage message (exit 2): the fixture is there and runs.
+ * const { code } = await new Deno.Command(programs.stopfix, { args: ["--bogus"] }).output();
+ * code; // 2
  * ```
  */
 export async function buildFixtures(
@@ -118,7 +131,7 @@ export async function buildFixtures(
     ),
     ...headers.map(([name, text]) => `${name}\n${text}`),
   ].join("\n\0\n");
-  const hash = (await sha256Hex(hashed)).slice(0, 16);
+  const hash = sha256Hex(hashed).slice(0, 16);
 
   const root = `${absolute(cacheDir)}/fixtures`;
   const dir = `${root}/${arch}-${hash}`;
@@ -130,7 +143,7 @@ export async function buildFixtures(
       const out = await new Deno.Command(cc, { args, stdout: "piped", stderr: "piped" }).output();
       if (!out.success) {
         const stderr = new TextDecoder().decode(out.stderr).trim();
-        throw new Error(
+        throw new InfraError(
           `compiling fixture ${p} for ${arch} failed (exit ${out.code}):\n${stderr}\n` +
             `reproduce with: ${
               [cc, ...CFLAGS, "-o", `/tmp/${p}`, `${sourceDir}/${p}.c`].join(" ")

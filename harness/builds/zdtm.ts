@@ -49,8 +49,8 @@ import { COMPILERS } from "./fixtures.ts";
 import { runCommand } from "../host/exec.ts";
 import { cachedBuildDir } from "../../vm/build_cache.ts";
 import { copyTreeFiles, hashTreeFiles } from "./criu.ts";
-import { sha256Hex } from "../../vm/image.ts";
-import { InputError } from "../core/errors.ts";
+import { sha256Hex } from "../host/sha256.ts";
+import { InfraError, InputError } from "../core/errors.ts";
 import type { Arch } from "../core/types.ts";
 
 /** Built zdtm tests of one arch. */
@@ -164,7 +164,7 @@ export async function buildZdtmTests(options: {
     tests,
     content: await hashTreeFiles(zdtm, hashed),
   };
-  const hash = (await sha256Hex(JSON.stringify(key))).slice(0, 16);
+  const hash = sha256Hex(JSON.stringify(key)).slice(0, 16);
   const root = join(resolve(options.cacheDir), "zdtm");
 
   const dir = await cachedBuildDir(root, `${arch}-${hash}`, async (tmp) => {
@@ -184,7 +184,7 @@ export async function buildZdtmTests(options: {
         allowFailure: true,
       });
       if (out.code !== 0) {
-        throw new Error(
+        throw new InfraError(
           `building zdtm tests for ${arch} failed: make ${args.join(" ")}\n` +
             (out.stdout + out.stderr).trimEnd().split("\n").slice(-25).join("\n"),
         );
@@ -197,12 +197,14 @@ export async function buildZdtmTests(options: {
     for (const test of tests) {
       const binary = join(src, "static", test);
       const headers = (await runCommand(["readelf", "-l", binary])).stdout;
-      if (/\bINTERP\b/.test(headers)) throw new Error(`zdtm test ${test} was linked dynamically`);
+      if (/\bINTERP\b/.test(headers)) {
+        throw new InfraError(`zdtm test ${test} was linked dynamically`);
+      }
       await Deno.rename(binary, join(tmp, test));
       // The Makefile's NAME.pid rule is the command line that starts the test.
       const start = await make(["-s", "-n", "-C", "static", `${test}.pid`]);
       const line = start.split("\n").find((l) => l.startsWith(`./${test} `));
-      if (!line) throw new Error(`cannot find how to start zdtm test ${test} in:\n${start}`);
+      if (!line) throw new InfraError(`cannot find how to start zdtm test ${test} in:\n${start}`);
       manifest.commands[test] = line.trim().split(/\s+/);
       const desc = await Deno.readTextFile(join(src, "static", `${test}.desc`)).catch(() => null);
       if (desc !== null) await Deno.writeTextFile(join(tmp, `${test}.desc`), desc);

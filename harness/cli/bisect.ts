@@ -10,8 +10,8 @@ import { defaultCacheDir } from "../../vm/image.ts";
 import { runBisect } from "../bisect/driver.ts";
 import { BISECT_FILE_NAME, bisectExitCode, renderBisectSummary } from "../bisect/report.ts";
 import { runBisectStep } from "../bisect/step.ts";
-import { rawOptionValues, resolveCustomKernels } from "../builds/custom_inputs.ts";
-import { ARCHES } from "../core/catalog.ts";
+import { resolveCustomKernels } from "../builds/custom_inputs.ts";
+import { ARCHES } from "../core/types.ts";
 import { loadCases } from "../core/cases.ts";
 import type { BisectOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
@@ -34,6 +34,7 @@ import {
   TIMEOUT_SCALE_SPEC,
 } from "./options.ts";
 import { ensureWritable } from "./writable.ts";
+import { parseBuildFlagsChoice } from "../builds/build_flags.ts";
 
 const BISECT_SPECS: readonly OptionSpec[] = [
   {
@@ -83,6 +84,12 @@ const BISECT_SPECS: readonly OptionSpec[] = [
       "or a kernel you built (IMAGE or IMAGE+MODULES_DIR). Default: native.",
   },
   CPU_SPEC,
+  {
+    name: "build-flags",
+    value: "FLAGS",
+    help: "How each commit is compiled: criu (its own flags) or debian-SUITE (that suite's " +
+      "dpkg-buildflags for the arch). Default: criu.",
+  },
   TIMEOUT_SCALE_SPEC,
   {
     name: "out",
@@ -136,7 +143,14 @@ export function parseBisectOptions(
   args: string[],
   context: Pick<MatrixOptionsContext, "caseNames" | "now" | "customKernels">,
 ): BisectOptions {
-  const { values } = readRawValues(args, BISECT_SPECS, "bisect");
+  return bisectOptionsFrom(readRawValues(args, BISECT_SPECS, "bisect").values, context);
+}
+
+/** The options of `task bisect` from its arguments, each read once by {@link readRawValues}. */
+function bisectOptionsFrom(
+  values: ReadonlyMap<string, string[]>,
+  context: Pick<MatrixOptionsContext, "caseNames" | "now" | "customKernels">,
+): BisectOptions {
   const help = values.has("help");
   const legacyNames = values.has("good") || values.has("bad");
   const mixed = legacyNames && ["from", "to", "find"].find((name) => values.has(name));
@@ -178,6 +192,7 @@ export function parseBisectOptions(
       ? "regression"
       : parseOne("find", values.get("find")?.[0] ?? "either", ["regression", "fix", "either"]),
     legacyNames,
+    buildFlags: parseBuildFlagsChoice(values.get("build-flags")?.[0] ?? "criu"),
     case: values.has("case") ? parseOne("case", text("case"), context.caseNames) : "",
     arch,
     kernel: kernelChoice(
@@ -195,17 +210,18 @@ export function parseBisectOptions(
 export async function bisectCommand(args: string[]): Promise<number> {
   // A step answers git bisect run, which reads any status but 0, 1 and 125 as bad or fatal:
   // it takes its request file only, and never ends through the usage-error path below.
-  const [step] = rawOptionValues(args, "step");
+  const { values } = readRawValues(args, BISECT_SPECS, "bisect");
+  const [step] = values.get("step") ?? [];
   if (step !== undefined) return await runBisectStep(step, (line) => log(`bisect step ${line}`));
-  const cases = await loadCases();
-  const options = parseBisectOptions(args, {
-    caseNames: cases.map((c) => c.name),
-    customKernels: await resolveCustomKernels(args),
-  });
-  if (options.help) {
+  if (values.has("help")) {
     console.log(BISECT_USAGE);
     return 0;
   }
+  const cases = await loadCases();
+  const options = bisectOptionsFrom(values, {
+    caseNames: cases.map((c) => c.name),
+    customKernels: await resolveCustomKernels(values.get("kernel") ?? []),
+  });
   await ensureWritable(options.outDir, "--out");
   await ensureWritable(defaultCacheDir(), "the cache directory");
   const report = await runBisect(options, log);

@@ -8,11 +8,11 @@
 import { join } from "node:path";
 import { renderTerminalMatrix } from "../../reports/mod.ts";
 import { describeUnexpectedCells, exitCodeFor } from "../core/exit_codes.ts";
-import { loadExpectations } from "../core/expectations.ts";
-import { readResultsFrom, RESULTS_FILE_NAME, writeResults } from "../core/results.ts";
+import type { Expectation } from "../core/expectations.ts";
+import { readResultsFrom, RESULTS_FILE_NAME } from "../core/results.ts";
 import { triageCells } from "../core/triage.ts";
 import type { CaseDefinition, ResultsFile } from "../core/types.ts";
-import { writeReportFiles } from "../run/report_files.ts";
+import { writeRunFiles } from "../run/report_files.ts";
 import { log } from "./log.ts";
 
 /** The baseline named on the command line, read and validated, or null. */
@@ -21,19 +21,19 @@ export async function readBaseline(path: string | null): Promise<ResultsFile | n
 }
 
 /**
- * Triages a finished run or merge, rewrites its results.json and reports, prints the matrix
- * and names every unexpected cell; resolves to the exit status the cells call for.
+ * Triages a finished run or merge against `expectations` (loaded once, before anything ran)
+ * and `baseline`, writes its final results.json and reports, prints the matrix and names every
+ * unexpected cell; resolves to the exit status the cells call for.
  */
 export async function finishRun(
   dir: string,
   untriaged: ResultsFile,
   cases: readonly CaseDefinition[],
+  expectations: readonly Expectation[],
   baseline: ResultsFile | null,
 ): Promise<number> {
-  const expectations = await loadExpectations(undefined, cases.map((c) => c.name));
   const results = triageCells(untriaged, expectations, baseline);
-  await writeResults(dir, results);
-  const reports = await writeReportFiles(dir, results, cases);
+  const reports = await writeRunFiles(dir, results, cases);
   console.log(renderTerminalMatrix(results));
   console.log(
     `\nresults: ${join(dir, RESULTS_FILE_NAME)}\nreports: ${

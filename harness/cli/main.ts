@@ -1,60 +1,81 @@
 /**
  * The command line: `matrix` runs a matrix (or one shard of it), `plan` prints its shards as a
  * CI job matrix, `merge` combines shard results, `report --in DIR` re-renders the reports of a
- * past run from its results.json, `bisect` finds the CRIU commit that broke one cell.
+ * past run from its results.json, `bisect` finds the CRIU commit that broke one cell. Each
+ * command is in its own file beside this one; here only the exit status of a failure is chosen,
+ * by the error's class: {@link InputError} 2 (nothing ran), anything else 1.
  *
- * Exit status of `matrix` and `merge`: see {@link EXIT_CODES} (0 all pass/xfail/skip, 1
- * infrastructure error, 2 usage, 3 regression, 4 unexpected-fail/xpass/flaky, 130 interrupted;
- * the lowest non-zero wins). `plan` and `report`: 0, or 2 for a usage error. `bisect`: see
- * BISECT_EXIT_CODES in harness/core/exit_codes.ts.
+ * Exit status of a command that finished: `matrix` and `merge` see EXIT_CODES in
+ * harness/core/exit_codes.ts (0 all pass/xfail/skip, 1 infrastructure error, 2 usage, 3
+ * regression, 4 unexpected-fail/xpass/flaky, 130 interrupted; the lowest non-zero wins); `plan`
+ * and `report` 0; `bisect` BISECT_EXIT_CODES in the same file.
  *
  * @module
  */
-import { InputError } from "../core/errors.ts";
+import { InfraError, InputError } from "../core/errors.ts";
+import { EXIT_CODES } from "../core/exit_codes.ts";
 import { bisectCommand } from "./bisect.ts";
+import { log } from "./log.ts";
 import { matrixCommand } from "./matrix.ts";
 import { mergeCommand } from "./merge.ts";
 import { planCommand } from "./plan.ts";
 import { reportCommand } from "./report.ts";
 
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  matrix: matrixCommand,
+  plan: planCommand,
+  merge: mergeCommand,
+  report: reportCommand,
+  bisect: bisectCommand,
+};
+
+/** A failure of the host's file system or of a program: the harness's side, not the input. */
+function isHostFailure(error: unknown): boolean {
+  return error instanceof InfraError ||
+    Object.values(Deno.errors).some((kind) => error instanceof kind);
+}
+
 /**
- * Runs the command line `args` and resolves to the exit status.
+ * The exit status a failed command ends with, chosen by the error's class: 2 for bad input
+ * ({@link InputError}: nothing ran), 1 for anything else.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { exitCodeOfError } from "./main.ts";
+ * import { InfraError, InputError } from "../core/errors.ts";
+ * exitCodeOfError(new InputError('--arch: unknown value "sparc"')); // 2
+ * exitCodeOfError(new InfraError("cannot write results.json")); // 1
+ * exitCodeOfError(new Deno.errors.PermissionDenied("/out")); // 1
+ * ```
+ */
+export function exitCodeOfError(error: unknown): number {
+  return error instanceof InputError ? EXIT_CODES.usage.code : EXIT_CODES.error.code;
+}
+
+/**
+ * Runs the command line `args` and resolves to the exit status. Bad input and host failures end
+ * in one line naming what went wrong; anything else is a bug of the harness and keeps its stack.
+ *
+ * @example
+ * ```ts
  * import { main } from "./main.ts";
- * Deno.exit(await main(["matrix", "--list"]));
+ * await main(["plot"]); // 2, after `criu-matrix: unknown command "plot"; accepted: ...`
  * ```
  */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   try {
-    switch (command) {
-      case "matrix":
-        return await matrixCommand(rest);
-      case "plan":
-        return await planCommand(rest);
-      case "merge":
-        return await mergeCommand(rest);
-      case "report":
-        return await reportCommand(rest);
-      case "bisect":
-        return await bisectCommand(rest);
-      default:
-        throw new InputError(
-          `unknown command "${command ?? ""}"; accepted: matrix, plan, merge, report, bisect`,
-        );
+    const run = COMMANDS[command ?? ""];
+    if (run === undefined) {
+      throw new InputError(
+        `unknown command "${command ?? ""}"; accepted: ${Object.keys(COMMANDS).join(", ")}`,
+      );
     }
+    return await run(rest);
   } catch (error) {
-    if (error instanceof InputError) {
-      console.error(`criu-matrix: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof Error && error.name !== "Error" && !(error instanceof TypeError)) {
-      console.error(`criu-matrix: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    if (!(error instanceof InputError) && !isHostFailure(error)) throw error;
+    log((error as Error).message);
+    return exitCodeOfError(error);
   }
 }
 

@@ -12,20 +12,19 @@ import { resolveCustomCriu, resolveCustomKernels, zdtmCases } from "../builds/cu
 import { loadCases } from "../core/cases.ts";
 import {
   ARCHES,
-  CPU_MODELS,
-  CRIU_VERSIONS,
-  KERNEL_SERIES,
+  type CaseDefinition,
+  type CellResult,
   KERNEL_SUITES,
-  nativeKernelSuite,
-} from "../core/catalog.ts";
+  type RunInfo,
+} from "../core/types.ts";
+import { CPU_MODELS, CRIU_VERSIONS, KERNEL_SERIES, nativeKernelSuite } from "../core/catalog.ts";
 import type { MatrixOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
 import { EXIT_CODES, formatExitCodes } from "../core/exit_codes.ts";
 import { loadExpectations } from "../core/expectations.ts";
 import { planMatrix } from "../core/plan.ts";
 import { readResultsFrom, RESULTS_FILE_NAME } from "../core/results.ts";
-import { formatShard, parseShard, selectShard, type ShardSpec } from "../core/shard.ts";
-import type { CaseDefinition, CellResult, MatrixPlan } from "../core/types.ts";
+import { formatShard, parseShard, selectShard } from "../core/shard.ts";
 import { ensureHostTools } from "../host/host_tools.ts";
 import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
 import { describeRun } from "../run/run_info.ts";
@@ -123,7 +122,14 @@ export const MATRIX_USAGE: string = formatUsage(
  * ```
  */
 export function parseMatrixOptions(args: string[], context: MatrixOptionsContext): MatrixOptions {
-  const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
+  return matrixOptionsFrom(readRawValues(args, MATRIX_SPECS, "matrix").values, context);
+}
+
+/** The options of `task matrix` from its arguments, each read once by {@link readRawValues}. */
+function matrixOptionsFrom(
+  values: ReadonlyMap<string, string[]>,
+  context: MatrixOptionsContext,
+): MatrixOptions {
   const shard = values.get("shard")?.[0];
   return {
     ...readSelection(values, context.caseNames, context.customCriu, context.customKernels),
@@ -198,23 +204,30 @@ function exitOnSignal(signal: Deno.Signal, outDir: string): void {
 
 /** Runs `task matrix ARGS` and resolves to its exit status. */
 export async function matrixCommand(args: string[]): Promise<number> {
-  // What the user brings (a CRIU tree or binary, zdtm tests) is checked before anything boots.
-  const cases = [...await loadCases(), ...await zdtmCases(args, defaultCacheDir(), log)];
-  const options = parseMatrixOptions(args, {
-    caseNames: cases.map((c) => c.name),
-    customCriu: await resolveCustomCriu(args),
-    customKernels: await resolveCustomKernels(args),
-  });
-  if (options.help) {
+  const { values } = readRawValues(args, MATRIX_SPECS, "matrix");
+  if (values.has("help")) {
     console.log(MATRIX_USAGE);
     return 0;
   }
+  // What the user brings (a CRIU tree or binary, zdtm tests) is checked before anything boots.
+  const cases = [
+    ...await loadCases(),
+    ...await zdtmCases(values.get("zdtm")?.[0], values.get("case") ?? [], defaultCacheDir(), log),
+  ];
+  const options = matrixOptionsFrom(values, {
+    caseNames: cases.map((c) => c.name),
+    customCriu: await resolveCustomCriu(values.get("criu") ?? [], {
+      repo: values.get("criu-repo")?.[0],
+      buildFlags: values.get("build-flags")?.[0],
+    }),
+    customKernels: await resolveCustomKernels(values.get("kernel") ?? []),
+  });
   if (options.list) {
     console.log(formatCaseList(cases));
     return 0;
   }
   // Bad input files must stop the run before anything is built or booted.
-  await loadExpectations(undefined, cases.map((c) => c.name));
+  const expectations = await loadExpectations(undefined, cases.map((c) => c.name));
   const baseline = await readBaseline(options.baseline);
   const fullPlan = planMatrix(
     options.resume ? { ...options, outDir: options.resume } : options,
@@ -222,7 +235,8 @@ export async function matrixCommand(args: string[]): Promise<number> {
   );
   const shard = options.shard ?? { index: 1, count: 1 };
   const plan = selectShard(fullPlan, shard);
-  const keep = options.resume ? await resumableCells(options.resume, fullPlan, shard) : undefined;
+  const run = describeRun(fullPlan, shard);
+  const keep = options.resume ? await resumableCells(options.resume, run) : undefined;
   await ensureWritable(plan.outDir, options.resume ? "--resume" : "--out");
   await ensureWritable(defaultCacheDir(), "the cache directory");
   await ensureHostTools([...new Set(plan.vms.map((vm) => vm.arch))], log);
@@ -243,7 +257,7 @@ export async function matrixCommand(args: string[]): Promise<number> {
     keep,
     rerunFailed: options.rerunFailed,
     zdtmTree: options.zdtm ?? undefined,
-    run: describeRun(fullPlan, shard),
+    run,
     onProgress: (done, all, cell) =>
       console.error(formatProgress(
         done,
@@ -252,25 +266,19 @@ export async function matrixCommand(args: string[]): Promise<number> {
         `${cell.criu.version} ${cell.arch} ${cell.case}: ${terminalVerdict(cell)}`,
       )),
   });
-  return await finishRun(
-    plan.outDir,
-    { ...outcome.results, run: describeRun(fullPlan, shard) },
-    cases,
-    baseline,
-  );
+  return await finishRun(plan.outDir, outcome.results, cases, expectations, baseline);
 }
 
 /**
  * The finished cells of the interrupted run in `dir`, which must have been the same plan (same
- * options): a different one would mix two matrices in one report.
+ * options, so the same `expected` run header): a different one would mix two matrices in one
+ * report.
  */
 async function resumableCells(
   dir: string,
-  plan: MatrixPlan,
-  shard: ShardSpec,
+  expected: RunInfo,
 ): Promise<{ startedAt: string; cells: CellResult[] }> {
   const { results } = await readResultsFrom(dir);
-  const expected = describeRun(plan, shard);
   if (results.run && results.run.planId !== expected.planId) {
     throw new InputError(
       `--resume ${dir}: that run was planned with other options (plan ${results.run.planId}, ` +

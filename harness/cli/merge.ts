@@ -86,7 +86,7 @@ export async function mergeCommand(args: string[]): Promise<number> {
     return 0;
   }
   const cases = await loadCases();
-  await loadExpectations(undefined, cases.map((c) => c.name));
+  const expectations = await loadExpectations(undefined, cases.map((c) => c.name));
   const baseline = await readBaseline(options.baseline);
   const inputs = await Promise.all(options.inputs.map(async (input) => {
     const { path, results } = await readResultsFrom(input);
@@ -97,7 +97,7 @@ export async function mergeCommand(args: string[]): Promise<number> {
   for (const input of inputs) {
     await copyCellLogs(dirname(input.source), options.outDir, input.results.cells);
   }
-  const code = await finishRun(options.outDir, results, cases, baseline);
+  const code = await finishRun(options.outDir, results, cases, expectations, baseline);
   for (const shard of missingShards) {
     log(`shard ${shard} is missing from the inputs: its cells are not in the merged results`);
   }

@@ -7,19 +7,19 @@
  * @module
  */
 
-import { parseArgs } from "cli-args";
+import { parseArgs } from "node:util";
 import { alignColumns } from "../../reports/terminal.ts";
 import {
+  type Arch,
   ARCHES,
-  CPU_MODELS,
-  cpuBaseModel,
-  CRIU_VERSIONS,
-  findCriu,
+  type CriuSpec,
   KERNEL_SUITES,
-} from "../core/catalog.ts";
+  type KernelSpec,
+  type KernelSuite,
+} from "../core/types.ts";
+import { CPU_MODELS, cpuBaseModel, CRIU_VERSIONS, findCriu } from "../core/catalog.ts";
 import type { KernelChoice, SelectionOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
-import type { Arch, CriuSpec, KernelSpec, KernelSuite } from "../core/types.ts";
 
 /** What parsing needs to know beyond the arguments; `now` and `cores` exist for tests. */
 export interface MatrixOptionsContext {
@@ -127,7 +127,7 @@ export function formatUsage(
 }
 
 export function readSelection(
-  values: Map<string, string[]>,
+  values: ReadonlyMap<string, string[]>,
   caseNames: readonly string[],
   customCriu: Readonly<Record<string, readonly CriuSpec[]>> = {},
   customKernels: Readonly<Record<string, KernelSpec>> = {},
@@ -190,7 +190,7 @@ export function checkLocalKernelArches(
 export function readRawValues(
   args: string[],
   specs: readonly OptionSpec[],
-  command: "matrix" | "plan" | "merge" | "bisect",
+  command: "matrix" | "plan" | "merge" | "report" | "bisect",
 ): { values: Map<string, string[]>; positionals: string[] } {
   const acceptedOptions = specs.map((spec) => `--${spec.name}`).join(", ");
   const { tokens } = parseArgs({

@@ -66,7 +66,14 @@ export function parsePlanOptions(
   args: string[],
   context: Pick<MatrixOptionsContext, "caseNames" | "customKernels">,
 ): PlanOptions {
-  const { values } = readRawValues(args, PLAN_SPECS, "plan");
+  return planOptionsFrom(readRawValues(args, PLAN_SPECS, "plan").values, context);
+}
+
+/** The options of `task plan` from its arguments, each read once by {@link readRawValues}. */
+function planOptionsFrom(
+  values: ReadonlyMap<string, string[]>,
+  context: Pick<MatrixOptionsContext, "caseNames" | "customKernels">,
+): PlanOptions {
   const shards = values.get("shards")?.[0];
   return {
     ...readSelection(values, context.caseNames, {}, context.customKernels),
@@ -78,15 +85,16 @@ export function parsePlanOptions(
 
 /** Runs `task plan ARGS` and resolves to its exit status. */
 export async function planCommand(args: string[]): Promise<number> {
-  const cases = await loadCases();
-  const options = parsePlanOptions(args, {
-    caseNames: cases.map((c) => c.name),
-    customKernels: await resolveCustomKernels(args),
-  });
-  if (options.help) {
+  const { values } = readRawValues(args, PLAN_SPECS, "plan");
+  if (values.has("help")) {
     console.log(PLAN_USAGE);
     return 0;
   }
+  const cases = await loadCases();
+  const options = planOptionsFrom(values, {
+    caseNames: cases.map((c) => c.name),
+    customKernels: await resolveCustomKernels(values.get("kernel") ?? []),
+  });
   const plan = planMatrix({ ...options, jobs: 1, outDir: "" }, cases);
   await Deno.stdout.write(
     new TextEncoder().encode(renderCiMatrix(plan, options.shards, options.format)),

@@ -7,7 +7,14 @@
 
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { STOP_SIGNALS } from "./catalog.ts";
+import {
+  type CaseDefinition,
+  FAULT_INJECTIONS,
+  FIXTURE_HANDLERS,
+  type FixtureSpec,
+  STOP_METHODS,
+  STOP_SIGNALS,
+} from "./types.ts";
 import {
   childField,
   readBoolean,
@@ -18,7 +25,7 @@ import {
   rejectUnknownKeys,
   ShapeError,
 } from "./json_shape.ts";
-import type { CaseDefinition, FixtureSpec } from "./types.ts";
+import { InputError } from "./errors.ts";
 
 /**
  * The order `--list` and the reports show cases in: single-threaded stops by signal first,
@@ -45,10 +52,9 @@ export const CASE_ORDER: readonly string[] = [
 export const DEFAULT_CASES_DIR: URL = new URL("../../cases/", import.meta.url);
 
 /** A case file that cannot be read, is not JSON, or does not match {@link CaseDefinition}. */
-export class CaseFileError extends Error {
+export class CaseFileError extends InputError {
   constructor(readonly file: string, problem: string) {
     super(`${file}: ${problem}`);
-    this.name = "CaseFileError";
   }
 }
 
@@ -138,7 +144,7 @@ function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
     dump: readDump(record.dump, "dump"),
     ...(record.inject === undefined
       ? {}
-      : { inject: readOneOf(record.inject, "inject", ["hang", "panic", "criu-crash"]) }),
+      : { inject: readOneOf(record.inject, "inject", FAULT_INJECTIONS) }),
   };
 }
 
@@ -147,11 +153,7 @@ function readFixture(value: unknown, field: string): FixtureSpec {
   rejectUnknownKeys(record, ["threads", "handler", "pendingSignal"], field);
   return {
     threads: readNumber(record.threads, childField(field, "threads"), { integer: true, min: 1 }),
-    handler: readOneOf(record.handler, childField(field, "handler"), [
-      "none",
-      "reraise",
-      "sigstop",
-    ]),
+    handler: readOneOf(record.handler, childField(field, "handler"), FIXTURE_HANDLERS),
     pendingSignal: readOneOf(record.pendingSignal, childField(field, "pendingSignal"), [
       "SIGUSR2",
       null,
@@ -162,7 +164,7 @@ function readFixture(value: unknown, field: string): FixtureSpec {
 function readStop(value: unknown, field: string): CaseDefinition["stop"] {
   const record = readRecord(value, field);
   rejectUnknownKeys(record, ["via", "signal"], field);
-  const via = readOneOf(record.via, childField(field, "via"), ["kill", "pty", "none"]);
+  const via = readOneOf(record.via, childField(field, "via"), STOP_METHODS);
   const signalField = childField(field, "signal");
   // Each way of stopping allows only some signals: a pty's suspend character sends SIGTSTP,
   // and a task that is not stopped has no stop signal.

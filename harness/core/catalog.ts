@@ -5,16 +5,16 @@
  * @module
  */
 
-import type { Arch, CriuSpec, DebianSuite, KernelSuite, StopSignal } from "./types.ts";
+import {
+  type Arch,
+  type CriuSpec,
+  type DebianSuite,
+  KERNEL_SUITES,
+  type KernelSuite,
+} from "./types.ts";
 
-/** The guest arches, in the order plans and reports list them. */
-export const ARCHES: readonly Arch[] = ["x86_64", "aarch64"];
-
-/** The Debian suites that ship a CRIU package, oldest first. */
-export const DEBIAN_SUITES: readonly DebianSuite[] = ["bookworm", "trixie", "sid", "experimental"];
-
-/** The signals that stop a task, in the order reports list them. */
-export const STOP_SIGNALS: readonly StopSignal[] = ["SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"];
+/** Debian's name for each guest arch. */
+export const DEBIAN_ARCH: Readonly<Record<Arch, string>> = { x86_64: "amd64", aarch64: "arm64" };
 
 /** The CRIU packages, oldest first: plans and reports list them in this order. */
 export const CRIU_VERSIONS: readonly CriuSpec[] = [
@@ -32,9 +32,6 @@ export const KERNEL_SERIES: Readonly<Record<KernelSuite, string>> = {
   "trixie": "6.12",
   "sid": "7.x",
 };
-
-/** The kernel suites, in the order plans and reports list them. */
-export const KERNEL_SUITES = Object.keys(KERNEL_SERIES) as readonly KernelSuite[];
 
 /**
  * Orders kernel axis values (a cell's `kernel.name`): Debian suites in catalog order first, then
@@ -56,7 +53,8 @@ export function compareKernelNames(a: string, b: string): number {
  *
  * @example
  * ```ts
- * import { ARCHES, rankIn } from "./catalog.ts";
+ * import { ARCHES } from "./types.ts";
+ * import { rankIn } from "./catalog.ts";
  * rankIn(ARCHES, "aarch64"); // 1
  * ```
  */

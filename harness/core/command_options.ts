@@ -83,6 +83,8 @@ export interface BisectOptions {
    * `either` (whichever the verdict of `--from` says).
    */
   find: BisectDirection | "either";
+  /** How each commit is compiled (`--build-flags`): `criu` or `debian-SUITE`. */
+  buildFlags: string;
   /** True when given as `--good`/`--bad` (messages then name those options). */
   legacyNames: boolean;
   case: string;

@@ -7,7 +7,7 @@
  */
 
 import { cellKey } from "./results.ts";
-import type { CellResult, CellTriage, Verdict } from "./types.ts";
+import type { CellResult, TriageStatus, Verdict } from "./types.ts";
 
 /**
  * Every exit status, with what it means. When several apply, the lowest non-zero one wins:
@@ -67,7 +67,7 @@ export const BISECT_EXIT_CODES = {
  */
 export const GIT_BISECT_RUN_CODES = { old: 0, new: 1, skip: 125 } as const;
 
-const STATUS_EXIT: Readonly<Record<CellTriage["status"], number>> = {
+const STATUS_EXIT: Readonly<Record<TriageStatus, number>> = {
   "pass": EXIT_CODES.ok.code,
   "xfail": EXIT_CODES.ok.code,
   "skip": EXIT_CODES.ok.code,
@@ -97,6 +97,21 @@ export function formatExitCodes(
     heading,
     ...Object.values(codes).map(({ code, meaning }) => `  ${String(code).padEnd(5)}${meaning}`),
   ].join("\n");
+}
+
+/**
+ * Whether a cell with triage `status` is unexpected: CI acts on it (the exit status is not 0)
+ * and the reports name it. Everything but a pass, a known failure (xfail) and a skip.
+ *
+ * @example
+ * ```ts
+ * import { isUnexpected } from "./exit_codes.ts";
+ * isUnexpected("xfail"); // false
+ * isUnexpected("xpass"); // true
+ * ```
+ */
+export function isUnexpected(status: TriageStatus): boolean {
+  return STATUS_EXIT[status] !== EXIT_CODES.ok.code;
 }
 
 /**
@@ -159,10 +174,19 @@ export function combineExitCodes(...codes: number[]): number {
  * One line per cell that makes the exit status non-zero: status, cell, summary and reason.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { describeUnexpectedCells } from "./exit_codes.ts";
- * describeUnexpectedCells(results.cells).forEach((line) => console.error(line));
- * // "regression: 4.1.1/x86_64/trixie/sigstop: dump exited 1 (passed in the baseline run)"
+ * import type { CellResult } from "./types.ts";
+ * const cell = {
+ *   criu: { version: "4.1.1" },
+ *   arch: "x86_64",
+ *   kernel: { name: "trixie" },
+ *   case: "sigstop",
+ *   summary: "dump exited 1",
+ *   triage: { status: "regression", reason: "passed in the baseline run" },
+ * } as unknown as CellResult;
+ * describeUnexpectedCells([cell]);
+ * // ["regression: 4.1.1/x86_64/trixie/sigstop: dump exited 1 (passed in the baseline run)"]
  * ```
  */
 export function describeUnexpectedCells(cells: readonly CellResult[]): string[] {

@@ -11,7 +11,15 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { ARCHES, KERNEL_SUITES } from "./catalog.ts";
+import {
+  type Arch,
+  ARCHES,
+  type CellResult,
+  KERNEL_SUITES,
+  type KernelSuite,
+  type Stage,
+  STAGES,
+} from "./types.ts";
 import {
   childField,
   readArray,
@@ -21,13 +29,13 @@ import {
   rejectUnknownKeys,
   ShapeError,
 } from "./json_shape.ts";
-import type { Arch, CellResult, KernelSuite, Stage } from "./types.ts";
 import {
   ACCEPTED_RANGE_FORMS,
   parseVersionRange,
   type RangeTerm,
   versionInRange,
 } from "./version_range.ts";
+import { InputError } from "./errors.ts";
 
 /**
  * The committed expectations file. It lives in a subdirectory of `cases/` because
@@ -57,15 +65,13 @@ export interface Expectation {
 }
 
 /** An expectations file that cannot be read, is not JSON, or has a bad entry. */
-export class ExpectationsFileError extends Error {
+export class ExpectationsFileError extends InputError {
   constructor(readonly file: string, problem: string) {
     super(`${file}: ${problem}`);
-    this.name = "ExpectationsFileError";
   }
 }
 
 const ENTRY_KEYS = ["cases", "criu", "arch", "kernel", "verdict", "stage", "reason"];
-const STAGES = ["probe", "dump", "restore", "check", "resume"] as const;
 const CASE_GLOB_PATTERN = /^[a-z0-9*?]+(-[a-z0-9*?]+)*$/;
 
 /**

@@ -7,10 +7,11 @@
 
 import { dirname, join } from "node:path";
 import { compareCaseNames } from "./cases.ts";
-import { ARCHES, compareKernelNames, CRIU_VERSIONS, rankIn } from "./catalog.ts";
+import { ARCHES, type CellResult, type ResultsFile, type RunInfo } from "./types.ts";
+import { compareKernelNames, CRIU_VERSIONS, rankIn } from "./catalog.ts";
 import { cellKey } from "./results.ts";
 import { formatShard, parseShard } from "./shard.ts";
-import type { CellResult, ResultsFile, RunInfo } from "./types.ts";
+import { InputError } from "./errors.ts";
 
 /** One results file to merge and where it came from (named in errors). */
 export interface MergeInput {
@@ -25,12 +26,7 @@ export interface MergeOutcome {
 }
 
 /** Inputs that cannot be merged; the message names both inputs and what they disagree on. */
-export class MergeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MergeError";
-  }
-}
+export class MergeError extends InputError {}
 
 /**
  * Merges shard results: cells in catalog order (CRIU version, arch, kernel, case), the earliest
@@ -146,9 +142,16 @@ function compareCells(a: CellResult, b: CellResult): number {
  * relative paths, so the merged reports' links work. Logs missing from the shard are skipped.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { copyCellLogs } from "./merge.ts";
- * await copyCellLogs("out/shard-1", "out/merged", shard1.cells);
+ * import type { CellResult } from "./types.ts";
+ * const shard = await Deno.makeTempDir();
+ * const merged = await Deno.makeTempDir();
+ * await Deno.mkdir(`${shard}/cells/vm/sigstop`, { recursive: true });
+ * await Deno.writeTextFile(`${shard}/cells/vm/sigstop/criu-dump.log`, "(00.000) dump\n");
+ * const logs = { dump: "cells/vm/sigstop/criu-dump.log", restore: null, console: null, agent: null };
+ * await copyCellLogs(shard, merged, [{ logs } as CellResult]);
+ * await Deno.readTextFile(`${merged}/cells/vm/sigstop/criu-dump.log`); // "(00.000) dump\n"
  * ```
  */
 export async function copyCellLogs(

@@ -4,9 +4,17 @@
  * @module
  */
 
-import { ARCHES, compareKernelNames, CRIU_VERSIONS, nativeKernelSuite } from "./catalog.ts";
+import {
+  type Arch,
+  ARCHES,
+  type CaseDefinition,
+  type CriuSpec,
+  type KernelSpec,
+  type MatrixPlan,
+  type VmPlan,
+} from "./types.ts";
+import { compareKernelNames, CRIU_VERSIONS, nativeKernelSuite } from "./catalog.ts";
 import type { MatrixOptions } from "./command_options.ts";
-import type { Arch, CaseDefinition, CriuSpec, KernelSpec, MatrixPlan, VmPlan } from "./types.ts";
 
 /**
  * Plans the run: one {@link VmPlan} per CRIU version × arch × kernel, ordered by CRIU version

@@ -17,16 +17,22 @@ import {
   readString,
   ShapeError,
 } from "./json_shape.ts";
-import { ARCHES, DEBIAN_SUITES } from "./catalog.ts";
-import type {
-  CellAttempt,
-  CellResult,
-  CellTriage,
-  CheckResult,
-  CriuCommandResult,
-  ResultsFile,
-  RunInfo,
+import {
+  ACCELERATORS,
+  ARCHES,
+  type CellAttempt,
+  type CellResult,
+  type CellTriage,
+  type CheckResult,
+  type CriuCommandResult,
+  DEBIAN_SUITES,
+  type ResultsFile,
+  type RunInfo,
+  STAGES,
+  TRIAGE_STATUSES,
+  VERDICTS,
 } from "./types.ts";
+import { InputError } from "./errors.ts";
 
 /** The results file name inside the output directory. */
 export const RESULTS_FILE_NAME = "results.json";
@@ -66,8 +72,7 @@ export function cellKey(
  * ```ts
  * import { ResultsWriter } from "./results.ts";
  * const writer = await ResultsWriter.create(await Deno.makeTempDir());
- * await writer.finish();
- * writer.snapshot().cells.length; // 0
+ * (await writer.finish()).cells.length; // 0
  * ```
  */
 export class ResultsWriter {
@@ -119,10 +124,14 @@ export class ResultsWriter {
     return this.#save();
   }
 
-  /** Records the end time and resolves once it is on disk. */
-  finish(finishedAt: Date = new Date()): Promise<void> {
+  /**
+   * Waits for the last cell's write, records the end time and resolves to the finished
+   * results. Their final file is the caller's to write, once, with the triage.
+   */
+  async finish(finishedAt: Date = new Date()): Promise<ResultsFile> {
+    await this.#queue;
     this.#results.finishedAt = finishedAt.toISOString();
-    return this.#save();
+    return this.snapshot();
   }
 
   /** A copy of what has been recorded so far. */
@@ -170,10 +179,9 @@ export async function writeResults(dir: string, results: ResultsFile): Promise<v
 }
 
 /** A results file that cannot be read, is not JSON, or does not match {@link ResultsFile}. */
-export class ResultsFileError extends Error {
+export class ResultsFileError extends InputError {
   constructor(readonly file: string, problem: string) {
     super(`${file}: ${problem}`);
-    this.name = "ResultsFileError";
   }
 }
 
@@ -318,10 +326,10 @@ function readCell(value: unknown, field: string): CellResult {
       version: readNullable(kernel.version, childField(at("kernel"), "version"), readString),
     },
     cpu: readString(record.cpu, at("cpu")),
-    accel: readOneOf(record.accel, at("accel"), ["kvm", "tcg"]),
+    accel: readOneOf(record.accel, at("accel"), ACCELERATORS),
     case: readString(record.case, at("case"), { nonEmpty: true }),
     verdict: readOneOf(record.verdict, at("verdict"), VERDICTS),
-    stage: readOneOf(record.stage, at("stage"), STAGES),
+    stage: readOneOf(record.stage, at("stage"), STAGES_OR_NONE),
     errorKind: readNullable(record.errorKind, at("errorKind"), readString),
     summary: readString(record.summary, at("summary")),
     dump: readNullable(record.dump, at("dump"), readCommand),
@@ -345,18 +353,7 @@ function readCell(value: unknown, field: string): CellResult {
   return cell;
 }
 
-const VERDICTS = ["pass", "fail", "error", "skip"] as const;
-const STAGES = ["probe", "dump", "restore", "check", "resume", null] as const;
-const TRIAGE_STATUSES = [
-  "pass",
-  "xfail",
-  "xpass",
-  "regression",
-  "flaky",
-  "unexpected-fail",
-  "error",
-  "skip",
-] as const;
+const STAGES_OR_NONE = [...STAGES, null] as const;
 
 function readTriage(value: unknown, field: string): CellTriage {
   const record = readRecord(value, field);
@@ -371,7 +368,7 @@ function readAttempt(value: unknown, field: string): CellAttempt {
   const at = (key: string) => childField(field, key);
   return {
     verdict: readOneOf(record.verdict, at("verdict"), VERDICTS),
-    stage: readOneOf(record.stage, at("stage"), STAGES),
+    stage: readOneOf(record.stage, at("stage"), STAGES_OR_NONE),
     summary: readString(record.summary, at("summary")),
     seconds: readNumber(record.seconds, at("seconds"), { min: 0 }),
   };

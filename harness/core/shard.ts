@@ -51,9 +51,11 @@ export function formatShard(shard: ShardSpec): string {
  * The expected cost of a VM: its case count weighted by {@link CELL_COST}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { vmCost } from "./shard.ts";
- * vmCost({ ...vm, arch: "aarch64", cases: [sigstop, sigtstp] }); // 6
+ * import { loadCases } from "./cases.ts";
+ * const [sigstop, sigtstp] = await loadCases();
+ * vmCost({ arch: "aarch64", cases: [sigstop, sigtstp] }); // 6
  * ```
  */
 export function vmCost(vm: Pick<VmPlan, "arch" | "cases">): number {
@@ -66,8 +68,21 @@ export function vmCost(vm: Pick<VmPlan, "arch" | "cases">): number {
  * order; shards are empty when there are fewer VMs than shards.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { splitVms } from "./shard.ts";
+ * import { planMatrix } from "./plan.ts";
+ * import { loadCases } from "./cases.ts";
+ * import { CRIU_VERSIONS } from "./catalog.ts";
+ * const cases = await loadCases();
+ * const plan = planMatrix({
+ *   arches: ["x86_64", "aarch64"],
+ *   criu: [...CRIU_VERSIONS],
+ *   cases: cases.map((c) => c.name),
+ *   kernels: ["native"],
+ *   cpu: { x86_64: "max", aarch64: "neoverse-n1" },
+ *   jobs: 1,
+ *   outDir: "out/example",
+ * }, cases);
  * splitVms(plan.vms, 4).map((shard) => shard.length); // e.g. [1, 2, 2, 3]
  * ```
  */
@@ -94,8 +109,21 @@ export function splitVms(vms: readonly VmPlan[], count: number): VmPlan[][] {
  * The plan restricted to the VMs of one shard.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { selectShard } from "./shard.ts";
+ * import { planMatrix } from "./plan.ts";
+ * import { loadCases } from "./cases.ts";
+ * import { CRIU_VERSIONS } from "./catalog.ts";
+ * const cases = await loadCases();
+ * const plan = planMatrix({
+ *   arches: ["x86_64", "aarch64"],
+ *   criu: [...CRIU_VERSIONS],
+ *   cases: cases.map((c) => c.name),
+ *   kernels: ["native"],
+ *   cpu: { x86_64: "max", aarch64: "neoverse-n1" },
+ *   jobs: 1,
+ *   outDir: "out/example",
+ * }, cases);
  * selectShard(plan, { index: 1, count: 1 }).vms.length === plan.vms.length; // true
  * ```
  */

@@ -5,17 +5,48 @@
  * @module
  */
 
-/** A guest architecture, named as `uname -m` names it. */
-export type Arch = "x86_64" | "aarch64";
+// Each closed set of values is one list, in the order plans and reports show it; its type is
+// derived from the list, so the parsers that check a value and the types cannot disagree.
 
-/** A Debian suite that ships a CRIU package or a kernel. */
-export type DebianSuite = "bullseye" | "bookworm" | "trixie" | "sid" | "experimental";
+/** The guest architectures, named as `uname -m` names them. */
+export const ARCHES = ["x86_64", "aarch64"] as const;
+/** A guest architecture. */
+export type Arch = typeof ARCHES[number];
 
-/** A Debian suite that ships a kernel (`bookworm-backports` only has kernels for us). */
-export type KernelSuite = "bullseye" | "bookworm" | "bookworm-backports" | "trixie" | "sid";
+/**
+ * The Debian suites a guest can run, oldest first: those that ship a CRIU package, and bullseye,
+ * whose guests run CRIU releases built in its era root (it ships no CRIU).
+ */
+export const GUEST_SUITES = ["bullseye", "bookworm", "trixie", "sid", "experimental"] as const;
+/** A Debian suite a guest runs. */
+export type DebianSuite = typeof GUEST_SUITES[number];
+/** The Debian suites that ship a CRIU package, oldest first. */
+export const DEBIAN_SUITES: readonly DebianSuite[] = ["bookworm", "trixie", "sid", "experimental"];
 
-/** The stop signals a case can use, by name. */
-export type StopSignal = "SIGSTOP" | "SIGTSTP" | "SIGTTIN" | "SIGTTOU";
+/** The Debian suites that ship a kernel, oldest first (`bookworm-backports` only has kernels for us). */
+export const KERNEL_SUITES = [
+  "bullseye",
+  "bookworm",
+  "bookworm-backports",
+  "trixie",
+  "sid",
+] as const;
+/** A Debian suite that ships a kernel. */
+export type KernelSuite = typeof KERNEL_SUITES[number];
+
+/** The signals that stop a task, by name. */
+export const STOP_SIGNALS = ["SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"] as const;
+/** A stop signal a case can use. */
+export type StopSignal = typeof STOP_SIGNALS[number];
+
+/** The fixture's SIGTSTP handlers (see {@link FixtureSpec}). */
+export const FIXTURE_HANDLERS = ["none", "reraise", "sigstop"] as const;
+/** How a case stops its task (see {@link CaseDefinition}). */
+export const STOP_METHODS = ["kill", "pty", "none"] as const;
+/** The faults the fault-injection suite injects (see {@link CaseDefinition}). */
+export const FAULT_INJECTIONS = ["hang", "panic", "criu-crash"] as const;
+/** How QEMU ran a guest. */
+export const ACCELERATORS = ["kvm", "tcg"] as const;
 
 /**
  * What the in-guest fixture does before it is stopped: how many threads, which SIGTSTP
@@ -29,7 +60,7 @@ export interface FixtureSpec {
    * re-raises, re-installed by a SIGCONT handler; `sigstop`: SIGTSTP handler counts, then raises
    * SIGSTOP.
    */
-  handler: "none" | "reraise" | "sigstop";
+  handler: typeof FIXTURE_HANDLERS[number];
   /** A signal the task blocks and that the agent sends before stopping it, or null. */
   pendingSignal: "SIGUSR2" | null;
 }
@@ -45,7 +76,7 @@ export interface CaseDefinition {
    * How the task is stopped: `kill` sends `signal` to the task, `pty` writes the suspend
    * character to the terminal whose foreground job is the task, `none` leaves it running.
    */
-  stop: { via: "kill" | "pty" | "none"; signal: StopSignal | null };
+  stop: { via: typeof STOP_METHODS[number]; signal: StopSignal | null };
   /** How CRIU is asked to dump. With `leaveRunning`, nothing is restored: the original is checked. */
   dump: { leaveRunning: boolean; shellJob: boolean };
   /**
@@ -53,7 +84,7 @@ export interface CaseDefinition {
    * stops answering (`hang`), the guest kernel panics (`panic`), or CRIU crashes with SIGSEGV
    * (`criu-crash`).
    */
-  inject?: "hang" | "panic" | "criu-crash";
+  inject?: typeof FAULT_INJECTIONS[number];
   /**
    * A test program of CRIU's own zdtm suite (test/zdtm/static/NAME) run instead of the fixture:
    * it stops what it needs itself, and says PASS or FAIL after SIGTERM.
@@ -61,7 +92,10 @@ export interface CaseDefinition {
   zdtm?: { test: string; args: string[] };
 }
 
-/** A CRIU to test: today a Debian package of one suite. */
+/**
+ * A CRIU to test: a Debian package of one suite, or one the user brought (a source tree built
+ * per arch, or prebuilt binaries; see `origin`).
+ */
 export interface CriuSpec {
   /** The upstream version, e.g. `3.17.1`. */
   version: string;
@@ -109,15 +143,33 @@ export interface MatrixPlan {
   vms: VmPlan[];
   /** Parallel VMs. */
   jobs: number;
-  /** Where results.json, report.md and the per-cell logs go. */
+  /** Where results.json, the reports (report.md, junit.xml, index.html) and the per-cell logs go. */
   outDir: string;
 }
 
 /** pass / fail (CRIU refused or restored something different) / error (harness, image, VM) / skip. */
-export type Verdict = "pass" | "fail" | "error" | "skip";
+export const VERDICTS = ["pass", "fail", "error", "skip"] as const;
+/** A cell's verdict. */
+export type Verdict = typeof VERDICTS[number];
 
+/** The stages of a cell, in the order it goes through them. */
+export const STAGES = ["probe", "dump", "restore", "check", "resume"] as const;
 /** Where a cell went wrong; null when it passed or never reached CRIU. */
-export type Stage = "probe" | "dump" | "restore" | "check" | "resume" | null;
+export type Stage = typeof STAGES[number] | null;
+
+/** The statuses triage gives a cell (see {@link CellTriage}). */
+export const TRIAGE_STATUSES = [
+  "pass",
+  "xfail",
+  "xpass",
+  "regression",
+  "flaky",
+  "unexpected-fail",
+  "error",
+  "skip",
+] as const;
+/** A cell's triage status. */
+export type TriageStatus = typeof TRIAGE_STATUSES[number];
 
 /** One named consistency check with the values it compared. */
 export interface CheckResult {
@@ -140,22 +192,15 @@ export interface CriuCommandResult {
 }
 
 /**
- * How a cell compares with what is known (`cases/expectations.json`) and with a baseline run.
+ * How a cell compares with what is known (`cases/expectations/expectations.json`) and with a
+ * baseline run.
  * `pass`: passed as expected; `xfail`: failed as an expectation says; `xpass`: passed although
  * expected to fail; `regression`: passed in the baseline, does not now; `flaky`: its verdict
  * changed between attempts; `unexpected-fail`: failed with no expectation and no baseline pass;
  * `error`: the harness, image or VM failed; `skip`: not run.
  */
 export interface CellTriage {
-  status:
-    | "pass"
-    | "xfail"
-    | "xpass"
-    | "regression"
-    | "flaky"
-    | "unexpected-fail"
-    | "error"
-    | "skip";
+  status: TriageStatus;
   /** The expectation or baseline that decided it, for a reader. */
   reason: string | null;
 }
@@ -174,13 +219,18 @@ export interface CellResult {
   criu: {
     version: string;
     suite: DebianSuite;
+    /**
+     * The Debian package version of the guest's CRIU; for a CRIU the user brought, where it
+     * came from instead (`binary PATH`, or the source tree, commit and patches it was built from).
+     */
     packageVersion: string;
+    /** What `criu --version` said in the guest, or null. */
     reportedVersion: string | null;
   };
   /** `name` is the kernel's axis value ({@link KernelSpec}), `version` what the guest booted. */
   kernel: { name: string; version: string | null };
   cpu: string;
-  accel: "kvm" | "tcg";
+  accel: typeof ACCELERATORS[number];
   case: string;
   verdict: Verdict;
   stage: Stage;

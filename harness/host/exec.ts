@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { InfraError } from "../core/errors.ts";
 
 /** What a finished command left behind. */
 export interface CommandOutput {
@@ -12,11 +13,10 @@ export interface CommandOutput {
 }
 
 /** A host command that failed; the message carries the command line and the end of its stderr. */
-export class CommandError extends Error {
+export class CommandError extends InfraError {
   constructor(readonly command: string[], readonly output: CommandOutput) {
     const tail = (output.stderr || output.stdout).trim().split("\n").slice(-15).join("\n");
     super(`command failed (exit ${output.code}): ${command.join(" ")}\n${tail}`);
-    this.name = "CommandError";
   }
 }
 
@@ -27,8 +27,8 @@ export class CommandError extends Error {
  * @example
  * ```ts
  * import { runCommand } from "./exec.ts";
- * const { stdout } = await runCommand(["uname", "-m"]);
- * console.log(stdout.trim());
+ * const { stdout } = await runCommand(["sh", "-c", "echo checkpoint"]);
+ * stdout; // "checkpoint\n"
  * ```
  */
 export async function runCommand(
@@ -49,7 +49,7 @@ export async function runCommand(
     result = await child.output();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      throw new Error(`program not found: ${program} (needed for: ${command.join(" ")})`);
+      throw new InfraError(`program not found: ${program} (needed for: ${command.join(" ")})`);
     }
     throw error;
   }

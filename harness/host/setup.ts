@@ -6,7 +6,7 @@
  * @module
  */
 import { ensureHostTools, type HostTool } from "./host_tools.ts";
-import { ARCHES } from "../core/catalog.ts";
+import { ARCHES } from "../core/types.ts";
 
 /** What the tests use beyond a matrix run. */
 export const TEST_TOOLS: readonly HostTool[] = [

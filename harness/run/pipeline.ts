@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import { kernelPackageRecipe, kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
 import { type Accel, QEMU_PROFILES } from "../../vm/profiles.ts";
-import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild, ensureCriuBuildDeps } from "../builds/criu.ts";
+import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild } from "../builds/criu.ts";
+import { ensureCriuBuildDeps } from "../host/host_tools.ts";
 import { exportRevision } from "../builds/criu_repo.ts";
 import { debianBuildFlags } from "../builds/build_flags.ts";
 import { buildFixtures, type FixtureSet } from "../builds/fixtures.ts";
@@ -22,7 +23,6 @@ import {
   type RootfsImage,
 } from "../../vm/image.ts";
 import { buildOverlay, concatenateInitrd } from "../../vm/initrd.ts";
-import { writeReportFiles } from "./report_files.ts";
 import { cellKey, ResultsWriter } from "../core/results.ts";
 import { runVm, type VmRunStats } from "./run_vm.ts";
 import type {
@@ -78,7 +78,7 @@ type VmAssets =
     rootfs: RootfsImage;
     kernel: KernelImage;
     initrd: string;
-    criuLabel: string;
+    criuOrigin: string;
   }
   | { ok: false; kind: "build" | "image"; message: string };
 
@@ -269,7 +269,7 @@ async function prepareAssets(
         rootfs: rootfsImage,
         kernel: kernelImage,
         initrd,
-        criuLabel: guestCriu?.label ?? rootfsImage.criuPackageVersion,
+        criuOrigin: guestCriu?.label ?? rootfsImage.criuPackageVersion,
       });
     } catch (error) {
       // Bad input found only now (a kernel version Debian does not serve) stops the run.
@@ -399,7 +399,9 @@ function withoutCells(plan: MatrixPlan, done: ReadonlySet<string>): MatrixPlan {
 }
 
 /**
- * Runs a planned matrix end to end and writes `results.json` (after every cell) and `report.md`.
+ * Runs a planned matrix end to end, keeping `results.json` up to date after every cell (so an
+ * interrupted run can be resumed), and resolves to the finished results. Writing the final
+ * results and the reports is the caller's job, done once (see writeRunFiles).
  *
  * @example
  * ```ts ignore
@@ -464,7 +466,7 @@ export async function runMatrix(
         accel: outcome.accel[vm.arch],
         kernel: vmAssets.kernel,
         initrd: vmAssets.initrd,
-        criuPackageVersion: vmAssets.criuLabel,
+        criuOrigin: vmAssets.criuOrigin,
         outDir: plan.outDir,
         pipeDir,
         nonce,
@@ -513,9 +515,7 @@ export async function runMatrix(
         startedAt: (vmStarted - started) / 1000,
       };
     });
-    await writer.finish();
-    outcome.results = writer.snapshot();
-    await writeReportFiles(plan.outDir, outcome.results, options.cases);
+    outcome.results = await writer.finish();
   } finally {
     await Deno.remove(workDir, { recursive: true }).catch(() => {});
     liveWorkDirs.delete(workDir);

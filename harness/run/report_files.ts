@@ -12,6 +12,7 @@ import {
   renderJunitXml,
   renderMarkdownReport,
 } from "../../reports/mod.ts";
+import { writeResults } from "../core/results.ts";
 import type { CaseDefinition, ResultsFile } from "../core/types.ts";
 
 /**
@@ -45,4 +46,30 @@ export async function writeReportFiles(
     await Deno.writeTextFile(join(dir, name), text);
   }
   return Object.keys(reports);
+}
+
+/**
+ * Writes a finished run's (or merge's) final `results.json` and every report beside it, once,
+ * and resolves to the report file names.
+ *
+ * @example
+ * ```ts
+ * import { writeRunFiles } from "./report_files.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeRunFiles(dir, {
+ *   tool: "criu-matrix",
+ *   schemaVersion: 1,
+ *   startedAt: "2026-11-27T16:45:00.000Z",
+ *   finishedAt: "2026-11-27T16:50:00.000Z",
+ *   cells: [],
+ * }, []); // ["report.md", "junit.xml", "index.html"], and results.json
+ * ```
+ */
+export async function writeRunFiles(
+  dir: string,
+  results: ResultsFile,
+  cases: readonly CaseDefinition[],
+): Promise<string[]> {
+  await writeResults(dir, results);
+  return await writeReportFiles(dir, results, cases);
 }

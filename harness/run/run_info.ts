@@ -5,13 +5,13 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { formatShard, type ShardSpec } from "../core/shard.ts";
 import type { CaseDefinition, MatrixPlan, RunInfo } from "../core/types.ts";
+import { sha256Hex } from "../host/sha256.ts";
 
 /** A short, stable hash of a JSON value (the reader's key order is fixed, so it is canonical). */
 function hashJson(value: unknown): string {
-  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
+  return sha256Hex(JSON.stringify(value)).slice(0, 16);
 }
 
 /**

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Accel, QemuProfile } from "../../vm/profiles.ts";
 import type { CellObservations } from "../core/observations.ts";
 import { evaluateCell, type Evaluation } from "../core/checks.ts";
-import type { KernelImage } from "../../vm/image.ts";
+import { type KernelImage } from "../../vm/image.ts";
 import type { CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
 import { GuestVm, type VmFailure } from "../../vm/guest_vm.ts";
 
@@ -22,8 +22,12 @@ export interface VmRunContext {
   accel: Accel;
   kernel: KernelImage;
   initrd: string;
-  /** Reported criu package version of the image. */
-  criuPackageVersion: string;
+  /**
+   * Where the cell's CRIU comes from, recorded as its `criu.packageVersion`: the Debian package
+   * version the image holds, or the label of a CRIU the user brought (`binary PATH`, or the
+   * source tree, commit and patches it was built from).
+   */
+  criuOrigin: string;
   outDir: string;
   /** Where each boot's agent FIFOs are made. */
   pipeDir: string;
@@ -31,8 +35,6 @@ export interface VmRunContext {
   timeoutScale: number;
   /** Called with each finished cell, in order, before the next one starts. */
   onCell: (cell: CellResult) => Promise<void>;
-  /** Called when a cell starts. */
-  onCellStart?: (plan: VmPlan, caseName: string) => void;
   /** 1 for a first run; a rerun's logs go to their own directory. */
   attempt?: number;
 }
@@ -105,7 +107,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     criu: {
       version: plan.criu.version,
       suite: plan.criu.suite,
-      packageVersion: context.criuPackageVersion,
+      packageVersion: context.criuOrigin,
       reportedVersion: vm?.facts.criu || null,
     },
     kernel: { name: plan.kernel.name, version: vm?.facts.kernel ?? context.kernel.release },
@@ -158,7 +160,6 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     let failed = false;
     while (remaining.length > 0 && !failed) {
       const caseDef = remaining.shift()!;
-      context.onCellStart?.(plan, caseDef.name);
       const cellDir = join(vmDir, safeName(caseDef.name));
       const consoleOffset = vm.console.length;
       const transcriptOffset = vm.transcriptLength;

@@ -8,10 +8,10 @@ import {
   CRIU_RUNTIME_PACKAGES,
   type CriuBuild,
   ensureCriuBuild,
-  ensureCriuBuildDeps,
-  fetchDebianCriuSource,
   readElfArch,
 } from "../../harness/builds/criu.ts";
+import { ensureCriuBuildDeps } from "../../harness/host/host_tools.ts";
+import { fetchDebianCriuSource } from "../criu_tarball.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { debianBuildFlags } from "../../harness/builds/build_flags.ts";
 import { defaultCacheDir } from "../../vm/image.ts";

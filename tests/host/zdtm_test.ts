@@ -3,7 +3,8 @@
 // SIGTERM, verdict.
 import assert from "assert";
 import { join } from "node:path";
-import { fetchDebianCriuSource, readElfArch } from "../../harness/builds/criu.ts";
+import { fetchDebianCriuSource } from "../criu_tarball.ts";
+import { readElfArch } from "../../harness/builds/criu.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
 import type { Arch } from "../../harness/core/types.ts";

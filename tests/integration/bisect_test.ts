@@ -9,14 +9,21 @@
 import assert from "assert";
 import { join } from "node:path";
 import type { BisectReport } from "../../harness/bisect/report.ts";
-import { fetchDebianCriuSource } from "../../harness/builds/criu.ts";
+import { fetchDebianCriuSource } from "../criu_tarball.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
-import { processTree, stat, tempDirRemovedAtUnload, waitFor } from "../test_helpers.ts";
+import {
+  cliCommand,
+  processTree,
+  REPO_ROOT,
+  runCli,
+  stat,
+  tempDirRemovedAtUnload,
+  waitFor,
+} from "../test_helpers.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const OUT = join(ROOT, "out/test-runs/bisect");
-const PATCH = join(ROOT, "tests/data/compel-accept-sigttin-sigttou.patch");
+const OUT = join(REPO_ROOT, "out/test-runs/bisect");
+const PATCH = join(REPO_ROOT, "tests/data/compel-accept-sigttin-sigttou.patch");
 const scratch = tempDirRemovedAtUnload("bisect-test-");
 
 /** The same identity and time for every commit: same hashes, so cached builds, on every run. */
@@ -70,12 +77,7 @@ async function syntheticRepo(): Promise<{ repo: string; commits: string[] }> {
 
 /** `deno task bisect ARGS`: the task's own permissions, as a user runs it. */
 async function bisect(args: string[]): Promise<{ code: number; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "--config", join(ROOT, "deno.json"), "bisect", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: output.code, stderr: new TextDecoder().decode(output.stderr) };
+  return await runCli(["bisect", ...args], { task: true });
 }
 
 async function readReport(out: string): Promise<BisectReport> {
@@ -165,19 +167,20 @@ Deno.test("task bisect finds the commit that broke sigttin with a real git bisec
   await t.step("it names the revert as the first bad commit and exits 0", () => {
     assert.equal(run.code, 0, run.stderr.slice(-4000));
     assert.equal(report.outcome, "found");
-    assert.deepEqual(report.firstBad, { commit: c2, subject: SUBJECTS[2] });
-    assert.equal(report.message, `first bad commit: ${c2} ${SUBJECTS[2]}`);
-    assert.deepEqual(report.good, { rev: c0, commit: c0, subject: SUBJECTS[0] });
+    assert.deepEqual(report.firstNew, { commit: c2, subject: SUBJECTS[2] });
+    assert.equal(report.find, "regression");
+    assert.equal(report.message, `regression: first commit that fails: ${c2} ${SUBJECTS[2]}`);
+    assert.deepEqual(report.from, { rev: c0, commit: c0, subject: SUBJECTS[0] });
   });
 
   await t.step("every commit was tested once, with the verdict its CRIU earns", async () => {
     const byCommit = new Map(report.tested.map((tested) => [tested.commit, tested]));
     assert.equal(report.tested.length, 4);
-    assert.deepEqual(report.tested.slice(0, 2).map((tested) => tested.role), ["good", "bad"]);
-    const expected = [[c0, "pass", "good"], [c1, "pass", "good"], [c2, "fail", "bad"], [
+    assert.deepEqual(report.tested.slice(0, 2).map((tested) => tested.role), ["from", "to"]);
+    const expected = [[c0, "pass", "old"], [c1, "pass", "old"], [c2, "fail", "new"], [
       c3,
       "fail",
-      "bad",
+      "new",
     ]];
     for (const [commit, verdict, mark] of expected) {
       const tested = byCommit.get(commit)!;
@@ -231,12 +234,10 @@ Deno.test("task bisect finds the commit that broke sigttin with a real git bisec
 
   await t.step("SIGTERM removes the worktree and leaves no step or VM behind", async () => {
     const stopped = join(OUT, "interrupted");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["task", "--quiet", "--config", join(ROOT, "deno.json"), "bisect", "--case"]
-        .concat(["sigttin", "--good", c0, "--bad", c3, "--repo", repo, "--out", stopped]),
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const child = cliCommand(
+      ["bisect", "--case", "sigttin", "--good", c0, "--bad", c3, "--repo", repo, "--out", stopped],
+      { task: true, stdout: "null" },
+    ).spawn();
     // Once a guest runs for the step, every layer (bisect, step, QEMU) is there to stop.
     let guests: number[] = [];
     await waitFor(

@@ -5,12 +5,11 @@
 import assert from "assert";
 import { join } from "node:path";
 import { loadCases } from "../../harness/core/cases.ts";
-import { defaultCacheDir, ensureKernel, ensureRootfs, sha256Hex } from "../../vm/image.ts";
+import { defaultCacheDir, ensureKernel, ensureRootfs } from "../../vm/image.ts";
+import { sha256Hex } from "../../harness/host/sha256.ts";
 import { runMatrix } from "../../harness/run/pipeline.ts";
-import { singleVmPlan } from "../test_helpers.ts";
+import { REPO_ROOT, singleVmPlan } from "../test_helpers.ts";
 import { kernelRecipe, rootfsRecipe } from "../../vm/recipes.ts";
-
-const REPO = new URL("../../", import.meta.url).pathname;
 
 Deno.test("boot failure: error (boot) for its cells, and the image is not reused", async () => {
   const cache = await Deno.makeTempDir({ prefix: "criu-matrix-broken-cache-" });
@@ -29,11 +28,11 @@ Deno.test("boot failure: error (boot) for its cells, and the image is not reused
   await Deno.writeFile(join(brokenDir, "kernel"), garbage);
   const manifestPath = join(brokenDir, "manifest.json");
   const manifest = JSON.parse(await Deno.readTextFile(manifestPath));
-  manifest.files.kernel = await sha256Hex(garbage);
+  manifest.files.kernel = sha256Hex(garbage);
   await Deno.writeTextFile(manifestPath, JSON.stringify(manifest));
 
   const cases = await loadCases();
-  const outDir = join(REPO, "out/test-runs/boot-failure");
+  const outDir = join(REPO_ROOT, "out/test-runs/boot-failure");
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   const outcome = await runMatrix(
     singleVmPlan(outDir, cases.filter((c) => c.name === "sigstop" || c.name === "sigtstp")),

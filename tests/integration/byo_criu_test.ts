@@ -6,38 +6,25 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { fetchDebianCriuSource } from "../../harness/builds/criu.ts";
+import { fetchDebianCriuSource } from "../criu_tarball.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
 import { readResults } from "../../harness/core/results.ts";
 import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
+import { REPO_ROOT, runCli } from "../test_helpers.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname;
-const OUT = join(REPO, "out/test-runs/byo-criu");
-const PATCH = join(REPO, "tests/data/compel-accept-sigttin-sigttou.patch");
+const OUT = join(REPO_ROOT, "out/test-runs/byo-criu");
+const PATCH = join(REPO_ROOT, "tests/data/compel-accept-sigttin-sigttou.patch");
 const ZDTM_TESTS = ["stopped", "stopped01", "stopped02", "stopped12"];
 
 async function matrix(
   out: string,
   args: string[],
 ): Promise<{ code: number; results: ResultsFile }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      join(REPO, "harness/cli/main.ts"),
-      "matrix",
-      ...args,
-      "--out",
-      out,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
+  const { code, stderr } = await runCli(["matrix", ...args, "--out", out], { stdout: "null" });
   const results = await readResults(join(out, "results.json")).catch((error) => {
     throw new Error(`${error.message}\n${stderr.slice(-3000)}`);
   });
-  return { code: output.code, results };
+  return { code, results };
 }
 
 const outcome = (cell: CellResult) => `${cell.verdict}/${cell.stage}`;

@@ -16,7 +16,7 @@ Deno.test("cache: a truncated image is rebuilt, concurrent builds do not collide
 
   await t.step("a truncated kernel fails its hash and is rebuilt", async () => {
     const cache = await Deno.makeTempDir({ prefix: "criu-matrix-cache-" });
-    const copy = join(cache, "images", await imageKey(recipe));
+    const copy = join(cache, "images", imageKey(recipe));
     await Deno.mkdir(join(cache, "images"), { recursive: true });
     const cp = await new Deno.Command("cp", { args: ["-a", good.dir, copy] }).output();
     assert.equal(cp.code, 0);

@@ -1,27 +1,21 @@
 /**
  * The default matrix, for real: `task matrix` with no options boots every Debian CRIU on both
- * arches under QEMU and must find what was seen by hand (shared/NOTES.md), and more.
+ * arches under QEMU and must find the verdicts first observed by hand (each asserted below with why), and more.
  * One run, many assertions: the run is the expensive part.
  */
 import assert from "assert";
 import { join } from "node:path";
 import { readResults } from "../../harness/core/results.ts";
 import type { CellResult, ResultsFile } from "../../harness/core/types.ts";
+import { REPO_ROOT, runCli } from "../test_helpers.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname;
-const OUT = join(REPO, "out/test-runs/default-matrix");
+const OUT = join(REPO_ROOT, "out/test-runs/default-matrix");
 
 async function runDefaultMatrix(): Promise<{ code: number; results: ResultsFile; stderr: string }> {
   await Deno.remove(OUT, { recursive: true }).catch(() => {});
   // Exactly the README's first command (with its narrow permissions), plus an output directory.
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "matrix", "--out", OUT],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  return { code: output.code, results: await readResults(join(OUT, "results.json")), stderr };
+  const { code, stderr } = await runCli(["matrix", "--out", OUT], { task: true });
+  return { code, results: await readResults(join(OUT, "results.json")), stderr };
 }
 
 function cell(results: ResultsFile, version: string, arch: string, caseName: string): CellResult {

@@ -10,9 +10,7 @@ import { defaultCacheDir } from "../../vm/image.ts";
 import { runMatrix } from "../../harness/run/pipeline.ts";
 import type { CaseDefinition } from "../../harness/core/types.ts";
 import { liveQemuProcesses } from "../../vm/guest_vm.ts";
-import { singleVmPlan } from "../test_helpers.ts";
-
-const REPO = new URL("../../", import.meta.url).pathname;
+import { REPO_ROOT, singleVmPlan } from "../test_helpers.ts";
 
 /** QEMU processes this test process started (setpriv execs QEMU, so this is their parent). */
 async function ourQemuProcesses(): Promise<number[]> {
@@ -34,7 +32,7 @@ Deno.test("faults: hang, panic and CRIU crash are results of their cell only", a
   ];
   const pick = (...names: string[]): CaseDefinition[] =>
     names.map((name) => cases.find((c) => c.name === name)!);
-  const outDir = join(REPO, "out/test-runs/faults");
+  const outDir = join(REPO_ROOT, "out/test-runs/faults");
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   const plan = singleVmPlan(
     outDir,

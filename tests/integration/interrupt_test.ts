@@ -7,9 +7,9 @@ import assert from "assert";
 import { join } from "node:path";
 import { readResults } from "../../harness/core/results.ts";
 import type { ResultsFile } from "../../harness/core/types.ts";
+import { cliCommand, REPO_ROOT } from "../test_helpers.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname;
-const OUT = join(REPO, "out/test-runs/interrupt");
+const OUT = join(REPO_ROOT, "out/test-runs/interrupt");
 const SELECTION = [
   "--criu",
   "4.1.1",
@@ -20,11 +20,7 @@ const SELECTION = [
 ];
 
 function matrix(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(REPO, "harness/cli/main.ts"), "matrix", ...args],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  return cliCommand(["matrix", ...args], { stdout: "null" }).spawn();
 }
 
 async function cellsOnDisk(dir: string): Promise<number> {

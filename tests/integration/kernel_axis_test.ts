@@ -12,30 +12,16 @@ import { fetchDebianKernel } from "../../vm/debian_kernel.ts";
 import { findUnpackedKernel } from "../../vm/image.ts";
 import { readResults } from "../../harness/core/results.ts";
 import { kernelRecipe } from "../../vm/recipes.ts";
-
-const REPO = new URL("../../", import.meta.url).pathname;
+import { REPO_ROOT, runCli } from "../test_helpers.ts";
 
 /** Runs `task matrix` with `args` into `out`; returns its stderr, for failure messages. */
 async function runMatrix(out: string, args: string[]): Promise<string> {
   await Deno.remove(out, { recursive: true }).catch(() => {});
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      join(REPO, "harness/cli/main.ts"),
-      "matrix",
-      ...args,
-      "--out",
-      out,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(output.stderr);
+  return (await runCli(["matrix", ...args, "--out", out], { stdout: "null" })).stderr;
 }
 
 Deno.test("kernel axis: an old CRIU on a new kernel fails in its probe", async () => {
-  const out = join(REPO, "out/test-runs/kernel-axis");
+  const out = join(REPO_ROOT, "out/test-runs/kernel-axis");
   const stderr = await runMatrix(out, [
     ...["--criu", "3.17.1", "--kernel", "bookworm,sid", "--arch", "x86_64", "--case", "sigstop"],
   ]);
@@ -56,7 +42,7 @@ Deno.test("kernel axis: a Debian kernel package version and a kernel you built",
   // trixie's kernel, fetched once: its version is one axis value (looked up in every suite),
   // and its files, laid out as `make bzImage modules_install INSTALL_MOD_PATH=DIR` leaves them,
   // the other.
-  const scratch = await Deno.makeTempDir({ dir: join(REPO, "out"), prefix: "kernel-axis-" });
+  const scratch = await Deno.makeTempDir({ dir: join(REPO_ROOT, "out"), prefix: "kernel-axis-" });
   const root = join(scratch, "root");
   await Deno.mkdir(root);
   const version = await withIndexes(
@@ -70,7 +56,7 @@ Deno.test("kernel axis: a Debian kernel package version and a kernel you built",
   await Deno.rename(vmlinuz, join(built, "bzImage"));
   await Deno.rename(installed, join(built, "lib/modules", release));
 
-  const out = join(REPO, "out/test-runs/kernel-kinds");
+  const out = join(REPO_ROOT, "out/test-runs/kernel-kinds");
   const local = `${built}/bzImage+${built}`;
   const stderr = await runMatrix(out, [
     ...["--criu", "4.1.1", "--arch", "x86_64", "--case", "sigstop,sigtstp"],

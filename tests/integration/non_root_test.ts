@@ -7,8 +7,8 @@
 import assert from "assert";
 import { join } from "node:path";
 import { readResults } from "../../harness/core/results.ts";
+import { REPO_ROOT } from "../test_helpers.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname;
 const USER = "criu-matrix-test";
 
 async function run(command: string[], env?: Record<string, string>): Promise<Deno.CommandOutput> {
@@ -34,7 +34,7 @@ Deno.test({
     for (
       const entry of ["harness", "vm", "reports", "cases", "fixtures", "deno.json", "deno.lock"]
     ) {
-      assert.equal((await run(["cp", "-a", join(REPO, entry), repo])).code, 0, entry);
+      assert.equal((await run(["cp", "-a", join(REPO_ROOT, entry), repo])).code, 0, entry);
     }
     assert.equal((await run(["chown", "-R", `${USER}:${USER}`, home])).code, 0);
     await Deno.chmod(deno, 0o755);

@@ -6,20 +6,10 @@ import assert from "assert";
 import { join } from "node:path";
 import { readResults } from "../../harness/core/results.ts";
 import type { ResultsFile } from "../../harness/core/types.ts";
+import { REPO_ROOT, runCli } from "../test_helpers.ts";
 
-const REPO = new URL("../../", import.meta.url).pathname;
-const OUT = join(REPO, "out/test-runs/shard-merge");
+const OUT = join(REPO_ROOT, "out/test-runs/shard-merge");
 const SELECTION = ["--criu", "3.17.1,4.1.1", "--arch", "x86_64", "--case", "sigstop,sigtstp"];
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(REPO, "harness/cli/main.ts"), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
 
 function outcomes(results: ResultsFile): string[] {
   return results.cells.map((c) =>
@@ -29,13 +19,13 @@ function outcomes(results: ResultsFile): string[] {
 
 Deno.test("plan, run shards, merge: the same cells as one unsharded run", async () => {
   await Deno.remove(OUT, { recursive: true }).catch(() => {});
-  const plan = await cli(["plan", ...SELECTION, "--shards", "2", "--format", "github"]);
+  const plan = await runCli(["plan", ...SELECTION, "--shards", "2", "--format", "github"]);
   assert.equal(plan.code, 0, plan.stderr);
   const shards: string[] = JSON.parse(plan.stdout).include.map((s: { shard: string }) => s.shard);
   assert.deepEqual(shards, ["1/2", "2/2"]);
 
   for (const [index, shard] of shards.entries()) {
-    const run = await cli([
+    const run = await runCli([
       "matrix",
       ...SELECTION,
       "--shard",
@@ -45,14 +35,14 @@ Deno.test("plan, run shards, merge: the same cells as one unsharded run", async 
     ]);
     assert.ok([0, 4].includes(run.code), run.stderr.slice(-2000));
   }
-  const merged = await cli([
+  const merged = await runCli([
     "merge",
     "--out",
     join(OUT, "merged"),
     ...shards.map((_, index) => join(OUT, `s${index}`)),
   ]);
   assert.ok([0, 4].includes(merged.code), merged.stderr.slice(-2000));
-  const whole = await cli(["matrix", ...SELECTION, "--out", join(OUT, "whole")]);
+  const whole = await runCli(["matrix", ...SELECTION, "--out", join(OUT, "whole")]);
   assert.ok([0, 4].includes(whole.code), whole.stderr.slice(-2000));
 
   const mergedResults = await readResults(join(OUT, "merged/results.json"));
@@ -70,7 +60,7 @@ Deno.test("plan, run shards, merge: the same cells as one unsharded run", async 
   const copy = join(OUT, "s0-copy");
   const cp = await new Deno.Command("cp", { args: ["-r", join(OUT, "s0"), copy] }).output();
   assert.equal(cp.code, 0);
-  const overlap = await cli(["merge", "--out", join(OUT, "bad"), join(OUT, "s0"), copy]);
+  const overlap = await runCli(["merge", "--out", join(OUT, "bad"), join(OUT, "s0"), copy]);
   assert.equal(overlap.code, 2, overlap.stderr);
   assert.match(
     overlap.stderr,

@@ -26,6 +26,7 @@ Deno.test("parseBisectOptions", async (t) => {
       to: "v4.1",
       find: "regression",
       legacyNames: true,
+      buildFlags: "criu",
       case: "sigttin",
       arch: "x86_64",
       kernel: "native",

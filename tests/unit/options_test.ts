@@ -102,7 +102,7 @@ Deno.test("parseMatrixOptions", async (t) => {
       "--kernel",
       `native,6.12.95-1~bpo12+1,${dir}/bzImage+${dir},${dir}/Image.gz`,
     ];
-    const custom = await resolveCustomKernels(args);
+    const custom = await resolveCustomKernels([args[1]]);
     assert.deepEqual(custom["6.12.95-1~bpo12+1"], {
       kind: "package",
       name: "6.12.95-1~bpo12+1",
@@ -131,11 +131,11 @@ Deno.test("parseMatrixOptions", async (t) => {
       /--kernel .*Image\.gz: an aarch64 kernel, but --arch is x86_64; add --arch aarch64/,
     );
     await assert.rejects(
-      () => resolveCustomKernels(["--kernel", `${dir}/README`]),
+      () => resolveCustomKernels([`${dir}/README`]),
       /README: not a kernel image criu-matrix can boot: expected an x86_64 bzImage/,
     );
     await assert.rejects(
-      () => resolveCustomKernels(["--kernel", `${dir}/missing`]),
+      () => resolveCustomKernels([`${dir}/missing`]),
       /missing: cannot read it/,
     );
     await Deno.remove(dir, { recursive: true });
