@@ -64,23 +64,8 @@ interface Manifest {
   buildSeconds: number;
 }
 
-/**
- * The cache directory: `$CRIU_MATRIX_CACHE`, else `$XDG_CACHE_HOME/criu-matrix`, else
- * `~/.cache/criu-matrix`.
- *
- * @example
- * ```ts
- * import { defaultCacheDir } from "./image.ts";
- * console.log(defaultCacheDir().endsWith("criu-matrix"));
- * ```
- */
-export function defaultCacheDir(): string {
-  const explicit = Deno.env.get("CRIU_MATRIX_CACHE");
-  if (explicit) return explicit;
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  if (xdg) return join(xdg, "criu-matrix");
-  return join(Deno.env.get("HOME") ?? "/tmp", ".cache", "criu-matrix");
-}
+/** The cache directory (see {@link defaultCacheDir}); kept here for the modules that import it from here. */
+export { defaultCacheDir } from "../harness/host/cache_dir.ts";
 
 /**
  * The cache directory name of a recipe: readable prefix plus the recipe's hash.

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { defaultCacheDir } from "../../vm/image.ts";
+import { defaultCacheDir } from "./cache_dir.ts";
 
 /**
  * The lock file that serialises host package installs: `CACHE/.locks/host-packages`.

@@ -195,7 +195,7 @@ Deno.test("parseMatrixOptions", async (t) => {
     assertUsageError(
       ["--arches", "x86_64"],
       'unknown option "--arches"',
-      "accepted: --arch, --criu, --case, --kernel, --cpu, --jobs, --out, --timeout-scale, --baseline, --shard, --criu-repo, --zdtm, --resume, --rerun-failed, --list, --help",
+      "accepted: --arch, --criu, --case, --kernel, --cpu, --jobs, --out, --timeout-scale, --baseline, --shard, --build-flags, --criu-repo, --zdtm, --resume, --rerun-failed, --list, --help",
     );
     assertUsageError(["sigstop"], 'unexpected argument "sigstop"', "--arch");
   });
