@@ -534,6 +534,8 @@ async function buildInEras(
 export async function ensureCriuBuild(options: {
   /** Distribution flags (`--build-flags debian-SUITE`), or null for CRIU's own. */
   flags?: BuildFlags | null;
+  /** The commit `tree` was exported from (it has no .git), when it was. */
+  commit?: string;
   tree: string;
   patches: string[];
   arch: Arch;
@@ -544,7 +546,11 @@ export async function ensureCriuBuild(options: {
   const tree = resolve(options.tree);
   if (!(await isCriuTree(tree))) throw notACriuTree(tree);
   const version = await readCriuVersion(tree);
-  const { files, commit, dirty } = await describeTree(tree);
+  const described = await describeTree(tree);
+  const { files } = described;
+  // A tree exported from a commit is that commit: cached as its checkout would be.
+  const commit = options.commit ?? described.commit;
+  const dirty = options.commit ? false : described.dirty;
   const patches: CriuBuild["origin"]["patches"] = [];
   for (const path of options.patches.map((p) => resolve(p))) {
     const sha256 = await sha256File(path).catch(() => {

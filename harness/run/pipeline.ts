@@ -158,6 +158,7 @@ async function customCriu(vm: VmPlan, options: PipelineOptions): Promise<GuestCr
       : origin.tree;
     const build = await ensureCriuBuild({
       flags: await debianBuildFlags(vm.criu.buildFlags ?? "criu", vm.arch, options.cacheDir),
+      commit: origin.kind === "revision" ? origin.commit : undefined,
       tree,
       patches: origin.kind === "source" ? origin.patches : [],
       arch: vm.arch,
