@@ -19,6 +19,7 @@ import {
   verdictDetail,
 } from "./grid.ts";
 import { describeRunTimes } from "./run_times.ts";
+import { historyRows, renderHistoryMarkdown } from "./history.ts";
 import { SIGNAL_SUPPORT_RULE, type SignalSupport, stopSignalSupport } from "./signal_support.ts";
 import { formatDuration } from "./terminal.ts";
 
@@ -53,6 +54,7 @@ export function renderMarkdownReport(
     renderUnexpected(results),
     renderMatrix(grid),
     renderSignalSupport(grid, cases),
+    renderHistoryMarkdown(historyRows(results.cells)),
     renderFailures(grid),
   ].filter((section) => section !== "").join("\n\n") + "\n";
 }

@@ -1,0 +1,91 @@
+/**
+ * The history view: over a run of several CRIU releases, for each case and arch, the first
+ * release from which the case passes ("since", as browsers' compatibility tables say) and the
+ * last release where it fails. Releases are ordered by their version (`3.17-0-g…` is 3.17);
+ * the kernel and CPU are part of a row's key, so several kernels make several rows.
+ *
+ * @module
+ */
+import type { CellResult } from "../harness/core/types.ts";
+import { compareVersions, parseVersion } from "../harness/core/version_range.ts";
+
+/** One row of the history: a case on an arch (and kernel, CPU) across the CRIU versions run. */
+export interface HistoryRow {
+  case: string;
+  arch: string;
+  kernel: string;
+  /** The CRIU versions run, oldest first, with their verdicts. */
+  verdicts: { version: string; verdict: CellResult["verdict"] }[];
+  /** The first version from which every later one passes; null if the newest does not pass. */
+  since: string | null;
+  /** The newest version that fails; null if none does. */
+  lastFail: string | null;
+}
+
+function byVersion(a: string, b: string): number {
+  try {
+    return compareVersions(parseVersion(a), parseVersion(b)) || a.localeCompare(b);
+  } catch {
+    return a.localeCompare(b);
+  }
+}
+
+/**
+ * The history rows of `cells`, or none when fewer than two CRIU versions were run.
+ *
+ * @example
+ * ```ts
+ * import { historyRows } from "./history.ts";
+ * const cell = (version: string, verdict: "pass" | "fail") =>
+ *   ({ case: "sigtstp", arch: "x86_64", kernel: { name: "bookworm" }, criu: { version }, verdict }) as never;
+ * const [row] = historyRows([cell("3.18-0-g4c1a", "pass"), cell("3.17-0-g4f8f", "fail")]);
+ * [row.since, row.lastFail]; // ["3.18-0-g4c1a", "3.17-0-g4f8f"]
+ * ```
+ */
+export function historyRows(cells: readonly CellResult[]): HistoryRow[] {
+  if (new Set(cells.map((cell) => cell.criu.version)).size < 2) return [];
+  const groups = new Map<string, CellResult[]>();
+  for (const cell of cells) {
+    const key = `${cell.case}\t${cell.arch}\t${cell.kernel.name}`;
+    groups.set(key, [...groups.get(key) ?? [], cell]);
+  }
+  return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, group]) => {
+    const [name, arch, kernel] = key.split("\t");
+    const verdicts = group.map((cell) => ({ version: cell.criu.version, verdict: cell.verdict }))
+      .sort((a, b) => byVersion(a.version, b.version));
+    const fails = verdicts.filter((v) => v.verdict === "fail");
+    const lastFail = fails.at(-1)?.version ?? null;
+    let since: string | null = null;
+    for (let i = verdicts.length - 1; i >= 0 && verdicts[i].verdict === "pass"; i--) {
+      since = verdicts[i].version;
+    }
+    return { case: name, arch, kernel, verdicts, since, lastFail };
+  });
+}
+
+/**
+ * The history as a Markdown section; empty when there is no history to show.
+ *
+ * @example
+ * ```ts
+ * import { renderHistoryMarkdown } from "./history.ts";
+ * renderHistoryMarkdown([]); // ""
+ * ```
+ */
+export function renderHistoryMarkdown(rows: readonly HistoryRow[]): string {
+  if (rows.length === 0) return "";
+  return [
+    "## History",
+    "",
+    "Since: the first CRIU version from which the case passes in every later version run; " +
+    "last fail: the newest version where it fails (error and skip cells count for neither).",
+    "",
+    "| Case | Arch | Kernel | Since | Last fail | Verdicts, oldest first |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows.map((row) =>
+      `| \`${row.case}\` | ${row.arch} | ${row.kernel} | ${row.since ?? "never"} | ${
+        row.lastFail ?? "-"
+      } | ${row.verdicts.map((v) => `${v.version} ${v.verdict}`).join(", ")} |`
+    ),
+  ].join("\n");
+}
