@@ -9,6 +9,16 @@
 import type { CellResult } from "../harness/core/types.ts";
 import { compareVersions, parseVersion } from "../harness/core/version_range.ts";
 
+/** A commit a bisect found for a case on an arch (`task report --bisect DIR`). */
+export interface HistoryChange {
+  case: string;
+  arch: string;
+  /** `regression` or `fix`. */
+  find: string;
+  commit: string;
+  subject: string;
+}
+
 /** One row of the history: a case on an arch (and kernel, CPU) across the CRIU versions run. */
 export interface HistoryRow {
   case: string;
@@ -20,6 +30,8 @@ export interface HistoryRow {
   since: string | null;
   /** The newest version that fails; null if none does. */
   lastFail: string | null;
+  /** The fix or regression commits bisects found for this case and arch. */
+  changes: HistoryChange[];
 }
 
 function byVersion(a: string, b: string): number {
@@ -42,7 +54,10 @@ function byVersion(a: string, b: string): number {
  * [row.since, row.lastFail]; // ["3.18-0-g4c1a", "3.17-0-g4f8f"]
  * ```
  */
-export function historyRows(cells: readonly CellResult[]): HistoryRow[] {
+export function historyRows(
+  cells: readonly CellResult[],
+  changes: readonly HistoryChange[] = [],
+): HistoryRow[] {
   if (new Set(cells.map((cell) => cell.criu.version)).size < 2) return [];
   const groups = new Map<string, CellResult[]>();
   for (const cell of cells) {
@@ -59,7 +74,8 @@ export function historyRows(cells: readonly CellResult[]): HistoryRow[] {
     for (let i = verdicts.length - 1; i >= 0 && verdicts[i].verdict === "pass"; i--) {
       since = verdicts[i].version;
     }
-    return { case: name, arch, kernel, verdicts, since, lastFail };
+    const found = changes.filter((change) => change.case === name && change.arch === arch);
+    return { case: name, arch, kernel, verdicts, since, lastFail, changes: found };
   });
 }
 
@@ -80,12 +96,28 @@ export function renderHistoryMarkdown(rows: readonly HistoryRow[]): string {
     "Since: the first CRIU version from which the case passes in every later version run; " +
     "last fail: the newest version where it fails (error and skip cells count for neither).",
     "",
-    "| Case | Arch | Kernel | Since | Last fail | Verdicts, oldest first |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| Case | Arch | Kernel | Since | Last fail | Fix / regression | Verdicts, oldest first |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map((row) =>
       `| \`${row.case}\` | ${row.arch} | ${row.kernel} | ${row.since ?? "never"} | ${
         row.lastFail ?? "-"
-      } | ${row.verdicts.map((v) => `${v.version} ${v.verdict}`).join(", ")} |`
+      } | ${describeChanges(row.changes)} | ${
+        row.verdicts.map((v) => `${v.version} ${v.verdict}`).join(", ")
+      } |`
     ),
   ].join("\n");
+}
+
+/**
+ * The bisect findings of a row, one phrase each (`fix c7858ba42bed infect: add SIGTSTP support`).
+ *
+ * @example
+ * ```ts
+ * import { describeChanges } from "./history.ts";
+ * describeChanges([]); // "-"
+ * ```
+ */
+export function describeChanges(changes: readonly HistoryChange[]): string {
+  if (changes.length === 0) return "-";
+  return changes.map((c) => `${c.find} ${c.commit.slice(0, 12)} ${c.subject}`).join("; ");
 }

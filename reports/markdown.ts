@@ -19,7 +19,7 @@ import {
   verdictDetail,
 } from "./grid.ts";
 import { describeRunTimes } from "./run_times.ts";
-import { historyRows, renderHistoryMarkdown } from "./history.ts";
+import { type HistoryChange, historyRows, renderHistoryMarkdown } from "./history.ts";
 import { SIGNAL_SUPPORT_RULE, type SignalSupport, stopSignalSupport } from "./signal_support.ts";
 import { formatDuration } from "./terminal.ts";
 
@@ -45,6 +45,7 @@ const SYMBOL = { pass: "✅", fail: "❌", error: "⚠️", skip: "➖" } as con
 export function renderMarkdownReport(
   results: ResultsFile,
   cases: readonly CaseDefinition[],
+  changes: readonly HistoryChange[] = [],
 ): string {
   const grid = buildMatrixGrid(results);
   return [
@@ -54,7 +55,7 @@ export function renderMarkdownReport(
     renderUnexpected(results),
     renderMatrix(grid),
     renderSignalSupport(grid, cases),
-    renderHistoryMarkdown(historyRows(results.cells)),
+    renderHistoryMarkdown(historyRows(results.cells, changes)),
     renderFailures(grid),
   ].filter((section) => section !== "").join("\n\n") + "\n";
 }

@@ -10,6 +10,8 @@ import { loadCases } from "../core/cases.ts";
 import { InputError } from "../core/errors.ts";
 import { readResults, RESULTS_FILE_NAME } from "../core/results.ts";
 import { writeReportFiles } from "../run/report_files.ts";
+import { BISECT_FILE_NAME, type BisectReport } from "../bisect/report.ts";
+import type { HistoryChange } from "../../reports/history.ts";
 import { formatUsage, HELP_SPEC, type OptionSpec, readRawValues } from "./options.ts";
 
 const REPORT_SPECS: readonly OptionSpec[] = [
@@ -19,19 +21,37 @@ const REPORT_SPECS: readonly OptionSpec[] = [
     help:
       "A run (or merge) directory holding results.json; its reports are written again (required).",
   },
+  {
+    name: "bisect",
+    value: "DIR",
+    repeatable: true,
+    help: "A task bisect output directory (bisect.json) whose fix or regression the history " +
+      "view names for its case and arch. Repeatable.",
+  },
   HELP_SPEC,
 ];
 
 /** The `--help` text of `task report`. */
 export const REPORT_USAGE: string = formatUsage(
   [
-    "Usage: deno task report --in DIR",
+    "Usage: deno task report --in DIR [--bisect DIR]...",
     "",
     "Renders report.md, junit.xml and index.html of DIR again from its results.json (e.g. after",
     "a criu-matrix upgrade), and prints the matrix.",
   ],
   REPORT_SPECS,
 );
+
+/** The finding of the bisect in `dir`, as the history view shows it; none if it found nothing. */
+async function readChange(dir: string): Promise<HistoryChange[]> {
+  const file = join(dir, BISECT_FILE_NAME);
+  const text = await Deno.readTextFile(file).catch(() => {
+    throw new InputError(`--bisect ${dir}: no ${BISECT_FILE_NAME} there (a task bisect --out)`);
+  });
+  const report = JSON.parse(text) as BisectReport;
+  if (!report.firstNew || !report.find) return [];
+  return [{ case: report.case, arch: report.arch, find: report.find, ...report.firstNew }];
+}
 
 /**
  * Runs `task report ARGS` and resolves to its exit status. An unknown option or a missing
@@ -58,7 +78,9 @@ export async function reportCommand(args: string[]): Promise<number> {
   }
   const results = await readResults(join(dir, RESULTS_FILE_NAME));
   const cases = await loadCases();
-  await writeReportFiles(dir, results, cases);
+  const changes = [];
+  for (const bisectDir of values.get("bisect") ?? []) changes.push(...await readChange(bisectDir));
+  await writeReportFiles(dir, results, cases, changes);
   console.log(renderTerminalMatrix(results));
   return 0;
 }
