@@ -13,7 +13,7 @@
  * @module
  */
 import { InfraError, InputError } from "../core/errors.ts";
-import { EXIT_CODES } from "../core/exit_codes.ts";
+import { exitCodeOfError } from "../core/exit_codes.ts";
 import { bisectCommand } from "./bisect.ts";
 import { log } from "./log.ts";
 import { matrixCommand } from "./matrix.ts";
@@ -33,23 +33,6 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
 function isHostFailure(error: unknown): boolean {
   return error instanceof InfraError ||
     Object.values(Deno.errors).some((kind) => error instanceof kind);
-}
-
-/**
- * The exit status a failed command ends with, chosen by the error's class: 2 for bad input
- * ({@link InputError}: nothing ran), 1 for anything else.
- *
- * @example
- * ```ts
- * import { exitCodeOfError } from "./main.ts";
- * import { InfraError, InputError } from "../core/errors.ts";
- * exitCodeOfError(new InputError('--arch: unknown value "sparc"')); // 2
- * exitCodeOfError(new InfraError("cannot write results.json")); // 1
- * exitCodeOfError(new Deno.errors.PermissionDenied("/out")); // 1
- * ```
- */
-export function exitCodeOfError(error: unknown): number {
-  return error instanceof InputError ? EXIT_CODES.usage.code : EXIT_CODES.error.code;
 }
 
 /**

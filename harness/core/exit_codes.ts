@@ -6,6 +6,7 @@
  * @module
  */
 
+import { InputError } from "./errors.ts";
 import { cellKey } from "./results.ts";
 import type { CellResult, TriageStatus, Verdict } from "./types.ts";
 
@@ -77,6 +78,23 @@ const STATUS_EXIT: Readonly<Record<TriageStatus, number>> = {
   "xpass": EXIT_CODES.unexpected.code,
   "flaky": EXIT_CODES.unexpected.code,
 };
+
+/**
+ * The exit status a failed command ends with, chosen by the error's class: 2 for bad input
+ * ({@link InputError}: nothing ran), 1 for anything else.
+ *
+ * @example
+ * ```ts
+ * import { exitCodeOfError } from "./exit_codes.ts";
+ * import { InfraError, InputError } from "./errors.ts";
+ * exitCodeOfError(new InputError('--arch: unknown value "sparc"')); // 2
+ * exitCodeOfError(new InfraError("cannot write results.json")); // 1
+ * exitCodeOfError(new Deno.errors.PermissionDenied("/out")); // 1
+ * ```
+ */
+export function exitCodeOfError(error: unknown): number {
+  return error instanceof InputError ? EXIT_CODES.usage.code : EXIT_CODES.error.code;
+}
 
 /**
  * The help text's "Exit status" section: `heading`, then one line per status of `codes` (by

@@ -6,6 +6,7 @@
  * @module
  */
 import { ensureHostTools, type HostTool } from "./host_tools.ts";
+import { exitCodeOfError } from "../core/exit_codes.ts";
 import { ARCHES } from "../core/types.ts";
 
 /** What the tests use beyond a matrix run. */
@@ -25,6 +26,6 @@ if (import.meta.main) {
     );
   } catch (error) {
     console.error(`criu-matrix setup: ${error instanceof Error ? error.message : error}`);
-    Deno.exit(2);
+    Deno.exit(exitCodeOfError(error));
   }
 }

@@ -1,5 +1,6 @@
 import assert from "assert";
-import { exitCodeOfError, main } from "../../harness/cli/main.ts";
+import { main } from "../../harness/cli/main.ts";
+import { exitCodeOfError } from "../../harness/core/exit_codes.ts";
 import { CaseFileError } from "../../harness/core/cases.ts";
 import { InfraError, InputError } from "../../harness/core/errors.ts";
 import { ExpectationsFileError } from "../../harness/core/expectations.ts";
