@@ -2,7 +2,7 @@
  * The history view: over a run of several CRIU releases, for each case and arch, the first
  * release from which the case passes ("since", as browsers' compatibility tables say) and the
  * last release where it fails. Releases are ordered by their version (`3.17-0-g…` is 3.17);
- * the kernel and CPU are part of a row's key, so several kernels make several rows.
+ * a row spans every kernel its cells ran on (named in its kernel column).
  *
  * @module
  */
@@ -61,11 +61,14 @@ export function historyRows(
   if (new Set(cells.map((cell) => cell.criu.version)).size < 2) return [];
   const groups = new Map<string, CellResult[]>();
   for (const cell of cells) {
-    const key = `${cell.case}\t${cell.arch}\t${cell.kernel.name}`;
+    // Not by kernel: a native kernel follows the suite each release was built for (5.10 for the
+    // releases built in bullseye's root), and a release's history spans those eras.
+    const key = `${cell.case}\t${cell.arch}`;
     groups.set(key, [...groups.get(key) ?? [], cell]);
   }
   return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, group]) => {
-    const [name, arch, kernel] = key.split("\t");
+    const [name, arch] = key.split("\t");
+    const kernel = [...new Set(group.map((cell) => cell.kernel.name))].join(", ");
     const verdicts = group.map((cell) => ({ version: cell.criu.version, verdict: cell.verdict }))
       .sort((a, b) => byVersion(a.version, b.version));
     const fails = verdicts.filter((v) => v.verdict === "fail");
