@@ -25,7 +25,7 @@ import {
   type CellTriage,
   type CheckResult,
   type CriuCommandResult,
-  DEBIAN_SUITES,
+  GUEST_SUITES,
   type ResultsFile,
   type RunInfo,
   STAGES,
@@ -317,7 +317,7 @@ function readCell(value: unknown, field: string): CellResult {
     arch: readOneOf(record.arch, at("arch"), ARCHES),
     criu: {
       version: readString(criu.version, criuAt("version"), { nonEmpty: true }),
-      suite: readOneOf(criu.suite, criuAt("suite"), DEBIAN_SUITES),
+      suite: readOneOf(criu.suite, criuAt("suite"), GUEST_SUITES),
       packageVersion: readString(criu.packageVersion, criuAt("packageVersion")),
       reportedVersion: readNullable(criu.reportedVersion, criuAt("reportedVersion"), readString),
     },
