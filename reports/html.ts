@@ -32,6 +32,7 @@ import {
 import { logLinks } from "./logs.ts";
 import { escapeMarkup as h } from "./markup.ts";
 import { describeRunTimes } from "./run_times.ts";
+import { describeChanges, type HistoryChange, type HistoryRow, historyRows } from "./history.ts";
 import {
   decidingCasesText,
   SIGNAL_SUPPORT_RULE,
@@ -86,6 +87,7 @@ const SUPPORT_SYMBOL: Readonly<Record<SignalSupport["level"], string>> = {
 export function renderHtmlReport(
   results: ResultsFile,
   cases: readonly CaseDefinition[],
+  changes: readonly HistoryChange[] = [],
 ): string {
   const grid = buildMatrixGrid(results);
   const descriptions = new Map(cases.map((definition) => [definition.name, definition]));
@@ -106,6 +108,7 @@ ${renderRunTimes(results)}
 ${renderLegend()}
 ${renderMatrix(grid, descriptions)}
 ${renderSignalSupport(grid, cases)}
+${renderHistory(historyRows(results.cells, changes))}
 </main>
 ${
     grid.columns.flatMap((column) =>
@@ -261,6 +264,28 @@ ${
 <h2>Stop signal support</h2>
 <p>${h(SIGNAL_SUPPORT_RULE)}</p>
 ${body}
+</section>`;
+}
+
+/** The history section (see reports/history.ts); empty without several CRIU versions. */
+function renderHistory(rows: readonly HistoryRow[]): string {
+  if (rows.length === 0) return "";
+  const body = rows.map((row) =>
+    `<tr><td><code>${h(row.case)}</code></td><td>${h(row.arch)}</td><td>${h(row.kernel)}</td>` +
+    `<td>${h(row.since ?? "never")}</td><td>${h(row.lastFail ?? "-")}</td>` +
+    `<td>${h(describeChanges(row.changes))}</td><td>${
+      row.verdicts.map((v) => `<span class="chip v-${v.verdict}">${h(v.version)}</span>`).join(" ")
+    }</td></tr>`
+  ).join("\n");
+  return `<section id="history">
+<h2>History</h2>
+<p>Since: the first CRIU version from which the case passes in every later version run; last
+fail: the newest version where it fails.</p>
+<table><thead><tr><th>Case</th><th>Arch</th><th>Kernel</th><th>Since</th><th>Last fail</th>
+<th>Fix / regression</th><th>Verdicts, oldest first</th></tr></thead>
+<tbody>
+${body}
+</tbody></table>
 </section>`;
 }
 

@@ -23,6 +23,7 @@ import {
 import { type LogLink, logLinks } from "./logs.ts";
 import { withoutControls } from "./plain_text.ts";
 import { describeRunTimes } from "./run_times.ts";
+import { describeChanges, type HistoryChange, type HistoryRow, historyRows } from "./history.ts";
 import {
   decidingCasesText,
   SIGNAL_SUPPORT_RULE,
@@ -55,6 +56,7 @@ const EQUIVALENT_SYMBOL = `${SYMBOL.pass}${EQUIVALENT.mark}`;
 export function renderMarkdownReport(
   results: ResultsFile,
   cases: readonly CaseDefinition[],
+  changes: readonly HistoryChange[] = [],
 ): string {
   const grid = buildMatrixGrid(results);
   return [
@@ -65,6 +67,7 @@ export function renderMarkdownReport(
     renderMatrix(grid),
     renderSignalSupport(grid, cases),
     renderEquivalents(grid),
+    renderHistoryMarkdown(historyRows(results.cells, changes)),
     renderFailures(grid),
   ].filter((section) => section !== "").join("\n\n") + "\n";
 }
@@ -251,6 +254,47 @@ function renderFailure(cell: CellResult, column: MatrixColumn): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * The history (see reports/history.ts) as a Markdown section; empty when there is no history.
+ * Names come from a results file: each is shown as inline code or escaped, on one line.
+ *
+ * @example
+ * ```ts
+ * import { renderHistoryMarkdown } from "./markdown.ts";
+ * renderHistoryMarkdown([]); // ""
+ * ```
+ */
+export function renderHistoryMarkdown(rows: readonly HistoryRow[]): string {
+  if (rows.length === 0) return "";
+  return [
+    "## History",
+    "",
+    "Since: the first CRIU version from which the case passes in every later version run; " +
+    "last fail: the newest version where it fails (error and skip cells count for neither).",
+    "",
+    table(
+      [
+        "Case",
+        "Arch",
+        "Kernel",
+        "Since",
+        "Last fail",
+        "Fix / regression",
+        "Verdicts, oldest first",
+      ],
+      rows.map((row) => [
+        code(row.case),
+        row.arch,
+        escapeInline(row.kernel),
+        row.since === null ? "never" : code(row.since),
+        row.lastFail === null ? "-" : code(row.lastFail),
+        escapeInline(describeChanges(row.changes)),
+        row.verdicts.map((v) => `${code(v.version)} ${v.verdict}`).join(", "),
+      ]),
+    ),
+  ].join("\n");
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -37,7 +37,10 @@ export interface RootfsImage {
   recipe: RootfsRecipe;
   dir: string;
   cpio: string;
-  /** The Debian version of the criu package inside, e.g. `3.17.1-2+deb12u2`. */
+  /**
+   * The Debian version of the criu package inside, e.g. `3.17.1-2+deb12u2`; `none` in a suite
+   * without one (bullseye), whose guests only run a CRIU brought by the user.
+   */
   criuPackageVersion: string;
 }
 
@@ -61,23 +64,8 @@ interface Manifest {
   buildSeconds: number;
 }
 
-/**
- * The cache directory: `$CRIU_MATRIX_CACHE`, else `$XDG_CACHE_HOME/criu-matrix`, else
- * `~/.cache/criu-matrix`.
- *
- * @example
- * ```ts
- * import { defaultCacheDir } from "./image.ts";
- * console.log(defaultCacheDir().endsWith("criu-matrix"));
- * ```
- */
-export function defaultCacheDir(): string {
-  const explicit = Deno.env.get("CRIU_MATRIX_CACHE");
-  if (explicit) return explicit;
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  if (xdg) return join(xdg, "criu-matrix");
-  return join(Deno.env.get("HOME") ?? "/tmp", ".cache", "criu-matrix");
-}
+/** The cache directory (see {@link defaultCacheDir}); kept here for the modules that import it from here. */
+export { defaultCacheDir } from "../harness/host/cache_dir.ts";
 
 /**
  * The cache directory name of a recipe: readable prefix plus the recipe's hash.
@@ -220,7 +208,9 @@ export async function ensureRootfs(
       const state = await indexes.open(recipe.apt.sources, recipe.arch, recipe.apt.options);
       await downloadPackages(state, recipe.packages, debs);
     });
-    const criuPackageVersion = await debVersion(debs, "criu");
+    const criuPackageVersion = recipe.packages.includes("criu")
+      ? await debVersion(debs, "criu")
+      : "none";
     const root = join(tmp, "root");
     await Deno.mkdir(root);
     await unpackDebs(debs, root, UNUSED_IN_GUESTS);

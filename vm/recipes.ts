@@ -108,8 +108,16 @@ export function rootfsRecipe(
     format: IMAGE_FORMAT,
     suite,
     arch,
-    // A CRIU brought by the user replaces the packaged one and may need more libraries.
-    packages: ["criu", "busybox-static", "kmod", "iproute2", "iptables", ...extraPackages],
+    // A CRIU brought by the user replaces the packaged one and may need more libraries; a suite
+    // without a CRIU package (bullseye) only ever runs one brought by the user.
+    packages: [
+      ...(suite === "bullseye" ? [] : ["criu"]),
+      "busybox-static",
+      "kmod",
+      "iproute2",
+      "iptables",
+      ...extraPackages,
+    ],
     apt: sourcesFor(suite),
   };
 }

@@ -1,22 +1,24 @@
 /**
- * `task bisect`: the first commit of a CRIU git repository at which one cell (a case on one
- * arch, kernel and CPU model) stops passing, found by `git bisect run`.
+ * `task bisect`: the first commit of a CRIU git repository after `--from` at which one cell (a
+ * case on one arch, kernel and CPU model) has another verdict than at `--from`, found by `git
+ * bisect run` in git's neutral terms (old: the verdict of `--from`, new: the other one): a
+ * regression when `--from` passes, a fix when it fails.
  *
  * The user's checkout is never touched: the bisect runs in a temporary `git worktree`, removed
  * at the end, on error and on interrupt too (bisect refs are per worktree, so they go with it).
- * Both endpoints are tested first, so a bisect never starts from a good commit that fails or a
- * bad one that passes. `git bisect run` wants a command, so each step is this same task run again
+ * Both endpoints are tested first: `--from` must pass or fail (as `--find` asks, if given) and
+ * `--to` must have the other verdict. `git bisect run` wants a command, so each step is this same task run again
  * with `--step` (same permissions, from deno.json): it builds CRIU at the commit checked out
  * (cached by commit), runs the cell through the ordinary pipeline into `OUT/commits/<commit>/`
- * and exits 0 for pass (good), 1 for fail (bad) and 125 for anything else (skipped: a harness,
- * VM or build problem is never counted as good or bad).
+ * and exits 0 for old, 1 for new and 125 for anything else (skipped: a harness, VM or build
+ * problem is never counted either way).
  *
  * @module
  */
 import { join, resolve } from "node:path";
 import { exists } from "../../vm/build_cache.ts";
 import { CRIU_TREE_MARKERS, notACriuTree } from "../builds/criu.ts";
-import type { BisectOptions } from "../core/command_options.ts";
+import type { BisectDirection, BisectOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
 import { denoTaskCommand } from "../host/deno_task.ts";
 import { git, NO_HOOKS } from "./git.ts";
@@ -38,21 +40,22 @@ const GIT_LOG_FILE_NAME = "git-bisect.log";
 
 /**
  * Checks the repository and both revisions before anything is built: `repo` must be the top of a
- * git checkout, each revision must name a commit holding a CRIU tree, and `good` must be an
- * ancestor of `bad`. Throws a {@link InputError} naming the value and what is accepted.
+ * git checkout, each revision must name a commit holding a CRIU tree, and `from` must be an
+ * ancestor of `to`. `names` are the options the revisions came from, for messages. Throws a {@link InputError} naming the value and what is accepted.
  *
  * @example
  * ```ts ignore
  * import { resolveBisectRepo } from "./driver.ts";
- * const { repo, good, bad } = await resolveBisectRepo("../criu", "v4.0", "v4.1");
- * console.log(repo, good.commit, bad.subject);
+ * const { repo, from, to } = await resolveBisectRepo("../criu", "v3.17", "v3.18");
+ * console.log(repo, from.commit, to.subject);
  * ```
  */
 export async function resolveBisectRepo(
   repo: string,
-  good: string,
-  bad: string,
-): Promise<{ repo: string; good: ResolvedRevision; bad: ResolvedRevision }> {
+  from: string,
+  to: string,
+  names: { from: string; to: string } = { from: "from", to: "to" },
+): Promise<{ repo: string; from: ResolvedRevision; to: ResolvedRevision }> {
   const dir = resolve(repo);
   const prefix = await git(dir, ["rev-parse", "--show-prefix"], true);
   if (prefix.code !== 0) {
@@ -92,84 +95,86 @@ export async function resolveBisectRepo(
     const subject = (await git(dir, ["log", "-1", "--format=%s", commit])).stdout.trim();
     return { rev, commit, subject };
   };
-  const goodRevision = await resolveRevision("good", good);
-  const badRevision = await resolveRevision("bad", bad);
-  if (goodRevision.commit === badRevision.commit) {
+  const fromRevision = await resolveRevision(names.from, from);
+  const toRevision = await resolveRevision(names.to, to);
+  const both = `--${names.from} ${from} and --${names.to} ${to}`;
+  if (fromRevision.commit === toRevision.commit) {
     throw new InputError(
-      `--good ${good} and --bad ${bad} are the same commit (${short(goodRevision.commit)}); ` +
-        `accepted: a --good older than --bad`,
+      `${both} are the same commit (${short(fromRevision.commit)}); ` +
+        `accepted: a --${names.from} older than --${names.to}`,
     );
   }
   const ancestor = await git(
     dir,
-    ["merge-base", "--is-ancestor", goodRevision.commit, badRevision.commit],
+    ["merge-base", "--is-ancestor", fromRevision.commit, toRevision.commit],
     true,
   );
   if (ancestor.code !== 0) {
     throw new InputError(
-      `--good ${good} is not an ancestor of --bad ${bad} in ${dir}; accepted: a --good older ` +
-        `than --bad on its history, since the bisect looks for the first bad commit after it`,
+      `--${names.from} ${from} is not an ancestor of --${names.to} ${to} in ${dir}; accepted: ` +
+        `a --${names.from} older than --${names.to} on its history, since the bisect looks ` +
+        `for the first commit after it whose verdict differs`,
     );
   }
-  return { repo: dir, good: goodRevision, bad: badRevision };
+  return { repo: dir, from: fromRevision, to: toRevision };
 }
 
 /**
- * Reads the output of `git bisect log`: the marks, and the first bad commit or, when only
- * skipped commits were left, the commits that may be it.
+ * Reads the output of `git bisect log` (started with the terms `old` and `new`): the marks, and
+ * the first new commit or, when only skipped commits were left, the commits that may be it.
  *
  * @example
  * ```ts
  * import { parseBisectLog } from "./driver.ts";
  * const log = parseBisectLog([
- *   "# bad: [" + "b".repeat(40) + "] Break it",
- *   "# good: [" + "a".repeat(40) + "] Fix it",
- *   "git bisect start 'B' 'A'",
- *   "# first bad commit: [" + "b".repeat(40) + "] Break it",
+ *   "# new: [" + "b".repeat(40) + "] infect: add SIGTSTP support",
+ *   "# old: [" + "a".repeat(40) + "] Release 3.17",
+ *   "git bisect start '--term-old=old' '--term-new=new' 'B' 'A'",
+ *   "# first new commit: [" + "b".repeat(40) + "] infect: add SIGTSTP support",
  * ].join("\n"));
- * log.firstBad?.subject; // "Break it"
- * log.marks.map((m) => m.mark); // ["bad", "good"]
+ * log.firstNew?.subject; // "infect: add SIGTSTP support"
+ * log.marks.map((m) => m.mark); // ["new", "old"]
  * ```
  */
 export function parseBisectLog(text: string): BisectLog {
-  const log: BisectLog = { marks: [], firstBad: null, candidates: [] };
+  const log: BisectLog = { marks: [], firstNew: null, candidates: [] };
   for (const line of text.split("\n")) {
     const match = line.match(
-      /^# (good|bad|skip|first bad commit|possible first bad commit): \[([0-9a-f]{40,64})\] ?(.*)$/,
+      /^# (old|new|skip|first new commit|possible first new commit): \[([0-9a-f]{40,64})\] ?(.*)$/,
     );
     if (!match) continue;
     const [, kind, commit, subject] = match;
-    if (kind === "first bad commit") log.firstBad = { commit, subject };
-    else if (kind === "possible first bad commit") log.candidates.push({ commit, subject });
-    else log.marks.push({ commit, subject, mark: kind as "good" | "bad" | "skip" });
+    if (kind === "first new commit") log.firstNew = { commit, subject };
+    else if (kind === "possible first new commit") log.candidates.push({ commit, subject });
+    else log.marks.push({ commit, subject, mark: kind as "old" | "new" | "skip" });
   }
   return log;
 }
 
 /**
- * Why an endpoint cannot start a bisect, or null when it does what it was given as: `--good`
- * passes, `--bad` fails. An error or skip verdict is a harness, image, VM or build problem
- * (`endpoint-error`); a pass or fail the wrong way round means the revision was wrong
- * (`wrong-endpoints`).
+ * Why an endpoint cannot start a bisect, or null when its verdict is one of `wanted`. An error or
+ * skip verdict is a harness, image, VM or build problem (`endpoint-error`); a pass or fail other
+ * than wanted means the revision (or `--find`) was wrong (`wrong-endpoints`).
  *
  * @example
  * ```ts
  * import { checkEndpoint } from "./driver.ts";
  * const problem = checkEndpoint(
- *   "good",
- *   { rev: "v4.0", commit: "a".repeat(40), subject: "Accept SIGTTIN" },
+ *   "to",
+ *   { rev: "v3.17", commit: "a".repeat(40), subject: "criu: Version 3.17" },
  *   { verdict: "fail", stage: "dump", summary: "dump exited 1", resultsDir: "commits/aaaaaaaaaaaa" },
+ *   ["pass"],
  * );
  * problem?.outcome; // "wrong-endpoints"
  * ```
  */
 export function checkEndpoint(
-  option: "good" | "bad",
+  option: string,
   revision: ResolvedRevision,
   cell: Pick<TestedCommit, "verdict" | "stage" | "summary" | "resultsDir">,
+  wanted: readonly ("pass" | "fail")[],
 ): { outcome: "endpoint-error" | "wrong-endpoints"; message: string } | null {
-  const wanted = option === "good" ? "pass" : "fail";
-  if (cell.verdict === wanted) return null;
+  if ((wanted as readonly string[]).includes(cell.verdict)) return null;
   const described = `--${option} ${revision.rev} (${short(revision.commit)} ${revision.subject}) ` +
     `is ${cell.verdict}${cell.stage ? ` at ${cell.stage}` : ""}: ${cell.summary} ` +
     `(see ${cell.resultsDir})`;
@@ -182,19 +187,18 @@ export function checkEndpoint(
   }
   return {
     outcome: "wrong-endpoints",
-    message: `${described}; a bisect needs a --good whose cell passes and a --bad whose cell ` +
-      `fails`,
+    message: `${described}; this bisect needs it to ${wanted.join(" or ")}`,
   };
 }
 
 /** Every commit tested so far, from the steps' files, in the order tested. */
-async function readTested(outDir: string, good: string, bad: string): Promise<TestedCommit[]> {
+async function readTested(outDir: string, from: string, to: string): Promise<TestedCommit[]> {
   const tested: TestedCommit[] = [];
   if (!(await exists(join(outDir, COMMITS_DIR)))) return tested;
   for await (const entry of Deno.readDir(join(outDir, COMMITS_DIR))) {
     const step = await readStep(outDir, join(COMMITS_DIR, entry.name));
     if (!step) continue;
-    const role = step.commit === good ? "good" : step.commit === bad ? "bad" : "step";
+    const role = step.commit === from ? "from" : step.commit === to ? "to" : "step";
     tested.push({ ...step, role });
   }
   return tested.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
@@ -238,7 +242,7 @@ async function ensureFreshOut(outDir: string): Promise<void> {
 }
 
 /**
- * Bisects: checks the repository, revisions and host tools, tests `good` and `bad` in a
+ * Bisects: checks the repository, revisions and host tools, tests `from` and `to` in a
  * temporary worktree, then drives `git bisect run` with a step per commit; writes
  * `OUT/bisect.json` (the returned {@link BisectReport}), `OUT/git-bisect.log` and each tested
  * commit's results under `OUT/commits/`. The worktree is removed whatever happens; SIGINT and
@@ -250,11 +254,11 @@ async function ensureFreshOut(outDir: string): Promise<void> {
  * import { runBisect } from "./driver.ts";
  * import { parseBisectOptions } from "../cli/bisect.ts";
  * const options = parseBisectOptions(
- *   ["--case", "sigttin", "--good", "v4.0", "--bad", "v4.1", "--repo", "../criu"],
- *   { caseNames: ["sigttin"] },
+ *   ["--case", "sigtstp", "--from", "v3.17", "--to", "v3.18", "--repo", "../criu"],
+ *   { caseNames: ["sigtstp"] },
  * );
  * const report = await runBisect(options, console.error);
- * console.log(report.firstBad?.commit);
+ * console.log(report.firstNew?.commit);
  * ```
  */
 export async function runBisect(
@@ -262,7 +266,11 @@ export async function runBisect(
   log: (line: string) => void,
 ): Promise<BisectReport> {
   const startedAt = new Date().toISOString();
-  const { repo, good, bad } = await resolveBisectRepo(options.repo, options.good, options.bad);
+  const names = options.find === "regression" && options.legacyNames
+    ? { from: "good", to: "bad" }
+    : { from: "from", to: "to" };
+  const { repo, from, to } = await resolveBisectRepo(options.repo, options.from, options.to, names);
+  let find: BisectDirection | null = options.find === "either" ? null : options.find;
   const outDir = resolve(options.outDir);
   await ensureFreshOut(outDir);
   await Deno.mkdir(outDir, { recursive: true });
@@ -276,7 +284,7 @@ export async function runBisect(
   const conclude = async (
     outcome: BisectReport["outcome"],
     text: string,
-    found: Pick<BisectLog, "firstBad" | "candidates"> = { firstBad: null, candidates: [] },
+    found: Pick<BisectLog, "firstNew" | "candidates"> = { firstNew: null, candidates: [] },
   ): Promise<BisectReport> => {
     const report: BisectReport = {
       tool: "criu-matrix",
@@ -286,12 +294,13 @@ export async function runBisect(
       arch: options.arch,
       kernel: options.kernel,
       cpu: options.cpu[options.arch],
-      good,
-      bad,
+      from,
+      to,
+      find,
       outcome,
       message: text,
       ...found,
-      tested: await readTested(outDir, good.commit, bad.commit),
+      tested: await readTested(outDir, from.commit, to.commit),
       startedAt,
       finishedAt: new Date().toISOString(),
     };
@@ -304,14 +313,16 @@ export async function runBisect(
 
   try {
     log(`bisecting ${options.case} on ${options.arch} in a worktree of ${repo} at ${tree}`);
-    await git(repo, ["worktree", "add", "--quiet", "--detach", tree, good.commit]);
+    await git(repo, ["worktree", "add", "--quiet", "--detach", tree, from.commit]);
     const request: StepRequest = {
+      fromVerdict: null,
       tree,
       case: options.case,
       arch: options.arch,
       kernel: options.kernel,
       cpu: options.cpu,
       timeoutScale: options.timeoutScale,
+      buildFlags: options.buildFlags,
       outDir,
     };
     const requestFile = join(outDir, REQUEST_FILE_NAME);
@@ -327,27 +338,42 @@ export async function runBisect(
       ...denoTaskCommand("bisect", ["--step", requestFile]),
     ];
 
-    for (const [option, revision] of [["good", good], ["bad", bad]] as const) {
+    const fromWants: ("pass" | "fail")[] = find === null
+      ? ["pass", "fail"]
+      : [find === "regression" ? "pass" : "fail"];
+    for (const [option, revision] of [[names.from, from], [names.to, to]] as const) {
       await git(tree, ["checkout", "--quiet", "--detach", revision.commit]);
       log(`checking --${option} ${revision.rev} (${short(revision.commit)} ${revision.subject})`);
       // Through sh, as git bisect run does: the task may start only the programs it lists.
       await runStepsUnder(step, tree, abort.signal);
       const resultsDir = commitDir(revision.commit);
-      const problem = checkEndpoint(
-        option,
-        revision,
-        await readStep(outDir, resultsDir) ?? {
-          verdict: "error",
-          stage: null,
-          summary: "the step recorded no result",
-          resultsDir,
-        },
-      );
-      // A wrong --good is reported before --bad is tested: its VM would tell nothing more.
+      const cell = await readStep(outDir, resultsDir) ?? {
+        verdict: "error" as const,
+        stage: null,
+        summary: "the step recorded no result",
+        resultsDir,
+      };
+      const wanted = revision === from
+        ? fromWants
+        : [request.fromVerdict === "pass" ? "fail" as const : "pass" as const];
+      const problem = checkEndpoint(option, revision, cell, wanted);
+      // A wrong --from is reported before --to is tested: its VM would tell nothing more.
       if (problem) return await conclude(problem.outcome, problem.message);
+      if (revision === from) {
+        request.fromVerdict = cell.verdict as "pass" | "fail";
+        find = cell.verdict === "pass" ? "regression" : "fix";
+        await Deno.writeTextFile(requestFile, `${JSON.stringify(request, null, 2)}\n`);
+      }
     }
 
-    await git(tree, ["bisect", "start", bad.commit, good.commit]);
+    await git(tree, [
+      "bisect",
+      "start",
+      "--term-old=old",
+      "--term-new=new",
+      to.commit,
+      from.commit,
+    ]);
     const code = await runStepsUnder(
       ["git", ...NO_HOOKS, "bisect", "run", ...step],
       tree,
@@ -355,26 +381,27 @@ export async function runBisect(
     );
     const gitLog = (await git(tree, ["bisect", "log"], true)).stdout;
     await Deno.writeTextFile(join(outDir, GIT_LOG_FILE_NAME), gitLog);
-    const { firstBad, candidates } = parseBisectLog(gitLog);
-    if (firstBad) {
+    const { firstNew, candidates } = parseBisectLog(gitLog);
+    if (firstNew) {
       return await conclude(
         "found",
-        `first bad commit: ${firstBad.commit} ${firstBad.subject}`,
-        { firstBad, candidates: [] },
+        `${find}: first commit that ${find === "fix" ? "passes" : "fails"}: ` +
+          `${firstNew.commit} ${firstNew.subject}`,
+        { firstNew, candidates: [] },
       );
     }
     if (candidates.length > 0) {
       return await conclude(
         "undecided",
-        `only skipped commits (error, skip or no build) were left; the first bad commit is ` +
-          `one of: ${candidates.map((c) => `${short(c.commit)} ${c.subject}`).join(", ")}`,
-        { firstBad: null, candidates },
+        `only skipped commits (error, skip or no build) were left; the ${find} is one of: ` +
+          candidates.map((c) => `${short(c.commit)} ${c.subject}`).join(", "),
+        { firstNew: null, candidates },
       );
     }
     return await conclude("failed", `git bisect run stopped (exit ${code}) without a verdict`);
   } catch (error) {
     if (abort.signal.aborted) {
-      return await conclude("interrupted", "interrupted before the first bad commit was found");
+      return await conclude("interrupted", "interrupted before the commit was found");
     }
     throw error;
   } finally {

@@ -1,7 +1,8 @@
 /**
  * One step of the bisect (`task bisect --step FILE`, the child process `git bisect run` starts):
  * builds CRIU at the commit checked out in the request's worktree, runs the cell through the
- * ordinary pipeline and answers git with 0 (good), 1 (bad) or 125 (skip).
+ * ordinary pipeline and answers git with 0 (old: the verdict of `--from`), 1 (new: the other of
+ * pass and fail) or 125 (skip).
  *
  * @module
  */
@@ -32,7 +33,9 @@ async function runCommitCell(
   log: (line: string) => void,
 ): Promise<CellResult> {
   const cases = await loadCases();
-  const criu = (await resolveCustomCriu([request.tree]))[request.tree];
+  const [criu] = (await resolveCustomCriu([request.tree], { buildFlags: request.buildFlags }))[
+    request.tree
+  ];
   const plan = planMatrix({
     arches: [request.arch],
     // The commit in the version names this CRIU in every report of the step.
@@ -79,7 +82,7 @@ function stopWhenBisectGone(log: (line: string) => void): void {
 /**
  * One step of `git bisect run` (`task bisect --step FILE`): tests the commit checked out in the
  * request's worktree, writes `OUT/commits/<commit>/step.json` beside the cell's results, and
- * resolves to the exit status git reads: 0 pass, 1 fail, 125 anything else, including a failed
+ * resolves to the exit status git reads: 0 old, 1 new, 125 anything else, including a failed
  * build or a step that could not run at all.
  *
  * @example
@@ -112,7 +115,9 @@ export async function runBisectStep(
     const tested: Omit<TestedCommit, "role"> = {
       commit,
       subject,
-      mark: bisectStepMark(cell.verdict),
+      mark: request.fromVerdict === null
+        ? "skip"
+        : bisectStepMark(cell.verdict, request.fromVerdict),
       verdict: cell.verdict,
       stage: cell.stage,
       summary: cell.summary,

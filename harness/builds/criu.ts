@@ -11,15 +11,18 @@
  *
  * @module
  */
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { cachedBuildDir, exists } from "../../vm/build_cache.ts";
 import { runCommand } from "../host/exec.ts";
 import { sha256File, sha256Hex } from "../host/sha256.ts";
+import { criuBuildPackages } from "../host/host_tools.ts";
 import { symlink } from "../../vm/image.ts";
 import { requireRegularFile } from "../core/confined_path.ts";
 import { InfraError, InputError } from "../core/errors.ts";
-import type { Arch } from "../core/types.ts";
+import { type Arch, ARCHES, type DebianSuite } from "../core/types.ts";
 import { DEBIAN_ARCH } from "../core/catalog.ts";
+import type { BuildFlags } from "./build_flags.ts";
+import { BUILD_SUITES, ensureBuildRoot, HOST_BUILD_SUITE, inRoot } from "./build_root.ts";
 
 /**
  * What a `--criu` value names. Accepted forms:
@@ -40,6 +43,10 @@ export interface CriuBuild {
   binary: string;
   /** The version the tree's Makefile.versions gives, e.g. `4.1.1`. */
   version: string;
+  /** The Debian suite whose toolchain built it (the host's, or an era root's); its guest runs it. */
+  suite: DebianSuite;
+  /** The distribution flags it was compiled with, or null for CRIU's own. */
+  flags: BuildFlags | null;
   origin: {
     tree: string;
     /** `git rev-parse HEAD` when the tree is a git checkout, else null. */
@@ -67,7 +74,7 @@ export interface CriuBuild {
  * ```
  */
 export const CRIU_BUILD_RECIPE = {
-  version: 1,
+  version: 2,
   makeArgs: ["-j2", "criu", "NO_GNUTLS=1"],
   cross: { aarch64: ["ARCH=aarch64", "CROSS_COMPILE=aarch64-linux-gnu-"] },
 } as const;
@@ -357,26 +364,62 @@ async function readBuildManifest(dir: string): Promise<BuildManifest | null> {
   }
 }
 
-/** Runs make in `src` for `arch`, appending everything it prints to `logFile`. */
-async function make(src: string, arch: Arch, logFile: string, linkDir: string): Promise<boolean> {
+/** Where one build runs: on the host, or inside an era root (paths then as seen inside it). */
+interface BuildPlace {
+  suite: DebianSuite;
+  /** The root directory, or null for the host. */
+  root: string | null;
+}
+
+/**
+ * Runs make in `src` for `arch` at `place`, appending everything it prints to `logFile`.
+ * `src`, `linkDir` and `ccacheDir` are paths as the compiler sees them.
+ */
+async function make(
+  paths: { src: string; linkDir: string; ccacheDir: string },
+  arch: Arch,
+  logFile: string,
+  place: BuildPlace,
+  flags: BuildFlags | null,
+): Promise<boolean> {
+  const compiler = arch === "aarch64" ? `aarch64-linux-gnu-gcc -L${paths.linkDir}` : "gcc";
   const args = [
     ...CRIU_BUILD_RECIPE.makeArgs,
     ...(arch === "aarch64" ? CRIU_BUILD_RECIPE.cross.aarch64 : []),
     // The cross linker ignores LIBRARY_PATH; -L in CC reaches every link, incl. make's checks.
-    ...(arch === "aarch64" ? [`CC=aarch64-linux-gnu-gcc -L${linkDir}`] : []),
+    `CC=ccache ${compiler}`,
   ];
   const multiarch = MULTIARCH[arch];
   const env: Record<string, string> = {
     // Only the guest arch's .pc files: a host-only optional library must not switch a feature on.
     PKG_CONFIG_LIBDIR: `/usr/lib/${multiarch}/pkgconfig:/usr/share/pkgconfig`,
     PKG_CONFIG_PATH: "",
+    // One compiler cache for every commit: each builds in a new directory, so paths are made
+    // relative to it and the directory is left out of the hash.
+    CCACHE_DIR: paths.ccacheDir,
+    CCACHE_BASEDIR: paths.src,
+    CCACHE_NOHASHDIR: "1",
+    // As dpkg-buildpackage does: in the environment, so CRIU's Makefiles add their own to them.
+    ...(flags ? { CFLAGS: flags.CFLAGS, CPPFLAGS: flags.CPPFLAGS, LDFLAGS: flags.LDFLAGS } : {}),
   };
+  const command = place.root === null ? ["make", ...args] : [
+    ...inRoot(place.root),
+    "sh",
+    "-c",
+    'cd "$1" && shift && exec make "$@"',
+    "make",
+    paths.src,
+    ...args,
+  ];
   const log = await Deno.open(logFile, { append: true, create: true });
   try {
-    await log.write(new TextEncoder().encode(`$ make ${args.join(" ")}\n`));
-    const child = new Deno.Command("make", {
-      args,
-      cwd: src,
+    const shown = flags ? `CFLAGS="${flags.CFLAGS}" LDFLAGS="${flags.LDFLAGS}" ` : "";
+    await log.write(
+      new TextEncoder().encode(`$ [${place.suite}] ${shown}make ${args.join(" ")}\n`),
+    );
+    const child = new Deno.Command(command[0], {
+      args: command.slice(1),
+      cwd: place.root === null ? paths.src : undefined,
       env,
       stdin: "null",
       stdout: "piped",
@@ -390,6 +433,88 @@ async function make(src: string, arch: Arch, logFile: string, linkDir: string): 
   } finally {
     log.close();
   }
+}
+
+/** What was learnt building one source: per suite tried, whether it built and how long it took. */
+type SuiteAttempts = Partial<Record<DebianSuite, { built: boolean; seconds: number }>>;
+
+/**
+ * The file recording which suites a source (with its patches and recipe) built in: the
+ * release-to-root mapping, so a rebuild skips the suites known not to work.
+ */
+function attemptsFile(root: string, hash: string): string {
+  return join(root, "build-suites", `${hash}.json`);
+}
+
+async function readAttempts(file: string): Promise<SuiteAttempts> {
+  return JSON.parse(await Deno.readTextFile(file).catch(() => "{}")) as SuiteAttempts;
+}
+
+/**
+ * Builds the prepared tree `src` for `arch`: on the host first, then in each older era root
+ * (newest first) until one builds, skipping suites `attempts` says failed. Leaves `criu` in
+ * `tmp` and returns the suite that built it, or null (every failure is in `logFile`).
+ */
+async function buildInEras(
+  src: string,
+  tmp: string,
+  arch: Arch,
+  logFile: string,
+  attempts: SuiteAttempts,
+  options: { cacheDir: string; log: (line: string) => void; flags: BuildFlags | null },
+): Promise<DebianSuite | null> {
+  for (const suite of BUILD_SUITES) {
+    if (attempts[suite]?.built === false) continue;
+    const started = performance.now();
+    let built: boolean;
+    if (suite === HOST_BUILD_SUITE) {
+      // A copy: a failed build leaves dependency files naming this toolchain's headers.
+      const hostSrc = join(tmp, "host-src");
+      await runCommand(["cp", "-a", src, hostSrc]);
+      const linkDir = join(tmp, "link");
+      await Deno.mkdir(linkDir, { recursive: true });
+      await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(linkDir, "libnet.so"));
+      const ccacheDir = join(resolve(options.cacheDir), "ccache");
+      built = await make({ src: hostSrc, linkDir, ccacheDir }, arch, logFile, {
+        suite,
+        root: null,
+      }, options.flags);
+      if (built) await Deno.rename(join(hostSrc, "criu/criu"), join(tmp, "criu"));
+      await Deno.remove(hostSrc, { recursive: true });
+      await Deno.remove(linkDir, { recursive: true });
+    } else {
+      const root = await ensureBuildRoot(
+        suite,
+        ARCHES.flatMap(criuBuildPackages),
+        options.cacheDir,
+        options.log,
+      );
+      // The build happens inside the root, in a directory of its own.
+      const inside = `/build/${basename(tmp)}`;
+      await Deno.mkdir(join(root, "build"), { recursive: true });
+      await runCommand(["cp", "-a", src, join(root, inside)]);
+      const linkDir = `${inside}-link`;
+      await Deno.mkdir(join(root, linkDir));
+      await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(root, linkDir, "libnet.so"));
+      options.log(`building in the ${suite} root: the host's toolchain failed`);
+      try {
+        built = await make(
+          { src: inside, linkDir, ccacheDir: "/ccache" },
+          arch,
+          logFile,
+          { suite, root },
+          options.flags,
+        );
+        if (built) await Deno.copyFile(join(root, inside, "criu/criu"), join(tmp, "criu"));
+      } finally {
+        await Deno.remove(join(root, inside), { recursive: true });
+        await Deno.remove(join(root, linkDir), { recursive: true });
+      }
+    }
+    attempts[suite] = { built, seconds: (performance.now() - started) / 1000 };
+    if (built) return suite;
+  }
+  return null;
 }
 
 /**
@@ -412,6 +537,10 @@ async function make(src: string, arch: Arch, logFile: string, linkDir: string): 
  * ```
  */
 export async function ensureCriuBuild(options: {
+  /** Distribution flags (`--build-flags debian-SUITE`), or null for CRIU's own. */
+  flags?: BuildFlags | null;
+  /** The commit `tree` was exported from (it has no .git), when it was. */
+  commit?: string;
   tree: string;
   patches: string[];
   arch: Arch;
@@ -422,7 +551,11 @@ export async function ensureCriuBuild(options: {
   const tree = resolve(options.tree);
   if (!(await isCriuTree(tree))) throw notACriuTree(tree);
   const version = await readCriuVersion(tree);
-  const { files, commit, dirty } = await describeTree(tree);
+  const described = await describeTree(tree);
+  const { files } = described;
+  // A tree exported from a commit is that commit: cached as its checkout would be.
+  const commit = options.commit ?? described.commit;
+  const dirty = options.commit ? false : described.dirty;
   const patches: CriuBuild["origin"]["patches"] = [];
   for (const path of options.patches.map((p) => resolve(p))) {
     const sha256 = await sha256File(path).catch(() => {
@@ -436,6 +569,7 @@ export async function ensureCriuBuild(options: {
     arch,
     source: commit && !dirty ? `git:${commit}` : `content:${origin.contentHash}`,
     patches: patches.map((p) => p.sha256),
+    flags: options.flags ?? null,
   };
   const hash = sha256Hex(JSON.stringify(key)).slice(0, 16);
   const name = `criu-${version}-${arch}-${hash}`;
@@ -466,20 +600,23 @@ export async function ensureCriuBuild(options: {
         );
       }
     }
-    const linkDir = join(tmp, "link");
-    await Deno.mkdir(linkDir);
-    await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(linkDir, "libnet.so"));
-    if (!(await make(src, arch, logFile, linkDir))) {
+    const attemptsPath = attemptsFile(root, hash);
+    const attempts = await readAttempts(attemptsPath);
+    const suite = await buildInEras(src, tmp, arch, logFile, attempts, {
+      ...options,
+      flags: options.flags ?? null,
+    });
+    await Deno.mkdir(join(attemptsPath, ".."), { recursive: true });
+    await Deno.writeTextFile(attemptsPath, JSON.stringify(attempts, null, 2));
+    if (suite === null) {
       const kept = join(root, `failed-${name}.log`);
       await Deno.copyFile(logFile, kept);
       throw new InfraError(
-        `building CRIU ${version} for ${arch} failed; full log: ${kept}\n` +
-          tail(await Deno.readTextFile(logFile)),
+        `building CRIU ${version} for ${arch} failed in ${Object.keys(attempts).join(", ")}; ` +
+          `full log: ${kept}\n` + tail(await Deno.readTextFile(logFile)),
       );
     }
-    await Deno.rename(join(src, "criu/criu"), join(tmp, "criu"));
     await Deno.remove(src, { recursive: true });
-    await Deno.remove(linkDir, { recursive: true });
     const binaryArch = await readElfArch(join(tmp, "criu"));
     if (binaryArch !== arch) {
       throw new InfraError(`the ${arch} build produced a ${binaryArch} binary`);
@@ -495,13 +632,15 @@ export async function ensureCriuBuild(options: {
       );
     }
     const manifest: BuildManifest = {
-      build: { arch, version, origin, runtimePackages },
+      build: { arch, version, suite, flags: options.flags ?? null, origin, runtimePackages },
       binarySha256: await sha256File(join(tmp, "criu")),
       builtAt: new Date().toISOString(),
       buildSeconds: (performance.now() - started) / 1000,
     };
     await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2));
-    log(`built CRIU ${version} for ${arch} in ${manifest.buildSeconds.toFixed(0)} s`);
+    log(
+      `built CRIU ${version} for ${arch} (${suite}) in ${manifest.buildSeconds.toFixed(0)} s`,
+    );
   }, async (candidate) => (await readBuildManifest(candidate)) !== null);
 
   const { build } = (await readBuildManifest(dir))!;

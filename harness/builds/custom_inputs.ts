@@ -17,6 +17,8 @@ import {
   type KernelSpec,
 } from "../core/types.ts";
 import { classifyCriuArgument, readCriuVersion } from "./criu.ts";
+import { checkCriuRepo, resolveRevisionItem } from "./criu_repo.ts";
+import { parseBuildFlagsChoice } from "./build_flags.ts";
 import { sha256Hex } from "../host/sha256.ts";
 import { requireRegularFile } from "../core/confined_path.ts";
 import { InputError } from "../core/errors.ts";
@@ -31,6 +33,11 @@ function listItems(values: readonly string[]): string[] {
 }
 
 const ARCH_BINARY = /^(x86_64|aarch64)=/;
+
+/** Whether a `--criu` item is written as a path (`./x`, `/x`, `x/y`), not as a revision. */
+function isPath(item: string): boolean {
+  return item.startsWith(".") || item.includes("/");
+}
 
 function isCatalogCriu(item: string): boolean {
   return CRIU_VERSIONS.some((criu) => criu.version === item || criu.suite === item);
@@ -70,48 +77,74 @@ function usageError(error: unknown): InputError {
 }
 
 /**
- * The `--criu` items (`values`, as given, each possibly a comma list) that name a source tree, a tree plus patches or binaries, each
- * with the {@link CriuSpec} it stands for (it runs in a bookworm guest). Items that are neither
+ * The `--criu` items (`values`, as given, each possibly a comma list) that name a source tree,
+ * a tree plus patches or binaries, or, with `repo` (`--criu-repo`), revisions of that repository
+ * (tags, commits, branches, `vA..vB`, `releases`), each with the {@link CriuSpec}s it stands for
+ * (built with `buildFlags`, `--build-flags`; they run in a bookworm guest). Items that are neither
  * in the catalog nor look like paths are left for option parsing to reject with the accepted list.
  *
  * @example
  * ```ts ignore
  * import { resolveCustomCriu } from "./custom_inputs.ts";
  * const custom = await resolveCustomCriu(["./criu-4.1.1+fix.patch"]);
- * console.log(custom["./criu-4.1.1+fix.patch"].version); // "4.1.1-src+fix"
+ * console.log(custom["./criu-4.1.1+fix.patch"][0].version); // "4.1.1-src+fix"
  * ```
  */
 export async function resolveCustomCriu(
   values: readonly string[],
-): Promise<Record<string, CriuSpec>> {
+  options: { repo?: string; buildFlags?: string } = {},
+): Promise<Record<string, CriuSpec[]>> {
   const items = listItems(values);
-  for (const item of items.filter((i) => !isCatalogCriu(i) && /[/.=]/.test(i))) {
+  const custom: Record<string, CriuSpec[]> = {};
+  if (options.repo !== undefined) {
+    await ensureReadable(options.repo, "criu-repo");
+    const repo = await checkCriuRepo(options.repo);
+    // In a repository every item that is not in the catalog nor a path is a revision.
+    const revisions = items.filter((i) => !isCatalogCriu(i) && !ARCH_BINARY.test(i) && !isPath(i));
+    for (const item of revisions) custom[item] = await resolveRevisionItem(repo, item);
+  }
+  for (const item of items.filter((i) => !isCatalogCriu(i) && !custom[i] && /[/.=]/.test(i))) {
     // "9.9" is a version the catalog lacks, not a file called 9.9.
     if (/^v?\d+(\.\d+)*$/.test(item)) {
       throw new InputError(
         `--criu: unknown version "${item}"; accepted: ${
           CRIU_VERSIONS.flatMap((c) => [c.version, c.suite]).join(", ")
-        }, or a CRIU source tree or binary (a path)`,
+        }, a revision with --criu-repo DIR, or a CRIU source tree or binary (a path)`,
       );
     }
     for (const path of namedPaths(item)) await ensureReadable(path, "criu", item);
   }
-  const custom: Record<string, CriuSpec> = {};
   // Per-arch binaries given together (x86_64=A,aarch64=B) are one CRIU.
   const binaries = items.filter((item) => ARCH_BINARY.test(item));
   if (binaries.length > 0) {
     const spec = await classifyCriuArgument(binaries.join(",")).then(toSpec, (error) => {
       throw usageError(error);
     });
-    for (const item of binaries) custom[item] = spec;
+    for (const item of binaries) custom[item] = [spec];
   }
   for (const item of items) {
-    if (ARCH_BINARY.test(item) || isCatalogCriu(item) || !/[/.]/.test(item)) continue;
-    custom[item] = await classifyCriuArgument(item).then(toSpec, (error) => {
-      throw usageError(error);
-    });
+    if (ARCH_BINARY.test(item) || isCatalogCriu(item) || custom[item] || !/[/.]/.test(item)) {
+      continue;
+    }
+    custom[item] = [
+      await classifyCriuArgument(item).then(toSpec, (error) => {
+        throw usageError(error);
+      }),
+    ];
   }
-  return custom;
+  const flags = options.buildFlags;
+  if (flags === undefined || parseBuildFlagsChoice(flags) === "criu") return custom;
+  // Built another way, it is another CRIU: its version says so in every cell and file name.
+  return Object.fromEntries(
+    Object.entries(custom).map(([item, specs]) => [
+      item,
+      specs.map((spec) =>
+        spec.origin?.kind === "binary"
+          ? spec
+          : { ...spec, version: `${spec.version}+${flags}`, buildFlags: flags }
+      ),
+    ]),
+  );
 }
 
 async function toSpec(

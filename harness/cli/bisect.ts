@@ -35,6 +35,7 @@ import {
   TIMEOUT_SCALE_SPEC,
 } from "./options.ts";
 import { prepareCacheDir, prepareOutDir } from "./writable.ts";
+import { parseBuildFlagsChoice } from "../builds/build_flags.ts";
 
 const BISECT_SPECS: readonly OptionSpec[] = [
   {
@@ -43,14 +44,31 @@ const BISECT_SPECS: readonly OptionSpec[] = [
     help: "The one case to run at each commit (see task matrix --list). Required.",
   },
   {
+    name: "from",
+    value: "REV",
+    help: "A revision of --repo whose verdict (pass or fail) the bisect starts from (checked " +
+      "first). Required, or --good.",
+  },
+  {
+    name: "to",
+    value: "REV",
+    help: "A later revision with the other verdict (checked first). Required, or --bad.",
+  },
+  {
+    name: "find",
+    value: "KIND",
+    help: "regression (--from must pass) or fix (--from must fail). Default: what --from's " +
+      "verdict says.",
+  },
+  {
     name: "good",
     value: "REV",
-    help: "A revision of --repo whose CRIU passes the case (checked first). Required.",
+    help: "Same as --from with --find regression: a revision whose CRIU passes the case.",
   },
   {
     name: "bad",
     value: "REV",
-    help: "A later revision whose CRIU fails it (checked first). Required.",
+    help: "Same as --to with --find regression: a later revision whose CRIU fails it.",
   },
   {
     name: "repo",
@@ -67,6 +85,12 @@ const BISECT_SPECS: readonly OptionSpec[] = [
       "or a kernel you built (IMAGE or IMAGE+MODULES_DIR). Default: native.",
   },
   CPU_SPEC,
+  {
+    name: "build-flags",
+    value: "FLAGS",
+    help: "How each commit is compiled: criu (its own flags) or debian-SUITE (that suite's " +
+      "dpkg-buildflags for the arch). Default: criu.",
+  },
   TIMEOUT_SCALE_SPEC,
   {
     name: "out",
@@ -86,12 +110,14 @@ const BISECT_SPECS: readonly OptionSpec[] = [
 /** The `--help` text of `task bisect`. */
 export const BISECT_USAGE: string = formatUsage(
   [
-    "Usage: deno task bisect --case NAME --good REV --bad REV --repo DIR [OPTIONS]",
+    "Usage: deno task bisect --case NAME --from REV --to REV --repo DIR [OPTIONS]",
     "",
-    "Finds the first commit of a CRIU git repository at which one cell stops passing: checks",
-    "that --good passes and --bad fails, then drives git bisect run in a temporary worktree,",
-    "building CRIU at each commit (cached by commit) and running the case in a VM. A commit",
-    "whose cell is error or skip, or whose CRIU does not build, is skipped, never good or bad.",
+    "Finds the first commit of a CRIU git repository after --from at which one cell has another",
+    "verdict than at --from: a regression when --from passes, a fix when it fails. Checks both",
+    "endpoints, then drives git bisect run (terms old/new) in a temporary worktree, building",
+    "CRIU at each commit (cached by commit, compiler cache shared, in an older Debian root when",
+    "bookworm's toolchain cannot) and running the case in a VM. A commit whose cell is error or",
+    "skip, or whose CRIU does not build, is skipped, never old or new.",
   ],
   BISECT_SPECS,
   ["", formatExitCodes(BISECT_EXIT_CODES, "Exit status:")],
@@ -127,13 +153,22 @@ function bisectOptionsFrom(
   context: Pick<MatrixOptionsContext, "caseNames" | "now" | "customKernels">,
 ): BisectOptions {
   const help = values.has("help");
-  const required = ["case", "good", "bad", "repo"];
+  const legacyNames = values.has("good") || values.has("bad");
+  const mixed = legacyNames && ["from", "to", "find"].find((name) => values.has(name));
+  if (mixed) {
+    throw new InputError(
+      `bisect: --${mixed} cannot go with --good/--bad; accepted: --from REV --to REV ` +
+        `[--find regression|fix], or --good REV --bad REV`,
+    );
+  }
+  const [fromName, toName] = legacyNames ? ["good", "bad"] : ["from", "to"];
+  const required = ["case", fromName, toName, "repo"];
   const missing = required.filter((name) => !values.has(name));
   if (!help && missing.length > 0) {
     throw new InputError(
       `bisect: ${missing.map((name) => `--${name}`).join(", ")} ${
         missing.length === 1 ? "is" : "are"
-      } required; write e.g. deno task bisect --case sigttin --good v4.0 --bad v4.1 ` +
+      } required; write e.g. deno task bisect --case sigtstp --from v3.17 --to v3.18 ` +
         `--repo ../criu`,
     );
   }
@@ -141,7 +176,7 @@ function bisectOptionsFrom(
   const customKernels = context.customKernels ?? {};
   checkLocalKernelArches(customKernels, [arch]);
   const text = (name: string) => values.get(name)?.[0] ?? "";
-  for (const name of ["good", "bad", "repo"]) {
+  for (const name of [fromName, toName, "repo"]) {
     if (values.has(name) && text(name).trim() === "") {
       throw new InputError(
         `--${name}: empty value ""; accepted: ${
@@ -152,8 +187,13 @@ function bisectOptionsFrom(
   }
   return {
     repo: text("repo"),
-    good: text("good"),
-    bad: text("bad"),
+    from: text(fromName),
+    to: text(toName),
+    find: legacyNames
+      ? "regression"
+      : parseOne("find", values.get("find")?.[0] ?? "either", ["regression", "fix", "either"]),
+    legacyNames,
+    buildFlags: parseBuildFlagsChoice(values.get("build-flags")?.[0] ?? "criu"),
     case: values.has("case") ? parseOne("case", text("case"), context.caseNames) : "",
     arch,
     kernel: kernelChoice(

@@ -72,6 +72,18 @@ const MATRIX_SPECS: readonly OptionSpec[] = [
     help: "Run only shard K of N (whole VMs, balanced by cost; see task plan). Default: all.",
   },
   {
+    name: "build-flags",
+    value: "FLAGS",
+    help: "How source trees and revisions are compiled: criu (CRIU's own flags) or debian-SUITE " +
+      "(the flags that suite's dpkg-buildflags gives for the arch). Default: criu.",
+  },
+  {
+    name: "criu-repo",
+    value: "DIR",
+    help: "A CRIU git clone whose revisions --criu may name; each is built once per arch, " +
+      "cached by commit, and its cells name tag and commit (3.18-0-g5c3a…).",
+  },
+  {
     name: "zdtm",
     value: "DIR",
     help: "A CRIU source tree (or release tarball, unpacked): --case zdtm:NAME runs its " +
@@ -228,7 +240,10 @@ export async function matrixCommand(args: string[]): Promise<number> {
   ];
   const options = matrixOptionsFrom(values, {
     caseNames,
-    customCriu: await resolveCustomCriu(values.get("criu") ?? []),
+    customCriu: await resolveCustomCriu(values.get("criu") ?? [], {
+      repo: values.get("criu-repo")?.[0],
+      buildFlags: values.get("build-flags")?.[0],
+    }),
     customKernels: await resolveCustomKernels(values.get("kernel") ?? []),
   });
   const expectations = await loadExpectations(undefined, caseNames);
@@ -254,7 +269,11 @@ export async function matrixCommand(args: string[]): Promise<number> {
   const keep = options.resume ? await resumableCells(outDir, run) : undefined;
   const arches = [...new Set(plan.vms.map((vm) => vm.arch))];
   const criuBuildArches = [
-    ...new Set(plan.vms.filter((vm) => vm.criu.origin?.kind === "source").map((vm) => vm.arch)),
+    ...new Set(
+      plan.vms.filter((vm) =>
+        vm.criu.origin?.kind === "source" || vm.criu.origin?.kind === "revision"
+      ).map((vm) => vm.arch),
+    ),
   ];
   const rerun = await ensureHostToolsForTask("matrix", args, arches, log, criuBuildArches);
   if (rerun !== null) return rerun;

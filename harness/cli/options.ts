@@ -33,7 +33,7 @@ export interface MatrixOptionsContext {
    * `--criu` items that are not Debian versions or suites (source trees, patches, binaries),
    * already checked by the caller, with the CRIU each stands for.
    */
-  customCriu?: Readonly<Record<string, CriuSpec>>;
+  customCriu?: Readonly<Record<string, readonly CriuSpec[]>>;
   /** `--kernel` items that are package versions or local kernels, already checked by the caller. */
   customKernels?: Readonly<Record<string, KernelSpec>>;
 }
@@ -73,7 +73,8 @@ export const SELECTION_SPECS: readonly OptionSpec[] = [
     repeatable: true,
     help: "CRIU versions or the suites that ship them (see --list); or a CRIU source tree " +
       "(built per arch), a tree plus patches (DIR+fix.patch), or a binary (PATH, or " +
-      "x86_64=PATH,aarch64=PATH). Default: all Debian versions.",
+      "x86_64=PATH,aarch64=PATH); with --criu-repo, revisions of it: tags, commits, branches, " +
+      "vA..vB (release tags from A to B) or releases. Default: all Debian versions.",
   },
   {
     name: "case",
@@ -128,7 +129,7 @@ export function formatUsage(
 export function readSelection(
   values: ReadonlyMap<string, string[]>,
   caseNames: readonly string[],
-  customCriu: Readonly<Record<string, CriuSpec>> = {},
+  customCriu: Readonly<Record<string, readonly CriuSpec[]>> = {},
   customKernels: Readonly<Record<string, KernelSpec>> = {},
 ): SelectionOptions {
   const cpu = parseCpuModels(values.get("cpu") ?? []);
@@ -141,7 +142,10 @@ export function readSelection(
   checkLocalKernelArches(customKernels, arches);
   return {
     arches,
-    criu: dedupe(criuNames.map((name) => findCriu(name) ?? customCriu[name])),
+    criu: dedupe(
+      criuNames.flatMap((name) => customCriu[name] ?? [findCriu(name)!]),
+      (criu) => criu.version,
+    ),
     cases: parseList("case", values.get("case"), caseNames),
     kernels: parseList("kernel", values.get("kernel") ?? ["native"], kernelNames(customKernels))
       .map((name) => kernelChoice(name, customKernels)),
@@ -310,8 +314,9 @@ export function parseChoice<T extends string>(
   return raw as T;
 }
 
-export function dedupe<T>(items: readonly T[]): T[] {
-  return [...new Set(items)];
+export function dedupe<T>(items: readonly T[], key: (item: T) => unknown = (item) => item): T[] {
+  const seen = new Set<unknown>();
+  return items.filter((item) => !seen.has(key(item)) && seen.add(key(item)));
 }
 
 export function parseCpuModels(rawValues: readonly string[]): Record<Arch, string> {

@@ -11,6 +11,8 @@ import { loadCases } from "../core/cases.ts";
 import { InputError } from "../core/errors.ts";
 import { readResults, RESULTS_FILE_NAME } from "../core/results.ts";
 import { writeReportFiles } from "../run/report_files.ts";
+import { readBisectFinding } from "../bisect/report.ts";
+import type { HistoryChange } from "../../reports/history.ts";
 import { formatUsage, HELP_SPEC, type OptionSpec, readRawValues } from "./options.ts";
 
 const REPORT_SPECS: readonly OptionSpec[] = [
@@ -20,13 +22,20 @@ const REPORT_SPECS: readonly OptionSpec[] = [
     help:
       "A run (or merge) directory holding results.json; its reports are written again (required).",
   },
+  {
+    name: "bisect",
+    value: "DIR",
+    repeatable: true,
+    help: "A task bisect output directory (bisect.json) whose fix or regression the history " +
+      "view names for its case and arch. Repeatable.",
+  },
   HELP_SPEC,
 ];
 
 /** The `--help` text of `task report`. */
 export const REPORT_USAGE: string = formatUsage(
   [
-    "Usage: deno task report --in DIR",
+    "Usage: deno task report --in DIR [--bisect DIR]...",
     "",
     "Renders report.md, junit.xml, index.html and results.tap of DIR again from its results.json",
     "(e.g. after a criu-matrix upgrade), and prints the matrix.",
@@ -59,7 +68,13 @@ export async function reportCommand(args: string[]): Promise<number> {
   }
   const results = await readResults(join(dir, RESULTS_FILE_NAME));
   const cases = await loadCases();
-  await writeReportFiles(dir, results, cases);
+  // Every bisect is read and checked before any report is written.
+  const changes: HistoryChange[] = [];
+  for (const bisectDir of values.get("bisect") ?? []) {
+    const finding = await readBisectFinding(bisectDir);
+    if (finding !== null) changes.push(finding);
+  }
+  await writeReportFiles(dir, results, cases, changes);
   console.log(renderTerminalMatrix(results));
   return 0;
 }

@@ -26,6 +26,7 @@ export const CRIU_VERSIONS: readonly CriuSpec[] = [
 
 /** The kernel suites with the kernel series each ships, oldest first. */
 export const KERNEL_SERIES: Readonly<Record<KernelSuite, string>> = {
+  "bullseye": "5.10",
   "bookworm": "6.1",
   "bookworm-backports": "6.12",
   "trixie": "6.12",
@@ -81,6 +82,7 @@ export function expectedKernelSeries(name: string): string | null {
  * its packages are built against sid.
  */
 const NATIVE_KERNEL: Readonly<Record<DebianSuite, KernelSuite>> = {
+  bullseye: "bullseye",
   bookworm: "bookworm",
   trixie: "trixie",
   sid: "sid",

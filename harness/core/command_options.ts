@@ -65,17 +65,30 @@ export interface MergeOptions {
   help: boolean;
 }
 
+/** A regression: the first commit that fails a cell that passed; a fix: the first that passes. */
+export type BisectDirection = "regression" | "fix";
+
 /**
- * What `task bisect` was asked to find: the first commit of a CRIU git repository between `good`
- * and `bad` at which one cell (this case, arch, kernel and CPU model) stops passing.
+ * What `task bisect` was asked to find: the first commit of a CRIU git repository after `from`
+ * (an ancestor of `to`) at which one cell (this case, arch, kernel and CPU model) has another
+ * verdict than at `from`.
  */
 export interface BisectOptions {
   /** The CRIU git repository, as given; it is only read (the bisect runs in a worktree). */
   repo: string;
-  /** A revision whose CRIU passes the cell. */
-  good: string;
-  /** A later revision whose CRIU fails it. */
-  bad: string;
+  /** The revision whose verdict the bisect starts from (`--from`, or `--good`). */
+  from: string;
+  /** A later revision with the other verdict (`--to`, or `--bad`). */
+  to: string;
+  /**
+   * What to find: `regression` (`--from` passes, `--to` fails), `fix` (the other way round), or
+   * `either` (whichever the verdict of `--from` says).
+   */
+  find: BisectDirection | "either";
+  /** How each commit is compiled (`--build-flags`): `criu` or `debian-SUITE`. */
+  buildFlags: string;
+  /** True when given as `--good`/`--bad` (messages then name those options). */
+  legacyNames: boolean;
   case: string;
   arch: Arch;
   kernel: KernelChoice;

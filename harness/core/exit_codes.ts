@@ -45,7 +45,7 @@ export const EXIT_CODES = {
  * can end with.
  */
 export const BISECT_EXIT_CODES = {
-  found: { code: EXIT_CODES.ok.code, meaning: "the first bad commit was found" },
+  found: { code: EXIT_CODES.ok.code, meaning: "the first commit that changed the cell was found" },
   error: {
     code: EXIT_CODES.error.code,
     meaning: "an endpoint's cell is error or skip, or only skipped commits were left to test " +
@@ -53,8 +53,8 @@ export const BISECT_EXIT_CODES = {
   },
   usage: {
     code: EXIT_CODES.usage.code,
-    meaning: "usage error: bad option, repository or revision, or --good does not pass or " +
-      "--bad does not fail",
+    meaning: "usage error: bad option, repository or revision, or the endpoints do not have " +
+      "the verdicts --find (or --good/--bad) asks for",
   },
   interrupted: {
     code: EXIT_CODES.interrupted.code,
@@ -63,10 +63,10 @@ export const BISECT_EXIT_CODES = {
 } as const;
 
 /**
- * What a step of `git bisect run` exits with, in git's terms: 0 marks the commit good, 1 bad,
+ * What a step of `git bisect run` exits with, in git's neutral terms: 0 marks the commit old, 1 new,
  * 125 skips it (git aborts the bisect on 128 and above).
  */
-export const GIT_BISECT_RUN_CODES = { good: 0, bad: 1, skip: 125 } as const;
+export const GIT_BISECT_RUN_CODES = { old: 0, new: 1, skip: 125 } as const;
 
 const STATUS_EXIT: Readonly<Record<TriageStatus, number>> = {
   "pass": EXIT_CODES.ok.code,
@@ -155,34 +155,23 @@ export function exitCodeFor(cells: readonly Pick<CellResult, "triage">[]): numbe
 }
 
 /**
- * The exit status of a `git bisect run` step whose cell ended with `verdict`: good for `pass`,
- * bad for `fail` (CRIU refused, hung or restored something different), skip for `error` and
- * `skip`, since a harness, image, VM or build problem says nothing about the commit.
- *
- * @example
- * ```ts
- * import { bisectStepExitCode } from "./exit_codes.ts";
- * bisectStepExitCode("pass"); // 0
- * bisectStepExitCode("fail"); // 1
- * bisectStepExitCode("error"); // 125
- * ```
- */
-export function bisectStepExitCode(verdict: Verdict): number {
-  return GIT_BISECT_RUN_CODES[bisectStepMark(verdict)];
-}
-
-/**
- * The mark a bisect step gives its commit for the cell's verdict: a pass is good, a fail bad, and
- * anything else (error, skip) tells nothing about CRIU, so the commit is skipped.
+ * The mark a bisect step gives its commit, in git's neutral terms: `old` when the cell has the
+ * verdict of `--from` (pass for a regression, fail for a fix), `new` for the other of pass and
+ * fail, and `skip` for anything else (error, skip tell nothing about CRIU).
  *
  * @example
  * ```ts
  * import { bisectStepMark } from "./exit_codes.ts";
- * bisectStepMark("error"); // "skip"
+ * bisectStepMark("error", "fail"); // "skip"
+ * bisectStepMark("pass", "fail"); // "new"
  * ```
  */
-export function bisectStepMark(verdict: Verdict): keyof typeof GIT_BISECT_RUN_CODES {
-  return verdict === "pass" ? "good" : verdict === "fail" ? "bad" : "skip";
+export function bisectStepMark(
+  verdict: Verdict,
+  fromVerdict: "pass" | "fail",
+): keyof typeof GIT_BISECT_RUN_CODES {
+  if (verdict !== "pass" && verdict !== "fail") return "skip";
+  return verdict === fromVerdict ? "old" : "new";
 }
 
 /**

@@ -74,7 +74,7 @@ function kernelsFor(
   const byName = new Map<string, KernelSpec>();
   for (const choice of kernels) {
     const kernel: KernelSpec = choice === "native"
-      ? { kind: "suite", name: nativeKernelSuite(criu.suite) }
+      ? { kind: "suite", name: nativeKernelSuite(criu.suite), native: true }
       : choice;
     if (kernel.kind !== "local" || kernel.arch === arch) byName.set(kernel.name, kernel);
   }

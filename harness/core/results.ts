@@ -25,8 +25,8 @@ import {
   type CellTriage,
   type CheckResult,
   type CriuCommandResult,
-  DEBIAN_SUITES,
   EQUALITIES,
+  GUEST_SUITES,
   type ResultsFile,
   type RunInfo,
   STAGES,
@@ -360,7 +360,7 @@ function readCell(value: unknown, field: string): CellResult {
     arch: readOneOf(record.arch, at("arch"), ARCHES),
     criu: {
       version: readName(criu.version, criuAt("version")),
-      suite: readOneOf(criu.suite, criuAt("suite"), DEBIAN_SUITES),
+      suite: readOneOf(criu.suite, criuAt("suite"), GUEST_SUITES),
       packageVersion: readString(criu.packageVersion, criuAt("packageVersion")),
       reportedVersion: readNullable(criu.reportedVersion, criuAt("reportedVersion"), readString),
     },

@@ -13,13 +13,24 @@ export const ARCHES = ["x86_64", "aarch64"] as const;
 /** A guest architecture. */
 export type Arch = typeof ARCHES[number];
 
+/**
+ * The Debian suites a guest can run, oldest first: those that ship a CRIU package, and bullseye,
+ * whose guests run CRIU releases built in its era root (it ships no CRIU).
+ */
+export const GUEST_SUITES = ["bullseye", "bookworm", "trixie", "sid", "experimental"] as const;
+/** A Debian suite a guest runs. */
+export type DebianSuite = typeof GUEST_SUITES[number];
 /** The Debian suites that ship a CRIU package, oldest first. */
-export const DEBIAN_SUITES = ["bookworm", "trixie", "sid", "experimental"] as const;
-/** A Debian suite that ships a CRIU package. */
-export type DebianSuite = typeof DEBIAN_SUITES[number];
+export const DEBIAN_SUITES: readonly DebianSuite[] = ["bookworm", "trixie", "sid", "experimental"];
 
 /** The Debian suites that ship a kernel, oldest first (`bookworm-backports` only has kernels for us). */
-export const KERNEL_SUITES = ["bookworm", "bookworm-backports", "trixie", "sid"] as const;
+export const KERNEL_SUITES = [
+  "bullseye",
+  "bookworm",
+  "bookworm-backports",
+  "trixie",
+  "sid",
+] as const;
 /** A Debian suite that ships a kernel. */
 export type KernelSuite = typeof KERNEL_SUITES[number];
 
@@ -99,12 +110,15 @@ export interface CriuSpec {
   /** The exact Debian package version, e.g. `3.17.1-2+deb12u2`; for other origins, a label. */
   packageVersion: string;
   /**
-   * Where a CRIU that is not a Debian package comes from: a source tree (plus patches) built
-   * for each arch, or prebuilt binaries. It then runs in a bookworm guest (`suite`).
+   * Where a CRIU that is not a Debian package comes from: a source tree (plus patches) or a
+   * commit of a CRIU repository (`--criu-repo`) built for each arch, or prebuilt binaries. It then runs in a bookworm guest (`suite`).
    */
   origin?:
     | { kind: "source"; tree: string; patches: string[] }
+    | { kind: "revision"; repo: string; rev: string; commit: string }
     | { kind: "binary"; binaries: Partial<Record<Arch, string>> };
+  /** How a source or revision is compiled (`--build-flags`): `criu` (its own) or `debian-SUITE`. */
+  buildFlags?: string;
 }
 
 /**
@@ -113,7 +127,8 @@ export interface CriuSpec {
  * its modules) the user built. `name` labels it in VM ids, results and reports.
  */
 export type KernelSpec =
-  | { kind: "suite"; name: KernelSuite }
+  /** `native`: chosen as the CRIU's own suite's kernel (it follows the suite a CRIU is built in). */
+  | { kind: "suite"; name: KernelSuite; native?: boolean }
   | { kind: "package"; name: string; packageVersion: string }
   | { kind: "local"; name: string; arch: Arch; image: string; modules: string | null };
 

@@ -12,6 +12,7 @@
 import { runDenoTask } from "./deno_task.ts";
 import { rootPrefix } from "./as_root.ts";
 import { runCommand } from "./exec.ts";
+import { withHostPackageLock } from "./package_lock.ts";
 import { DEBIAN_ARCH } from "../core/catalog.ts";
 import { InfraError } from "../core/errors.ts";
 import type { Arch } from "../core/types.ts";
@@ -71,41 +72,50 @@ async function present(program: string): Promise<boolean> {
 }
 
 /**
- * Installs the Debian packages `missing` with apt as root or through passwordless sudo, saying so
- * and why; when this process cannot become root, throws an {@link InfraError} with the exact
- * commands to run. The one place host packages are installed. `before` runs first (e.g. enabling
- * a foreign architecture).
+ * Installs what `findMissing` finds missing with apt (after `before`, e.g. enabling a foreign
+ * architecture) as root or through passwordless sudo, saying so and why; when this process cannot
+ * become root, throws an {@link InfraError} with the exact commands to run. The one place host
+ * packages are installed: the install holds the host package lock (one apt at a time across
+ * builds and processes) and looks again under it, since another holder may just have installed
+ * the same packages. Resolves to true when it installed something.
  */
 async function installPackages(
-  missing: readonly string[],
+  findMissing: () => Promise<string[]>,
   why: string,
   log: (line: string) => void,
   before: readonly string[][] = [],
-): Promise<void> {
-  const commands = [
+): Promise<boolean> {
+  const commandsFor = (missing: readonly string[]) => [
     ...before,
     ["apt-get", "update", "-q"],
     ["apt-get", "install", "-y", "-q", ...missing],
   ];
+  const first = await findMissing();
+  if (first.length === 0) return false;
   const prefix = await rootPrefix();
   if (prefix === null) {
     throw new InfraError(
-      `missing host packages ${why}: ${missing.join(", ")}. Install them as root, then run ` +
-        `again:\n${commands.map((command) => `  sudo ${command.join(" ")}`).join("\n")}`,
+      `missing host packages ${why}: ${first.join(", ")}. Install them as root, then run ` +
+        `again:\n${commandsFor(first).map((command) => `  sudo ${command.join(" ")}`).join("\n")}`,
     );
   }
   const through = prefix.length === 0 ? "" : " (as root through passwordless sudo)";
-  log(`installing missing host packages ${why}: ${missing.join(" ")}${through}`);
-  for (const command of commands) {
-    // apt must never ask. sudo resets the environment: `env` (started by sudo, so not in the
-    // task's --allow-run) sets it again.
-    await runCommand(
-      prefix.length === 0
-        ? command
-        : [...prefix, "env", "DEBIAN_FRONTEND=noninteractive", ...command],
-      { env: { DEBIAN_FRONTEND: "noninteractive" } },
-    );
-  }
+  return await withHostPackageLock(async () => {
+    const missing = await findMissing();
+    if (missing.length === 0) return false;
+    log(`installing missing host packages ${why}: ${missing.join(" ")}${through}`);
+    for (const command of commandsFor(missing)) {
+      // apt must never ask. sudo resets the environment: `env` (started by sudo, so not in the
+      // task's --allow-run) sets it again.
+      await runCommand(
+        prefix.length === 0
+          ? command
+          : [...prefix, "env", "DEBIAN_FRONTEND=noninteractive", ...command],
+        { env: { DEBIAN_FRONTEND: "noninteractive" } },
+      );
+    }
+    return true;
+  });
 }
 
 /**
@@ -124,15 +134,16 @@ export async function ensureHostTools(
   log: (line: string) => void,
   extra: readonly HostTool[] = [],
 ): Promise<boolean> {
-  const missing: string[] = [];
-  for (const tool of [...requiredHostTools(arches), ...extra]) {
-    if (!(await present(tool.program)) && !missing.includes(tool.debianPackage)) {
-      missing.push(tool.debianPackage);
+  const findMissing = async () => {
+    const missing: string[] = [];
+    for (const tool of [...requiredHostTools(arches), ...extra]) {
+      if (!(await present(tool.program)) && !missing.includes(tool.debianPackage)) {
+        missing.push(tool.debianPackage);
+      }
     }
-  }
-  if (missing.length === 0) return false;
-  await installPackages(missing, `for ${arches.join(", ")}`, log);
-  return true;
+    return missing;
+  };
+  return await installPackages(findMissing, `for ${arches.join(", ")}`, log);
 }
 
 /**
@@ -145,7 +156,7 @@ export async function ensureHostTools(
  * ```
  */
 export function criuBuildPackages(arch: Arch): string[] {
-  const tools = ["make", "gcc", "pkg-config", "patch", "binutils", "protobuf-c-compiler"];
+  const tools = ["make", "gcc", "pkg-config", "patch", "binutils", "protobuf-c-compiler", "ccache"];
   // descriptor.proto (arch-independent) and the libnet headers come from the native packages.
   const headers = ["libprotobuf-dev", "libnet1-dev"];
   const libs = ["libprotobuf-c-dev", "libnl-3-dev", "libcap-dev", "uuid-dev"];
@@ -221,18 +232,19 @@ export async function ensureCriuBuildDeps(
   arch: Arch,
   log: (line: string) => void,
 ): Promise<boolean> {
-  const missing = [];
-  for (const pkg of criuBuildPackages(arch)) if (!(await installed(pkg))) missing.push(pkg);
-  if (missing.length === 0) return false;
+  const findMissing = async () => {
+    const missing = [];
+    for (const pkg of criuBuildPackages(arch)) if (!(await installed(pkg))) missing.push(pkg);
+    return missing;
+  };
   const foreign = arch === "aarch64" &&
     !(await runCommand(["dpkg", "--print-foreign-architectures"])).stdout.split("\n").includes(
       "arm64",
     );
-  await installPackages(
-    missing,
+  return await installPackages(
+    findMissing,
     `to build CRIU for ${arch}`,
     log,
     foreign ? [["dpkg", "--add-architecture", "arm64"]] : [],
   );
-  return true;
 }

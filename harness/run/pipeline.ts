@@ -9,6 +9,8 @@ import { kernelPackageRecipe, kernelRecipe, rootfsRecipe } from "../../vm/recipe
 import { type Accel, QEMU_PROFILES } from "../../vm/profiles.ts";
 import { CRIU_RUNTIME_PACKAGES, ensureCriuBuild } from "../builds/criu.ts";
 import { ensureCriuBuildDeps } from "../host/host_tools.ts";
+import { exportRevision } from "../builds/criu_repo.ts";
+import { debianBuildFlags } from "../builds/build_flags.ts";
 import { buildFixtures, type FixtureSet } from "../builds/fixtures.ts";
 import { buildZdtmTests } from "../builds/zdtm.ts";
 import { AptIndexes } from "../../vm/debian_apt.ts";
@@ -27,12 +29,15 @@ import type {
   Arch,
   CaseDefinition,
   CellResult,
+  DebianSuite,
+  KernelSpec,
   MatrixPlan,
   ResultsFile,
   VmPlan,
 } from "../core/types.ts";
 import { GuestVm, killLiveQemuProcesses } from "../../vm/guest_vm.ts";
 import { InputError } from "../core/errors.ts";
+import { nativeKernelSuite } from "../core/catalog.ts";
 
 /** How the pipeline runs, beyond the plan. */
 export interface PipelineOptions {
@@ -66,7 +71,15 @@ export interface PipelineOutcome {
 
 /** The images of one VM, or why they could not be had. */
 type VmAssets =
-  | { ok: true; rootfs: RootfsImage; kernel: KernelImage; initrd: string; criuOrigin: string }
+  | {
+    ok: true;
+    /** The VM as it runs: a CRIU built in an era root runs in that suite, on its native kernel. */
+    vm: VmPlan;
+    rootfs: RootfsImage;
+    kernel: KernelImage;
+    initrd: string;
+    criuOrigin: string;
+  }
   | { ok: false; kind: "build" | "image"; message: string };
 
 /** The scratch directories of the runs in progress (initrds, FIFOs, package indexes). */
@@ -118,6 +131,8 @@ interface GuestCriu {
   packages: readonly string[];
   /** What the cells report as the CRIU's package version: its origin. */
   label: string;
+  /** The suite whose guest runs it: the one it was built for. */
+  suite: DebianSuite;
 }
 
 /** Builds (or finds) the CRIU of a VM that does not use a Debian package; null when it does. */
@@ -129,26 +144,52 @@ async function customCriu(vm: VmPlan, options: PipelineOptions): Promise<GuestCr
     if (!binary) {
       throw new AssetFailure("build", `--criu: no ${vm.arch} binary was given (${vm.arch}=PATH)`);
     }
-    return { binary, packages: CRIU_RUNTIME_PACKAGES, label: `binary ${binary}` };
+    return {
+      binary,
+      packages: CRIU_RUNTIME_PACKAGES,
+      label: `binary ${binary}`,
+      suite: vm.criu.suite,
+    };
   }
   try {
     await ensureCriuBuildDeps(vm.arch, options.log);
+    const tree = origin.kind === "revision"
+      ? await exportRevision(origin.repo, origin.commit, options.cacheDir)
+      : origin.tree;
     const build = await ensureCriuBuild({
-      tree: origin.tree,
-      patches: origin.patches,
+      flags: await debianBuildFlags(vm.criu.buildFlags ?? "criu", vm.arch, options.cacheDir),
+      commit: origin.kind === "revision" ? origin.commit : undefined,
+      tree,
+      patches: origin.kind === "source" ? origin.patches : [],
       arch: vm.arch,
       cacheDir: options.cacheDir,
       log: options.log,
     });
-    const { tree, commit, contentHash, patches } = build.origin;
-    const label = [
+    const { commit, contentHash, patches } = build.origin;
+    const label = origin.kind === "revision" ? vm.criu.packageVersion : [
       `source ${tree} @ ${commit ?? `content ${contentHash.slice(0, 12)}`}`,
       ...patches.map((patch) => `${patch.path} (sha256 ${patch.sha256.slice(0, 12)})`),
     ].join(" + ");
-    return { binary: build.binary, packages: build.runtimePackages, label };
+    return {
+      binary: build.binary,
+      packages: build.runtimePackages,
+      label: `${label} (built in ${build.suite})`,
+      suite: build.suite,
+    };
   } catch (error) {
     throw new AssetFailure("build", error instanceof Error ? error.message : String(error));
   }
+}
+
+/**
+ * `vm` with its CRIU running in a guest of `suite`; a native kernel follows to that suite's.
+ */
+function inSuite(vm: VmPlan, suite: DebianSuite): VmPlan {
+  if (suite === vm.criu.suite) return vm;
+  const kernel: KernelSpec = vm.kernel.kind === "suite" && vm.kernel.native
+    ? { kind: "suite", name: nativeKernelSuite(suite), native: true }
+    : vm.kernel;
+  return { ...vm, criu: { ...vm.criu, suite }, kernel };
 }
 
 /** The kernel a VM boots, fetched from Debian or staged from the user's build. */
@@ -188,12 +229,13 @@ async function prepareAssets(
     ...new Set(plan.vms.flatMap((vm) => vm.cases.flatMap((c) => c.zdtm ? [c.zdtm.test] : []))),
   ];
   const indexes = await AptIndexes.create(workDir);
-  const prepareVm = async (vm: VmPlan) => {
+  const prepareVm = async (planned: VmPlan) => {
     try {
       const guestCriu = await criu(
-        `${vm.criu.version}/${vm.arch}`,
-        () => customCriu(vm, options),
+        `${planned.criu.version}/${planned.arch}`,
+        () => customCriu(planned, options),
       );
+      const vm = guestCriu ? inSuite(planned, guestCriu.suite) : planned;
       const packages = guestCriu?.packages ?? [];
       const [rootfsImage, kernelImage, overlay] = await Promise.all([
         rootfs(
@@ -224,6 +266,7 @@ async function prepareAssets(
       await concatenateInitrd([rootfsImage.cpio, kernelImage.modulesCpio, overlay], initrd);
       assets.set(vm.id, {
         ok: true,
+        vm,
         rootfs: rootfsImage,
         kernel: kernelImage,
         initrd,
@@ -232,7 +275,7 @@ async function prepareAssets(
     } catch (error) {
       // Bad input found only now (a kernel version Debian does not serve) stops the run.
       if (error instanceof InputError) throw error;
-      assets.set(vm.id, {
+      assets.set(planned.id, {
         ok: false,
         kind: error instanceof AssetFailure ? error.kind : "image",
         message: error instanceof Error ? error.message : String(error),
@@ -408,12 +451,15 @@ export async function runMatrix(
     }
 
     const nonce = randomNonce();
-    await pool(plan.vms, plan.jobs, async (vm) => {
-      const vmAssets = assets.get(vm.id)!;
+    await pool(plan.vms, plan.jobs, async (planned) => {
+      const vmAssets = assets.get(planned.id)!;
       if (!vmAssets.ok) {
-        for (const caseDef of vm.cases) await record(assetErrorCell(vm, caseDef, vmAssets));
+        for (const caseDef of planned.cases) {
+          await record(assetErrorCell(planned, caseDef, vmAssets));
+        }
         return;
       }
+      const vm = vmAssets.vm;
       const pipeDir = await Deno.makeTempDir({ dir: workDir, prefix: "agent-" });
       const vmStarted = performance.now();
       const context = {

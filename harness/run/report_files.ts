@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { HistoryChange } from "../../reports/history.ts";
 import { join } from "node:path";
 import {
   logReaderFor,
@@ -38,11 +39,12 @@ export async function writeReportFiles(
   dir: string,
   results: ResultsFile,
   cases: readonly CaseDefinition[],
+  changes: readonly HistoryChange[] = [],
 ): Promise<string[]> {
   const reports: Record<string, string> = {
-    "report.md": renderMarkdownReport(results, cases),
+    "report.md": renderMarkdownReport(results, cases, changes),
     "junit.xml": renderJunitXml(results, logReaderFor(dir)),
-    "index.html": renderHtmlReport(results, cases),
+    "index.html": renderHtmlReport(results, cases, changes),
     "results.tap": renderTap(results),
   };
   for (const [name, text] of Object.entries(reports)) {

@@ -13,6 +13,7 @@ import {
 import { ensureCriuBuildDeps } from "../../harness/host/host_tools.ts";
 import { fetchDebianCriuSource } from "../criu_tarball.ts";
 import { runCommand } from "../../harness/host/exec.ts";
+import { debianBuildFlags } from "../../harness/builds/build_flags.ts";
 import { defaultCacheDir } from "../../vm/image.ts";
 import type { Arch } from "../../harness/core/types.ts";
 import { readElfHead, tempDirRemovedAtUnload } from "../test_helpers.ts";
@@ -189,4 +190,41 @@ Deno.test("a patch that does not apply is named, and nothing is cached", async (
   );
   const left = [...Deno.readDirSync(join(cache, "criu-builds"))].map((e) => e.name);
   assert.deepEqual(left.filter((name) => name !== ".locks"), [], "no build, no temporary dir");
+});
+
+Deno.test("a tree built with --build-flags debian-trixie carries trixie's flags", async () => {
+  const flags = await debianBuildFlags("debian-trixie", "x86_64", CACHE);
+  // trixie's dpkg adds these to bookworm's hardening flags on amd64; CRIU's own have neither.
+  assert.ok(flags?.CFLAGS.includes("-fstack-clash-protection"), flags?.CFLAGS);
+  assert.ok(flags?.CFLAGS.includes("-fcf-protection"), flags?.CFLAGS);
+  assert.equal(flags?.LDFLAGS, "-Wl,-z,relro");
+  await ensureCriuBuildDeps("x86_64", log);
+  const built = await ensureCriuBuild({
+    flags,
+    tree: await tree(),
+    patches: [],
+    arch: "x86_64",
+    cacheDir: CACHE,
+    log,
+  });
+  assert.deepEqual(built.flags, flags);
+  // gcc records the options of every compilation unit in its debug info (-g is among the flags).
+  const { stdout } = await runCommand([
+    "sh",
+    "-c",
+    'readelf --debug-dump=info "$1" | grep -m1 -A0 "DW_AT_producer.*criu\\|DW_AT_producer"',
+    "producer",
+    built.binary,
+  ]);
+  assert.match(stdout, /-fstack-clash-protection/);
+  assert.match(stdout, /-fcf-protection/);
+  const plain = await build("x86_64");
+  const { stdout: plainProducer } = await runCommand([
+    "sh",
+    "-c",
+    'readelf --debug-dump=info "$1" | grep -m1 DW_AT_producer',
+    "producer",
+    plain.binary,
+  ]);
+  assert.doesNotMatch(plainProducer, /-fstack-clash-protection/);
 });

@@ -167,19 +167,20 @@ Deno.test("task bisect finds the commit that broke sigttin with a real git bisec
   await t.step("it names the revert as the first bad commit and exits 0", () => {
     assert.equal(run.code, 0, run.stderr.slice(-4000));
     assert.equal(report.outcome, "found");
-    assert.deepEqual(report.firstBad, { commit: c2, subject: SUBJECTS[2] });
-    assert.equal(report.message, `first bad commit: ${c2} ${SUBJECTS[2]}`);
-    assert.deepEqual(report.good, { rev: c0, commit: c0, subject: SUBJECTS[0] });
+    assert.deepEqual(report.firstNew, { commit: c2, subject: SUBJECTS[2] });
+    assert.equal(report.find, "regression");
+    assert.equal(report.message, `regression: first commit that fails: ${c2} ${SUBJECTS[2]}`);
+    assert.deepEqual(report.from, { rev: c0, commit: c0, subject: SUBJECTS[0] });
   });
 
   await t.step("every commit was tested once, with the verdict its CRIU earns", async () => {
     const byCommit = new Map(report.tested.map((tested) => [tested.commit, tested]));
     assert.equal(report.tested.length, 4);
-    assert.deepEqual(report.tested.slice(0, 2).map((tested) => tested.role), ["good", "bad"]);
-    const expected = [[c0, "pass", "good"], [c1, "pass", "good"], [c2, "fail", "bad"], [
+    assert.deepEqual(report.tested.slice(0, 2).map((tested) => tested.role), ["from", "to"]);
+    const expected = [[c0, "pass", "old"], [c1, "pass", "old"], [c2, "fail", "new"], [
       c3,
       "fail",
-      "bad",
+      "new",
     ]];
     for (const [commit, verdict, mark] of expected) {
       const tested = byCommit.get(commit)!;

@@ -5,7 +5,7 @@ import {
   renderBisectSummary,
   type TestedCommit,
 } from "../../harness/bisect/report.ts";
-import { bisectStepExitCode, GIT_BISECT_RUN_CODES } from "../../harness/core/exit_codes.ts";
+import { bisectStepMark, GIT_BISECT_RUN_CODES } from "../../harness/core/exit_codes.ts";
 import { type BisectOptions } from "../../harness/core/command_options.ts";
 import { parseBisectOptions } from "../../harness/cli/bisect.ts";
 import { assertUsageError } from "../test_helpers.ts";
@@ -22,8 +22,11 @@ Deno.test("parseBisectOptions", async (t) => {
   await t.step("one cell with defaults: x86_64, native kernel, default CPU", () => {
     assert.deepEqual(parse(), {
       repo: "../criu",
-      good: "v4.0",
-      bad: "v4.1",
+      from: "v4.0",
+      to: "v4.1",
+      find: "regression",
+      legacyNames: true,
+      buildFlags: "criu",
       case: "sigttin",
       arch: "x86_64",
       kernel: "native",
@@ -32,6 +35,28 @@ Deno.test("parseBisectOptions", async (t) => {
       outDir: "out/bisect-20261127-164500",
       help: false,
     });
+  });
+
+  await t.step("--from/--to find either direction; --find insists on one", () => {
+    const options = (...args: string[]) =>
+      parseBisectOptions(["--case", "sigttin", "--repo", "r", ...args], { caseNames: CASE_NAMES });
+    const either = options("--from", "v3.17", "--to", "v3.18");
+    assert.deepEqual([either.from, either.to, either.find, either.legacyNames], [
+      "v3.17",
+      "v3.18",
+      "either",
+      false,
+    ]);
+    assert.equal(options("--from", "a", "--to", "b", "--find", "fix").find, "fix");
+    assertUsageError(
+      () => options("--from", "a", "--to", "b", "--find", "both"),
+      '--find: unknown value "both"; accepted: regression, fix, either',
+    );
+    assertUsageError(
+      () => options("--good", "a", "--to", "b"),
+      "bisect: --to cannot go with --good/--bad",
+    );
+    assertUsageError(() => options("--from", "a"), "bisect: --to is required");
   });
 
   await t.step("takes one arch, kernel, CPU model, timeout scale and --out", () => {
@@ -109,7 +134,7 @@ Deno.test("parseBisectOptions", async (t) => {
     );
     assertUsageError(
       () => parse("--kernel", "buster"),
-      '--kernel: unknown value "buster"; accepted: native, bookworm, bookworm-backports',
+      '--kernel: unknown value "buster"; accepted: native, bullseye, bookworm, bookworm-backports',
     );
   });
 
@@ -117,7 +142,7 @@ Deno.test("parseBisectOptions", async (t) => {
     assertUsageError(
       () => parseBisectOptions(["--case", "sigttin", "--good", "v4.0"], { caseNames: CASE_NAMES }),
       "bisect: --bad, --repo are required",
-      "deno task bisect --case sigttin",
+      "deno task bisect --case sigtstp",
     );
     assertUsageError(
       () => parseBisectOptions([...REQUIRED.slice(0, 6)], { caseNames: CASE_NAMES }),
@@ -135,18 +160,26 @@ Deno.test("parseBisectOptions", async (t) => {
         }),
       '--good: empty value ""; accepted: a commit, tag or branch',
     );
-    assertUsageError(() => parse("--jobs", "2"), 'unknown option "--jobs"', "--case, --good");
+    assertUsageError(
+      () => parse("--jobs", "2"),
+      'unknown option "--jobs"',
+      "--case, --from, --to, --find, --good",
+    );
     assertUsageError(() => parse("extra"), 'unexpected argument "extra"');
   });
 });
 
-Deno.test("a cell's verdict is the step's exit status in git bisect run's terms", () => {
-  assert.deepEqual(GIT_BISECT_RUN_CODES, { good: 0, bad: 1, skip: 125 });
-  assert.equal(bisectStepExitCode("pass"), 0);
-  assert.equal(bisectStepExitCode("fail"), 1);
+Deno.test("a cell's verdict is the step's mark in git's old/new terms, by --from's verdict", () => {
+  assert.deepEqual(GIT_BISECT_RUN_CODES, { old: 0, new: 1, skip: 125 });
+  // A regression: --from passes.
+  assert.equal(bisectStepMark("pass", "pass"), "old");
+  assert.equal(bisectStepMark("fail", "pass"), "new");
+  // A fix: --from fails.
+  assert.equal(bisectStepMark("fail", "fail"), "old");
+  assert.equal(bisectStepMark("pass", "fail"), "new");
   // A harness, image, VM or build problem says nothing about the commit.
-  assert.equal(bisectStepExitCode("error"), 125);
-  assert.equal(bisectStepExitCode("skip"), 125);
+  assert.equal(bisectStepMark("error", "pass"), "skip");
+  assert.equal(bisectStepMark("skip", "fail"), "skip");
 });
 
 Deno.test("the bisect's exit status follows its outcome", () => {
@@ -164,57 +197,57 @@ const C = "c".repeat(40);
 const D = "d".repeat(40);
 
 Deno.test("parseBisectLog", async (t) => {
-  await t.step("a bisect that found the first bad commit", () => {
+  await t.step("a bisect that found the first new commit", () => {
     const log = parseBisectLog([
-      `# bad: [${D}] Touch the docs`,
-      `# good: [${A}] Accept SIGTTIN`,
-      "git bisect start 'dddd' 'aaaa'",
-      `# bad: [${C}] Revert "Accept SIGTTIN"`,
-      `git bisect bad ${C}`,
-      `# good: [${B}] README: a line`,
-      `git bisect good ${B}`,
-      `# first bad commit: [${C}] Revert "Accept SIGTTIN"`,
+      `# new: [${D}] Release 3.18`,
+      `# old: [${A}] Release 3.17`,
+      "git bisect start '--term-old=old' '--term-new=new' 'dddd' 'aaaa'",
+      `# new: [${C}] infect: add SIGTSTP support`,
+      `git bisect new ${C}`,
+      `# old: [${B}] README: a line`,
+      `git bisect old ${B}`,
+      `# first new commit: [${C}] infect: add SIGTSTP support`,
       "",
     ].join("\n"));
-    assert.deepEqual(log.firstBad, { commit: C, subject: 'Revert "Accept SIGTTIN"' });
+    assert.deepEqual(log.firstNew, { commit: C, subject: "infect: add SIGTSTP support" });
     assert.deepEqual(log.candidates, []);
     assert.deepEqual(log.marks.map((m) => [m.commit[0], m.mark]), [
-      ["d", "bad"],
-      ["a", "good"],
-      ["c", "bad"],
-      ["b", "good"],
+      ["d", "new"],
+      ["a", "old"],
+      ["c", "new"],
+      ["b", "old"],
     ]);
   });
 
   await t.step("a bisect left with only skipped commits names the candidates", () => {
     const log = parseBisectLog([
-      `# bad: [${D}] d`,
-      `# good: [${A}] a`,
+      `# new: [${D}] d`,
+      `# old: [${A}] a`,
       `# skip: [${B}] b`,
       `git bisect skip ${B}`,
-      `# bad: [${C}] c`,
+      `# new: [${C}] c`,
       "# only skipped commits left to test",
-      `# possible first bad commit: [${C}] c`,
-      `# possible first bad commit: [${B}] b`,
+      `# possible first new commit: [${C}] c`,
+      `# possible first new commit: [${B}] b`,
     ].join("\n"));
-    assert.equal(log.firstBad, null);
+    assert.equal(log.firstNew, null);
     assert.deepEqual(log.candidates.map((c) => c.commit), [C, B]);
-    assert.deepEqual(log.marks.map((m) => m.mark), ["bad", "good", "skip", "bad"]);
+    assert.deepEqual(log.marks.map((m) => m.mark), ["new", "old", "skip", "new"]);
   });
 
   await t.step("an aborted bisect has neither; other lines are ignored", () => {
     const log = parseBisectLog(
-      `# bad: [${D}] d\n# good: [${A}] a\ngit bisect start 'd' 'a'\n# status: waiting\n`,
+      `# new: [${D}] d\n# old: [${A}] a\ngit bisect start 'd' 'a'\n# status: waiting\n`,
     );
-    assert.equal(log.firstBad, null);
+    assert.equal(log.firstNew, null);
     assert.deepEqual(log.candidates, []);
     assert.equal(log.marks.length, 2);
   });
 });
 
 Deno.test("checkEndpoint", async (t) => {
-  const good = { rev: "v4.0", commit: A, subject: "Accept SIGTTIN" };
-  const bad = { rev: "v4.1", commit: D, subject: "Touch the docs" };
+  const from = { rev: "v3.17", commit: A, subject: "criu: Version 3.17" };
+  const to = { rev: "v3.18", commit: D, subject: "criu: Version 3.18" };
   const cell = (verdict: TestedCommit["verdict"], stage: TestedCommit["stage"] = null) => ({
     verdict,
     stage,
@@ -222,26 +255,29 @@ Deno.test("checkEndpoint", async (t) => {
     resultsDir: "commits/x",
   });
 
-  await t.step("a good that passes and a bad that fails can start a bisect", () => {
-    assert.equal(checkEndpoint("good", good, cell("pass")), null);
-    assert.equal(checkEndpoint("bad", bad, cell("fail", "dump")), null);
+  await t.step("an endpoint with a wanted verdict can start a bisect", () => {
+    assert.equal(checkEndpoint("from", from, cell("fail", "dump"), ["pass", "fail"]), null);
+    assert.equal(checkEndpoint("to", to, cell("pass"), ["pass"]), null);
   });
 
-  await t.step("a good that fails or a bad that passes: wrong endpoints, named", () => {
-    const problem = checkEndpoint("good", good, cell("fail", "dump"));
+  await t.step("another verdict: wrong endpoints, named", () => {
+    const problem = checkEndpoint("good", from, cell("fail", "dump"), ["pass"]);
     assert.equal(problem?.outcome, "wrong-endpoints");
-    assert.match(problem!.message, /^--good v4\.0 \(aaaaaaaaaaaa Accept SIGTTIN\) is fail at dump/);
-    assert.match(problem!.message, /needs a --good whose cell passes/);
-    const passing = checkEndpoint("bad", bad, cell("pass"));
-    assert.equal(passing?.outcome, "wrong-endpoints");
-    assert.match(passing!.message, /^--bad v4\.1 \(dddddddddddd Touch the docs\) is pass: /);
+    assert.match(
+      problem!.message,
+      /^--good v3\.17 \(aaaaaaaaaaaa criu: Version 3\.17\) is fail at/,
+    );
+    assert.match(problem!.message, /this bisect needs it to pass$/);
   });
 
   await t.step("an error or skip is a problem to fix, not a verdict", () => {
-    const problem = checkEndpoint("bad", bad, cell("error"));
+    const problem = checkEndpoint("to", to, cell("error"), ["fail"]);
     assert.equal(problem?.outcome, "endpoint-error");
-    assert.match(problem!.message, /--bad v4\.1 .* is error: error summary \(see commits\/x\)/);
-    assert.equal(checkEndpoint("good", good, cell("skip"))?.outcome, "endpoint-error");
+    assert.match(problem!.message, /--to v3\.18 .* is error: error summary \(see commits\/x\)/);
+    assert.equal(
+      checkEndpoint("from", from, cell("skip"), ["pass", "fail"])?.outcome,
+      "endpoint-error",
+    );
   });
 });
 
@@ -250,7 +286,7 @@ Deno.test("renderBisectSummary names the finding, then every tested commit", () 
     commit,
     subject: `subject ${commit[0]}`,
     role,
-    mark: verdict === "pass" ? "good" as const : "bad" as const,
+    mark: verdict === "pass" ? "old" as const : "new" as const,
     verdict,
     stage: verdict === "pass" ? null : "dump" as const,
     summary: verdict,
@@ -261,11 +297,11 @@ Deno.test("renderBisectSummary names the finding, then every tested commit", () 
   });
   const text = renderBisectSummary({
     message: `first bad commit: ${C} subject c`,
-    tested: [tested(A, "good", "pass"), tested(D, "bad", "fail"), tested(C, "step", "fail")],
+    tested: [tested(A, "from", "pass"), tested(D, "to", "fail"), tested(C, "step", "fail")],
   });
   const lines = text.split("\n");
   assert.equal(lines[0], `first bad commit: ${C} subject c`);
   assert.match(lines[2], /^commit +role +mark +verdict +stage +subject +first CRIU error$/);
-  assert.match(lines[3], /^aaaaaaaaaaaa +good +good +pass +- +subject a +-$/);
-  assert.match(lines[5], /^cccccccccccc +step +bad +fail +dump +subject c +Error \(compel/);
+  assert.match(lines[3], /^aaaaaaaaaaaa +from +old +pass +- +subject a +-$/);
+  assert.match(lines[5], /^cccccccccccc +step +new +fail +dump +subject c +Error \(compel/);
 });

@@ -56,7 +56,7 @@ Deno.test("the exit status of a failure is chosen by the error's class", async (
     const { code, lines } = await mainQuietly(["report", "--bogus"]);
     assert.equal(code, 2);
     assert.deepEqual(lines, [
-      'criu-matrix: unknown option "--bogus"; accepted: --in, --help (see --help)',
+      'criu-matrix: unknown option "--bogus"; accepted: --in, --bisect, --help (see --help)',
     ]);
   });
 

@@ -46,7 +46,10 @@ Deno.test("report: --help, unknown options and a missing value are usage errors"
   const help = await run("report", "--help");
   assert.equal(help.code, 0);
   assert.match(help.out, /^Usage: deno task report --in DIR/);
-  await assertRefused(["report", "--bogus"], ['unknown option "--bogus"', "--in, --help"]);
+  await assertRefused(["report", "--bogus"], [
+    'unknown option "--bogus"',
+    "--in, --bisect, --help",
+  ]);
   await assertRefused(["report", "--in"], ["--in needs a value (DIR)"]);
   await assertRefused(["report"], ["--in DIR is required"]);
 });
@@ -81,6 +84,46 @@ Deno.test("report: control characters of a results file never reach the terminal
   for (const name of ["report.md", "junit.xml", "index.html"]) {
     assert.ok(!(await Deno.readTextFile(join(dir, name))).includes("\u001b"), name);
   }
+});
+
+Deno.test("report --bisect: a bisect file that is not one is refused before a report is written", async () => {
+  const dir = tempDirRemovedAtUnload("hostile-cli-");
+  await Deno.writeTextFile(join(dir, "results.json"), EMPTY_RUN);
+  const finding = {
+    case: "sigtstp",
+    arch: "x86_64",
+    find: "fix",
+    firstNew: {
+      commit: "c7858ba42bed2e072ef3842046f4a6335e70ee44",
+      subject: "infect: add SIGTSTP support",
+    },
+  };
+  const bisects: [string, unknown, string][] = [
+    ["not-json", "{", "not valid JSON"],
+    ["direction", { ...finding, find: "both" }, '"regression", "fix"'],
+    ["arch", { ...finding, arch: "riscv64" }, '"x86_64", "aarch64"'],
+    ["commit", { ...finding, firstNew: { ...finding.firstNew, commit: "HEAD" } }, "hash"],
+    ["subject", {
+      ...finding,
+      firstNew: { ...finding.firstNew, subject: "fix\n## owned" },
+    }, "one line"],
+  ];
+  for (const [name, content, fragment] of bisects) {
+    const bisectDir = join(dir, name);
+    await Deno.mkdir(bisectDir);
+    const text = typeof content === "string" ? content : JSON.stringify(content);
+    await Deno.writeTextFile(join(bisectDir, "bisect.json"), text);
+    await assertRefused(["report", "--in", dir, "--bisect", bisectDir], [
+      `${bisectDir}/bisect.json: cannot read it`,
+      fragment,
+    ]);
+  }
+  const fifo = join(dir, "fifo");
+  await Deno.mkdir(fifo);
+  await runCommand(["mkfifo", join(fifo, "bisect.json")]);
+  await assertRefused(["report", "--in", dir, "--bisect", fifo], ["is a FIFO"]);
+  await assertRefused(["report", "--in", dir, "--bisect", join(dir, "none")], ["No such file"]);
+  assert.equal(await Deno.stat(join(dir, "report.md")).then(() => true, () => false), false);
 });
 
 Deno.test("--criu: empty paths and unknown versions name the accepted values", async () => {

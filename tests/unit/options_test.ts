@@ -84,7 +84,7 @@ Deno.test("parseMatrixOptions", async (t) => {
     assertUsageError(
       ["--kernel", "experimental"],
       '--kernel: unknown value "experimental"',
-      "accepted: native, bookworm, bookworm-backports, trixie, sid",
+      "accepted: native, bullseye, bookworm, bookworm-backports, trixie, sid",
     );
   });
 
@@ -202,7 +202,7 @@ Deno.test("parseMatrixOptions", async (t) => {
     assertUsageError(
       ["--arches", "x86_64"],
       'unknown option "--arches"',
-      "accepted: --arch, --criu, --case, --kernel, --cpu, --jobs, --out, --timeout-scale, --baseline, --shard, --zdtm, --resume, --rerun-failed, --list, --help",
+      "accepted: --arch, --criu, --case, --kernel, --cpu, --jobs, --out, --timeout-scale, --baseline, --shard, --build-flags, --criu-repo, --zdtm, --resume, --rerun-failed, --list, --help",
     );
     assertUsageError(["sigstop"], 'unexpected argument "sigstop"', "--arch");
   });
