@@ -16,16 +16,38 @@ import type { DebianSuite } from "../core/types.ts";
 import { runCommand } from "../host/exec.ts";
 
 /**
- * Where a CRIU can be built, tried in this order (newest first): the host itself (bookworm),
- * then older Debian roots. The guest of a CRIU runs the suite it was built in.
+ * One way to build a CRIU: a Debian suite's toolchain (the host's for bookworm, an era root's
+ * for older suites) and what make is given besides CRIU's own recipe.
+ */
+export interface BuildEra {
+  /** How cells and build logs name it, e.g. `bullseye-lenient`. */
+  name: string;
+  /** The suite whose toolchain builds it; the CRIU then runs in a guest of that suite. */
+  suite: DebianSuite;
+  /** Extra make variables (`WERROR=0`). */
+  makeVars: readonly string[];
+  /** Extra compiler options, appended to CC so that every compile and link gets them. */
+  ccOptions: readonly string[];
+}
+
+/**
+ * The ways a CRIU is built, tried in this order (newest suite first, CRIU's own recipe before a
+ * lenient one) until one builds. The lenient one is what CRIU releases before 3.15 need with
+ * gcc 10: its new warnings stop a `-Werror` build (`WERROR=0` is CRIU's own switch), and its
+ * `-fno-common` default turns the tentative definitions those releases share between files
+ * into `multiple definition` link errors (`-fcommon` is gcc 9's behaviour).
  *
  * @example
  * ```ts
- * import { BUILD_SUITES } from "./build_root.ts";
- * BUILD_SUITES[0]; // "bookworm"
+ * import { BUILD_ERAS } from "./build_root.ts";
+ * BUILD_ERAS.map((era) => era.name); // ["bookworm", "bullseye", "bullseye-lenient"]
  * ```
  */
-export const BUILD_SUITES: readonly DebianSuite[] = ["bookworm", "bullseye"];
+export const BUILD_ERAS: readonly BuildEra[] = [
+  { name: "bookworm", suite: "bookworm", makeVars: [], ccOptions: [] },
+  { name: "bullseye", suite: "bullseye", makeVars: [], ccOptions: [] },
+  { name: "bullseye-lenient", suite: "bullseye", makeVars: ["WERROR=0"], ccOptions: ["-fcommon"] },
+];
 
 /** The suite the host builds for without a root of its own. */
 export const HOST_BUILD_SUITE: DebianSuite = "bookworm";

@@ -17,12 +17,18 @@ import { runCommand } from "../host/exec.ts";
 import { sha256File, sha256Hex } from "../host/sha256.ts";
 import { criuBuildPackages } from "../host/host_tools.ts";
 import { symlink } from "../../vm/image.ts";
-import { requireRegularFile } from "../core/confined_path.ts";
+import { requireRegularFile, writeFileReplacing } from "../core/confined_path.ts";
 import { InfraError, InputError } from "../core/errors.ts";
 import { type Arch, ARCHES, type DebianSuite } from "../core/types.ts";
 import { DEBIAN_ARCH } from "../core/catalog.ts";
 import type { BuildFlags } from "./build_flags.ts";
-import { BUILD_SUITES, ensureBuildRoot, HOST_BUILD_SUITE, inRoot } from "./build_root.ts";
+import {
+  BUILD_ERAS,
+  type BuildEra,
+  ensureBuildRoot,
+  HOST_BUILD_SUITE,
+  inRoot,
+} from "./build_root.ts";
 
 /**
  * What a `--criu` value names. Accepted forms:
@@ -45,6 +51,8 @@ export interface CriuBuild {
   version: string;
   /** The Debian suite whose toolchain built it (the host's, or an era root's); its guest runs it. */
   suite: DebianSuite;
+  /** The build era (see {@link BUILD_ERAS}) that built it, e.g. `bullseye-lenient`. */
+  era: string;
   /** The distribution flags it was compiled with, or null for CRIU's own. */
   flags: BuildFlags | null;
   origin: {
@@ -347,7 +355,8 @@ function tail(text: string, lines = 25): string {
 }
 
 interface BuildManifest {
-  build: Omit<CriuBuild, "binary" | "buildLog">;
+  /** `era` is missing in builds cached before there were lenient eras. */
+  build: Omit<CriuBuild, "binary" | "buildLog" | "era"> & { era?: string };
   binarySha256: string;
   builtAt: string;
   buildSeconds: number;
@@ -366,7 +375,7 @@ async function readBuildManifest(dir: string): Promise<BuildManifest | null> {
 
 /** Where one build runs: on the host, or inside an era root (paths then as seen inside it). */
 interface BuildPlace {
-  suite: DebianSuite;
+  era: BuildEra;
   /** The root directory, or null for the host. */
   root: string | null;
 }
@@ -386,8 +395,9 @@ async function make(
   const args = [
     ...CRIU_BUILD_RECIPE.makeArgs,
     ...(arch === "aarch64" ? CRIU_BUILD_RECIPE.cross.aarch64 : []),
+    ...place.era.makeVars,
     // The cross linker ignores LIBRARY_PATH; -L in CC reaches every link, incl. make's checks.
-    `CC=ccache ${compiler}`,
+    ["CC=ccache", compiler, ...place.era.ccOptions].join(" "),
   ];
   const multiarch = MULTIARCH[arch];
   const env: Record<string, string> = {
@@ -415,7 +425,7 @@ async function make(
   try {
     const shown = flags ? `CFLAGS="${flags.CFLAGS}" LDFLAGS="${flags.LDFLAGS}" ` : "";
     await log.write(
-      new TextEncoder().encode(`$ [${place.suite}] ${shown}make ${args.join(" ")}\n`),
+      new TextEncoder().encode(`$ [${place.era.name}] ${shown}make ${args.join(" ")}\n`),
     );
     const child = new Deno.Command(command[0], {
       args: command.slice(1),
@@ -435,39 +445,49 @@ async function make(
   }
 }
 
-/** What was learnt building one source: per suite tried, whether it built and how long it took. */
-type SuiteAttempts = Partial<Record<DebianSuite, { built: boolean; seconds: number }>>;
+/** What was learnt building one source: per era tried, whether it built and how long it took. */
+type EraAttempts = Record<string, { built: boolean; seconds: number }>;
 
 /**
- * The file recording which suites a source (with its patches and recipe) built in: the
- * release-to-root mapping, so a rebuild skips the suites known not to work.
+ * The file recording which build eras a source (with its patches, recipe and flags) built in:
+ * the release-to-era mapping, so a rebuild skips the eras known not to work.
  */
 function attemptsFile(root: string, hash: string): string {
-  return join(root, "build-suites", `${hash}.json`);
+  return join(root, "build-eras", `${hash}.json`);
 }
 
-async function readAttempts(file: string): Promise<SuiteAttempts> {
-  return JSON.parse(await Deno.readTextFile(file).catch(() => "{}")) as SuiteAttempts;
+/** The recorded attempts, or none when the file is missing or damaged (then all are tried). */
+async function readAttempts(file: string): Promise<EraAttempts> {
+  try {
+    const value = JSON.parse(await Deno.readTextFile(file));
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, attempt]) =>
+      typeof (attempt as { built?: unknown })?.built === "boolean"
+    );
+    return Object.fromEntries(entries) as EraAttempts;
+  } catch {
+    return {};
+  }
 }
 
 /**
- * Builds the prepared tree `src` for `arch`: on the host first, then in each older era root
- * (newest first) until one builds, skipping suites `attempts` says failed. Leaves `criu` in
- * `tmp` and returns the suite that built it, or null (every failure is in `logFile`).
+ * Builds the prepared tree `src` for `arch` in each of {@link BUILD_ERAS} in turn (the host's
+ * toolchain first, then older era roots) until one builds, skipping eras `attempts` says
+ * failed. Leaves `criu` in `tmp` and returns the era that built it, or null (every failure is
+ * in `logFile`).
  */
 async function buildInEras(
   src: string,
   tmp: string,
   arch: Arch,
   logFile: string,
-  attempts: SuiteAttempts,
+  attempts: EraAttempts,
   options: { cacheDir: string; log: (line: string) => void; flags: BuildFlags | null },
-): Promise<DebianSuite | null> {
-  for (const suite of BUILD_SUITES) {
-    if (attempts[suite]?.built === false) continue;
+): Promise<BuildEra | null> {
+  for (const era of BUILD_ERAS) {
+    if (attempts[era.name]?.built === false) continue;
     const started = performance.now();
     let built: boolean;
-    if (suite === HOST_BUILD_SUITE) {
+    if (era.suite === HOST_BUILD_SUITE) {
       // A copy: a failed build leaves dependency files naming this toolchain's headers.
       const hostSrc = join(tmp, "host-src");
       await runCommand(["cp", "-a", src, hostSrc]);
@@ -476,7 +496,7 @@ async function buildInEras(
       await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(linkDir, "libnet.so"));
       const ccacheDir = join(resolve(options.cacheDir), "ccache");
       built = await make({ src: hostSrc, linkDir, ccacheDir }, arch, logFile, {
-        suite,
+        era,
         root: null,
       }, options.flags);
       if (built) await Deno.rename(join(hostSrc, "criu/criu"), join(tmp, "criu"));
@@ -484,7 +504,7 @@ async function buildInEras(
       await Deno.remove(linkDir, { recursive: true });
     } else {
       const root = await ensureBuildRoot(
-        suite,
+        era.suite,
         ARCHES.flatMap(criuBuildPackages),
         options.cacheDir,
         options.log,
@@ -496,13 +516,13 @@ async function buildInEras(
       const linkDir = `${inside}-link`;
       await Deno.mkdir(join(root, linkDir));
       await symlink(`/usr/lib/${MULTIARCH[arch]}/libnet.so.1`, join(root, linkDir, "libnet.so"));
-      options.log(`building in the ${suite} root: the host's toolchain failed`);
+      options.log(`building in the ${era.name} root: the eras before it failed`);
       try {
         built = await make(
           { src: inside, linkDir, ccacheDir: "/ccache" },
           arch,
           logFile,
-          { suite, root },
+          { era, root },
           options.flags,
         );
         if (built) await Deno.copyFile(join(root, inside, "criu/criu"), join(tmp, "criu"));
@@ -511,8 +531,8 @@ async function buildInEras(
         await Deno.remove(join(root, linkDir), { recursive: true });
       }
     }
-    attempts[suite] = { built, seconds: (performance.now() - started) / 1000 };
-    if (built) return suite;
+    attempts[era.name] = { built, seconds: (performance.now() - started) / 1000 };
+    if (built) return era;
   }
   return null;
 }
@@ -602,13 +622,13 @@ export async function ensureCriuBuild(options: {
     }
     const attemptsPath = attemptsFile(root, hash);
     const attempts = await readAttempts(attemptsPath);
-    const suite = await buildInEras(src, tmp, arch, logFile, attempts, {
+    const era = await buildInEras(src, tmp, arch, logFile, attempts, {
       ...options,
       flags: options.flags ?? null,
     });
     await Deno.mkdir(join(attemptsPath, ".."), { recursive: true });
-    await Deno.writeTextFile(attemptsPath, JSON.stringify(attempts, null, 2));
-    if (suite === null) {
+    await writeFileReplacing(attemptsPath, JSON.stringify(attempts, null, 2));
+    if (era === null) {
       const kept = join(root, `failed-${name}.log`);
       await Deno.copyFile(logFile, kept);
       throw new InfraError(
@@ -632,19 +652,34 @@ export async function ensureCriuBuild(options: {
       );
     }
     const manifest: BuildManifest = {
-      build: { arch, version, suite, flags: options.flags ?? null, origin, runtimePackages },
+      build: {
+        arch,
+        version,
+        suite: era.suite,
+        era: era.name,
+        flags: options.flags ?? null,
+        origin,
+        runtimePackages,
+      },
       binarySha256: await sha256File(join(tmp, "criu")),
       builtAt: new Date().toISOString(),
       buildSeconds: (performance.now() - started) / 1000,
     };
     await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2));
     log(
-      `built CRIU ${version} for ${arch} (${suite}) in ${manifest.buildSeconds.toFixed(0)} s`,
+      `built CRIU ${version} for ${arch} (${era.name}) in ${manifest.buildSeconds.toFixed(0)} s`,
     );
   }, async (candidate) => (await readBuildManifest(candidate)) !== null);
 
   const { build } = (await readBuildManifest(dir))!;
-  return { ...build, origin, binary: join(dir, "criu"), buildLog: join(dir, "build.log") };
+  // Builds cached before there were lenient eras name only their suite.
+  return {
+    ...build,
+    era: build.era ?? build.suite,
+    origin,
+    binary: join(dir, "criu"),
+    buildLog: join(dir, "build.log"),
+  };
 }
 
 /**

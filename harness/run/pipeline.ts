@@ -173,7 +173,7 @@ async function customCriu(vm: VmPlan, options: PipelineOptions): Promise<GuestCr
     return {
       binary: build.binary,
       packages: build.runtimePackages,
-      label: `${label} (built in ${build.suite})`,
+      label: `${label} (built in ${build.era})`,
       suite: build.suite,
     };
   } catch (error) {

@@ -6,9 +6,9 @@ import { resolveCustomCriu } from "../../harness/builds/custom_inputs.ts";
 import { releaseTags } from "../../harness/builds/criu_repo.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { InputError } from "../../harness/core/errors.ts";
-import { tempDirRemovedAtUnload } from "../test_helpers.ts";
+import { REPO_ROOT, tempDirRemovedAtUnload } from "../test_helpers.ts";
 
-const BUNDLE = new URL("../../../shared/criu-upstream.bundle", import.meta.url).pathname;
+const BUNDLE = join(REPO_ROOT, "../shared/criu-upstream.bundle");
 
 Deno.test("--criu-repo: revisions, release ranges and releases of CRIU's history", async (t) => {
   const repo = join(tempDirRemovedAtUnload("criu-repo-test-"), "criu");
