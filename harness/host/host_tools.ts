@@ -218,9 +218,10 @@ export async function ensureHostToolsForTask(
 }
 
 /**
- * Makes sure the host can build CRIU for `arch`: installs missing Debian packages with apt when
- * running as root (saying so; for aarch64 it first enables the arm64 architecture), else throws a
- * {@link InfraError} with the exact commands to run. Resolves to true when it installed something.
+ * Makes sure the host can build CRIU for `arch`, on the host or in an older era's root (made with
+ * mmdebstrap): installs missing Debian packages with apt when running as root (saying so; for
+ * aarch64 it first enables the arm64 architecture), else throws a {@link InfraError} with the
+ * exact commands to run. Resolves to true when it installed something.
  *
  * @example
  * ```ts ignore
@@ -234,7 +235,9 @@ export async function ensureCriuBuildDeps(
 ): Promise<boolean> {
   const findMissing = async () => {
     const missing = [];
-    for (const pkg of criuBuildPackages(arch)) if (!(await installed(pkg))) missing.push(pkg);
+    for (const pkg of [...criuBuildPackages(arch), "mmdebstrap"]) {
+      if (!(await installed(pkg))) missing.push(pkg);
+    }
     return missing;
   };
   const foreign = arch === "aarch64" &&

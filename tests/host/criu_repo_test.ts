@@ -58,6 +58,17 @@ Deno.test("--criu-repo: revisions, release ranges and releases of CRIU's history
 
   await t.step("unknown revisions and range ends are named with what is accepted", async () => {
     await assert.rejects(
+      resolveCustomCriu(["v3.18"], { repo: join(repo, "criu") }),
+      (error) =>
+        error instanceof InputError && /not the top of a git repository/.test(error.message),
+    );
+    await assert.rejects(
+      resolveCustomCriu(["v3.18"], { repo, buildFlags: "debian-hamm" }),
+      (error) =>
+        error instanceof InputError &&
+        /--build-flags: unknown value "debian-hamm"/.test(error.message),
+    );
+    await assert.rejects(
       resolveCustomCriu(["nosuch"], { repo }),
       (error) =>
         error instanceof InputError &&
