@@ -56,7 +56,7 @@ export interface VmRunStats {
 }
 
 /** Keeps a case name usable as a path component whatever a case file says. */
-function safeName(name: string): string {
+export function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "_";
 }
 
@@ -223,7 +223,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
         logs,
         ...(limits.length > 0 ? { limits } : {}),
         ...(hangs.length > 0 ? { hangs } : {}),
-        commands: observations.commands,
+        commands: [...vm.bootCommands, ...observations.commands],
         boot,
       });
       failed = failure !== null;
