@@ -11,6 +11,8 @@ import { HANG_LIMITS, hangDiagnoses } from "../../harness/core/hang.ts";
 import { reproScript } from "../../harness/core/repro_script.ts";
 import { parseResults } from "../../harness/core/results.ts";
 import { makeCell, resultsWith } from "./results_fixture.ts";
+import { HOSTILE_STRINGS, reportProblems } from "./hostile_fixture.ts";
+import { renderHtmlReport, renderMarkdownReport } from "../../reports/mod.ts";
 
 const NONCE = "0123456789abcdef";
 
@@ -150,4 +152,31 @@ Deno.test("task repro refuses bad input with one line and exit 2, writing nothin
   });
   assert.deepEqual(await entries(), ["results.json"]);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reports show a hang briefly and stay inert with hostile guest text", () => {
+  for (const hostile of HOSTILE_STRINGS) {
+    const cell = makeCell({
+      verdict: "fail",
+      stage: "dump",
+      hangs: [{
+        name: hostile,
+        reason: hostile,
+        tasks: [{
+          pid: "9",
+          tid: "9",
+          comm: hostile,
+          state: "S",
+          wchan: hostile,
+          stack: [hostile],
+        }],
+        criuLog: { log: "dump", tail: [hostile] },
+        cut: null,
+      }],
+    });
+    const results = resultsWith([cell]);
+    assert.deepEqual(reportProblems(results), [], JSON.stringify(hostile));
+    assert.match(renderMarkdownReport(results, []), /^- Hang \(/m);
+    assert.match(renderHtmlReport(results, []), /<h3>Hang: /);
+  }
 });
