@@ -70,6 +70,14 @@ export async function reproCommand(args: string[]): Promise<number> {
     );
   }
   const [runDir] = positionals;
+  const readable = await Deno.permissions.query({ name: "read", path: runDir });
+  if (readable.state !== "granted") {
+    throw new InputError(
+      `repro: ${escapeControls(runDir)} is outside the directories task repro may read (the ` +
+        "repository, /tmp, ~/.cache/criu-matrix); copy the run there, or run " +
+        `harness/cli/main.ts with --allow-read=${escapeControls(runDir)}`,
+    );
+  }
   const isDir = await Deno.stat(runDir).then((info) => info.isDirectory, () => false);
   if (!isDir) {
     throw new InputError(
