@@ -8,6 +8,7 @@
 
 import { EQUALITY_MEANING } from "../harness/core/equivalence.ts";
 import { cellKey } from "../harness/core/results.ts";
+import { describeHangTask } from "../harness/core/hang.ts";
 import type {
   CaseDefinition,
   CellResult,
@@ -323,6 +324,7 @@ function renderDetails(cell: CellResult, column: MatrixColumn): string {
 ${facts.map(([name, value]) => `<dt>${h(name)}</dt><dd>${value}</dd>`).join("\n")}
 </dl>
 ${renderCommands(cell)}
+${renderHangs(cell)}
 ${renderChecks(cell.checks)}
 ${renderAttempts(cell)}
 ${renderLogs(cell)}
@@ -349,6 +351,26 @@ function renderCommands(cell: CellResult): string {
 ${rows.join("\n")}
 </tbody>
 </table>`;
+}
+
+/** Each hang diagnosis: its reason and, per thread, its state, wchan and top kernel frames. */
+function renderHangs(cell: CellResult): string {
+  return (cell.hangs ?? []).map((hang) =>
+    `<h3>Hang: ${h(hang.name)}</h3>
+<p>${h(hang.reason)}</p>
+<table class="hang">
+<thead><tr><th scope="col">Thread</th><th scope="col">Kernel stack (innermost first)</th></tr></thead>
+<tbody>
+${
+      hang.tasks.map((task) =>
+        `<tr><th scope="row">${h(describeHangTask(task))}</th><td><code>${
+          h(task.stack.slice(0, 6).join(" ← ") || "(none)")
+        }</code></td></tr>`
+      ).join("\n")
+    }
+</tbody>
+</table>`
+  ).join("\n");
 }
 
 function renderChecks(checks: readonly CheckResult[]): string {

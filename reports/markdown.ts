@@ -7,6 +7,7 @@
 
 import type { CaseDefinition, CellResult, ResultsFile, Verdict } from "../harness/core/types.ts";
 import { isUnexpected } from "../harness/core/exit_codes.ts";
+import { describeHangTask } from "../harness/core/hang.ts";
 import {
   buildMatrixGrid,
   columnLabel,
@@ -232,6 +233,7 @@ function renderFailure(cell: CellResult, column: MatrixColumn): string {
   for (const command of ["dump", "restore"] as const) {
     if (cell[command]?.timedOut) lines.push(`- CRIU ${command} timed out`);
   }
+  lines.push(...renderHangs(cell));
   const logs = logLinks(cell);
   if (logs.length > 0) {
     const entry = ({ kind, path, href }: LogLink) =>
@@ -295,6 +297,24 @@ export function renderHistoryMarkdown(rows: readonly HistoryRow[]): string {
       ]),
     ),
   ].join("\n");
+}
+
+/** Threads of a hang diagnosis listed in report.md; the cell's hang.log has them all. */
+const HANG_TASKS_SHOWN = 8;
+
+/** Each hang diagnosis briefly: its reason, then what each thread was doing. */
+function renderHangs(cell: CellResult): string[] {
+  return (cell.hangs ?? []).flatMap((hang) => [
+    `- Hang (${escapeInline(hang.name)}): ${escapeInline(hang.reason)}`,
+    ...hang.tasks.slice(0, HANG_TASKS_SHOWN).map((task) =>
+      `  - ${escapeInline(describeHangTask(task))}${
+        task.stack[0] ? `: ${escapeInline(task.stack.slice(0, 3).join(" ← "))}` : ""
+      }`
+    ),
+    ...(hang.tasks.length > HANG_TASKS_SHOWN
+      ? [`  - and ${hang.tasks.length - HANG_TASKS_SHOWN} more threads (see the hang log)`]
+      : []),
+  ]);
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

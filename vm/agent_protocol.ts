@@ -78,6 +78,20 @@ export function parseAgentLine(line: string, nonce: string): AgentMessage | null
       if (!WORD.test(kind)) return null;
       return { type, cell, kind, message: space < 0 ? "" : payload.slice(space + 1) };
     }
+    case "CMD": {
+      const [out, limit] = payload.split(" ", 2);
+      const command = payload.slice((out?.length ?? 0) + (limit?.length ?? 0) + 2);
+      if (!WORD.test(out ?? "") || !/^(-|\d{1,5})$/.test(limit ?? "") || command === "") {
+        return null;
+      }
+      return {
+        type,
+        cell,
+        out: out === "-" ? null : out,
+        limit: limit === "-" ? null : Number(limit),
+        command,
+      };
+    }
     case "DONE":
     case "BYE":
       return payload === "" ? { type, cell } : null;

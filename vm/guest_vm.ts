@@ -7,6 +7,7 @@
  */
 import { type BootSpec, qemuCommand } from "./profiles.ts";
 import { runCommand } from "../harness/host/exec.ts";
+import type { RecordedCommand } from "../harness/core/types.ts";
 import {
   type AgentMessage,
   type CellObservations,
@@ -29,6 +30,9 @@ export const MAX_CONSOLE_CHARS = 4 << 20;
 export const MAX_CONSOLE_FILE_BYTES = 64 << 20;
 /** Most characters of agent lines kept for the agent logs: the end is kept. */
 export const MAX_TRANSCRIPT_CHARS = 8 << 20;
+
+/** Most commands kept of a boot: the agent runs one (`criu check`). */
+const MAX_BOOT_COMMANDS = 10;
 
 /** A whole panic line: a console chunk can end mid-line, and half a reason helps nobody. */
 const PANIC = /Kernel panic - not syncing[^\n]*\n/;
@@ -82,6 +86,8 @@ export class GuestVm {
   facts: Record<string, string> = {};
   /** Seconds from QEMU's start to the agent's READY. */
   bootSeconds = 0;
+  /** The commands the agent ran while booting (its `criu check`), which every cell follows. */
+  bootCommands: RecordedCommand[] = [];
   #exited: Promise<Deno.CommandStatus>;
   #exitStatus: Deno.CommandStatus | null = null;
   #pending: AgentMessage[] = [];
@@ -157,10 +163,12 @@ export class GuestVm {
     const ready = await vm.#waitFor((m) => m.type === "READY", deadline);
     if (ready?.type === "READY") {
       vm.facts = ready.facts;
-      const check = await vm.#waitFor(
-        (m) => m.type === "KV" && m.phase === "vm" && m.key === "criu_check",
-        deadline,
-      );
+      const check = await vm.#waitFor((m) => {
+        if (m.type === "CMD" && vm.bootCommands.length < MAX_BOOT_COMMANDS) {
+          vm.bootCommands.push({ out: m.out, limit: m.limit, command: m.command });
+        }
+        return m.type === "KV" && m.phase === "vm" && m.key === "criu_check";
+      }, deadline);
       if (check?.type === "KV") {
         vm.facts.criu_check = check.value;
         vm.bootSeconds = (performance.now() - started) / 1000;

@@ -1,7 +1,8 @@
 /**
  * The command line: `matrix` runs a matrix (or one shard of it), `plan` prints its shards as a
  * CI job matrix, `merge` combines shard results, `report --in DIR` re-renders the reports of a
- * past run from its results.json, `bisect` finds the CRIU commit that broke one cell. Each
+ * past run from its results.json, `bisect` finds the CRIU commit that broke one cell, `repro`
+ * writes a directory that reproduces one cell without the harness. Each
  * command is in its own file beside this one; here only the exit status of a failure is chosen,
  * by the error's class: {@link InputError} 2 (nothing ran), anything else 1.
  *
@@ -20,6 +21,7 @@ import { matrixCommand } from "./matrix.ts";
 import { mergeCommand } from "./merge.ts";
 import { planCommand } from "./plan.ts";
 import { reportCommand } from "./report.ts";
+import { reproCommand } from "./repro.ts";
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   matrix: matrixCommand,
@@ -27,6 +29,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   merge: mergeCommand,
   report: reportCommand,
   bisect: bisectCommand,
+  repro: reproCommand,
 };
 
 /** A failure of the host's file system or of a program: the harness's side, not the input. */

@@ -190,7 +190,7 @@ export function checkLocalKernelArches(
 export function readRawValues(
   args: string[],
   specs: readonly OptionSpec[],
-  command: "matrix" | "plan" | "merge" | "report" | "bisect",
+  command: "matrix" | "plan" | "merge" | "report" | "bisect" | "repro",
 ): { values: Map<string, string[]>; positionals: string[] } {
   const acceptedOptions = specs.map((spec) => `--${spec.name}`).join(", ");
   const { tokens } = parseArgs({
@@ -212,7 +212,7 @@ export function readRawValues(
   const values = new Map<string, string[]>();
   const positionals: string[] = [];
   for (const token of tokens) {
-    if (token.kind === "positional" && command === "merge") {
+    if (token.kind === "positional" && (command === "merge" || command === "repro")) {
       positionals.push(token.value);
       continue;
     }

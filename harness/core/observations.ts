@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { RecordedCommand } from "./types.ts";
 
 /** One accepted message from the agent. */
 export type AgentMessage =
@@ -20,8 +21,12 @@ export type AgentMessage =
   }
   | { type: "LOG"; cell: string; log: string; line: string }
   | { type: "ERROR"; cell: string; kind: string; message: string }
+  | ({ type: "CMD"; cell: string } & RecordedCommand)
   | { type: "DONE"; cell: string }
   | { type: "BYE"; cell: string };
+
+/** Most commands one cell keeps: a cell runs about ten; the first ones are kept. */
+export const MAX_CELL_COMMANDS = 200;
 
 /** Everything the agent reported about one cell, grouped for the checks. */
 export interface CellObservations {
@@ -30,6 +35,8 @@ export interface CellObservations {
   steps: Record<string, { exitCode: number; seconds: number; timedOut: boolean }>;
   logs: Record<string, string[]>;
   errors: { kind: string; message: string }[];
+  /** The commands it ran, in order (at most {@link MAX_CELL_COMMANDS}). */
+  commands: RecordedCommand[];
   done: boolean;
   /** Characters of every value, log line and error message kept, against {@link MAX_CELL_CHARS}. */
   keptChars: number;
@@ -62,6 +69,7 @@ export function emptyObservations(): CellObservations {
     steps: Object.create(null),
     logs: Object.create(null),
     errors: [],
+    commands: [],
     done: false,
     keptChars: 0,
     droppedLogLines: Object.create(null),
@@ -110,6 +118,16 @@ export function recordMessage(
       if (!keep(observations, message.message.length, maxChars)) break;
       observations.errors.push({ kind: message.kind, message: message.message });
       break;
+    case "CMD": {
+      const { out, limit, command } = message;
+      if (observations.commands.length >= MAX_CELL_COMMANDS) {
+        observations.droppedMessages++;
+        break;
+      }
+      if (!keep(observations, command.length + (out?.length ?? 0), maxChars)) break;
+      observations.commands.push({ out, limit, command });
+      break;
+    }
     case "DONE":
       observations.done = true;
       break;

@@ -36,6 +36,8 @@ import {
 import { confineRelativePath, requireRegularFile, writeFileReplacing } from "./confined_path.ts";
 import { MAX_SHARDS, parseShard } from "./shard.ts";
 import { InputFileError } from "./errors.ts";
+import { readHangDiagnoses } from "./hang.ts";
+import { readBootRecord, readRecordedCommands } from "./repro_record.ts";
 
 /** The results file name inside the output directory. */
 export const RESULTS_FILE_NAME = "results.json";
@@ -384,6 +386,7 @@ function readCell(value: unknown, field: string): CellResult {
       restore: logAt("restore"),
       console: logAt("console"),
       agent: logAt("agent"),
+      ...(logs.hang === undefined ? {} : { hang: logAt("hang") }),
     },
   };
   if (record.bootSeconds !== undefined) {
@@ -394,6 +397,11 @@ function readCell(value: unknown, field: string): CellResult {
     cell.attempts = readArray(record.attempts, at("attempts"), readAttempt);
   }
   if (record.limits !== undefined) cell.limits = readArray(record.limits, at("limits"), readString);
+  if (record.hangs !== undefined) cell.hangs = readHangDiagnoses(record.hangs, at("hangs"));
+  if (record.commands !== undefined) {
+    cell.commands = readRecordedCommands(record.commands, at("commands"));
+  }
+  if (record.boot !== undefined) cell.boot = readBootRecord(record.boot, at("boot"));
   return cell;
 }
 

@@ -44,7 +44,7 @@ export const FIXTURE_HANDLERS = ["none", "reraise", "sigstop"] as const;
 /** How a case stops its task (see {@link CaseDefinition}). */
 export const STOP_METHODS = ["kill", "pty", "none"] as const;
 /** The faults the fault-injection suite injects (see {@link CaseDefinition}). */
-export const FAULT_INJECTIONS = ["hang", "panic", "criu-crash"] as const;
+export const FAULT_INJECTIONS = ["hang", "panic", "criu-crash", "criu-hang"] as const;
 /** How QEMU ran a guest. */
 export const ACCELERATORS = ["kvm", "tcg"] as const;
 
@@ -87,8 +87,9 @@ export interface CaseDefinition {
   decides: StopSignal[];
   /**
    * Only for the fault-injection suite (tests/faults/): after the task is stopped, the agent
-   * stops answering (`hang`), the guest kernel panics (`panic`), or CRIU crashes with SIGSEGV
-   * (`criu-crash`).
+   * stops answering (`hang`), the guest kernel panics (`panic`), CRIU crashes with SIGSEGV
+   * (`criu-crash`), or the real CRIU blocks in a post-dump action script while it holds the tree
+   * seized (`criu-hang`).
    */
   inject?: typeof FAULT_INJECTIONS[number];
   /**
@@ -241,6 +242,59 @@ export interface CellAttempt {
   seconds: number;
 }
 
+/**
+ * A command the agent ran for a cell, as it reported it just before running it: its words
+ * shell-quoted (`command`), where its output went (`out`, null for one of the agent's own
+ * functions, a check or a wait, run in the agent), and its time limit in seconds (null: none).
+ */
+export interface RecordedCommand {
+  out: string | null;
+  limit: number | null;
+  command: string;
+}
+
+/** One thread of the guest as a hang diagnosis saw it (all from its /proc entry). */
+export interface HangTask {
+  pid: string;
+  tid: string;
+  comm: string;
+  /** The state letter (`S`, `D`, `T`, `t`...). */
+  state: string;
+  wchan: string;
+  /** /proc/PID/task/TID/stack, innermost frame first; empty when the kernel shows none. */
+  stack: string[];
+}
+
+/**
+ * What the guest was doing when a limit ran out (CRIU still running, a task that did not stop
+ * or move on), taken before anything was killed.
+ */
+export interface HangDiagnosis {
+  /** What timed out: the program (`criu`) or the agent's step (`stop`, `resume`...). */
+  name: string;
+  reason: string;
+  /** Every process of the guest but init and the agent, thread by thread. */
+  tasks: HangTask[];
+  /** The end of the log of the CRIU command that ran last, or null when none ran. */
+  criuLog: { log: string; tail: string[] } | null;
+  /** What the caps left out, or null. */
+  cut: string | null;
+}
+
+/**
+ * The files and QEMU command line a cell's guest booted, for `task repro`: host paths of the
+ * kernel, of the cached parts of the initrd, and of the programs the harness put in it.
+ */
+export interface BootRecord {
+  /** The QEMU command line as it ran (its agent FIFOs and initrd were temporary). */
+  qemu: string[];
+  kernel: string;
+  /** The cached cpio archives the initrd began with (root file system, kernel modules). */
+  initrdParts: string[];
+  /** Guest path (relative to /) → host file, for the programs of the harness's overlay. */
+  files: Record<string, string>;
+}
+
 /** One cell of the matrix: one case on one VM. */
 export interface CellResult {
   arch: Arch;
@@ -276,6 +330,8 @@ export interface CellResult {
     restore: string | null;
     console: string | null;
     agent: string | null;
+    /** The hang diagnoses in full, when there are any. */
+    hang?: string | null;
   };
   /** Seconds the VM that ran this cell took from QEMU's start to its agent's READY. */
   bootSeconds?: number;
@@ -288,6 +344,12 @@ export interface CellResult {
    * 1200 earlier lines dropped, the last 8388608 characters kept"); absent when nothing was.
    */
   limits?: string[];
+  /** What the guest was doing when a limit ran out; absent when none did. */
+  hangs?: HangDiagnosis[];
+  /** The commands the agent ran for the cell, in order; absent in results of older runs. */
+  commands?: RecordedCommand[];
+  /** What the guest booted; absent in results of older runs and for cells that never booted. */
+  boot?: BootRecord;
 }
 
 /** The file `DIR/results.json`. */

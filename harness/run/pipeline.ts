@@ -78,6 +78,7 @@ type VmAssets =
     rootfs: RootfsImage;
     kernel: KernelImage;
     initrd: string;
+    initrdSources: { initrdParts: string[]; files: Record<string, string> };
     criuOrigin: string;
   }
   | { ok: false; kind: "build" | "image"; message: string };
@@ -223,7 +224,7 @@ async function prepareAssets(
   const criu = once<GuestCriu | null>();
   const rootfs = once<RootfsImage>();
   const kernels = once<KernelImage>();
-  const overlays = once<string>();
+  const overlays = once<{ path: string; files: Record<string, string> }>();
   const assets = new Map<string, VmAssets>();
   const zdtmTests = [
     ...new Set(plan.vms.flatMap((vm) => vm.cases.flatMap((c) => c.zdtm ? [c.zdtm.test] : []))),
@@ -255,21 +256,27 @@ async function prepareAssets(
             ? await zdtm(vm.arch, () => zdtmOverlayFiles(vm.arch, zdtmTests, options))
             : {};
           const path = join(workDir, `overlay-${vm.arch}-${vm.criu.version}.cpio`);
-          await buildOverlay(built.programs, path, {
+          const extraFiles = {
             ...zdtmFiles,
             ...(guestCriu ? { "usr/sbin/criu": guestCriu.binary } : {}),
-          });
-          return path;
+          };
+          await buildOverlay(built.programs, path, extraFiles);
+          const programs = Object.entries(built.programs).map(([name, file]) =>
+            [`opt/criu-matrix/${name}`, file] as const
+          );
+          return { path, files: { ...Object.fromEntries(programs), ...extraFiles } };
         }),
       ]);
       const initrd = join(workDir, `${vm.id}.initrd`);
-      await concatenateInitrd([rootfsImage.cpio, kernelImage.modulesCpio, overlay], initrd);
+      const initrdParts = [rootfsImage.cpio, kernelImage.modulesCpio];
+      await concatenateInitrd([...initrdParts, overlay.path], initrd);
       assets.set(vm.id, {
         ok: true,
         vm,
         rootfs: rootfsImage,
         kernel: kernelImage,
         initrd,
+        initrdSources: { initrdParts, files: overlay.files },
         criuOrigin: guestCriu?.label ?? rootfsImage.criuPackageVersion,
       });
     } catch (error) {
@@ -467,6 +474,7 @@ export async function runMatrix(
         accel: outcome.accel[vm.arch],
         kernel: vmAssets.kernel,
         initrd: vmAssets.initrd,
+        initrdSources: vmAssets.initrdSources,
         criuOrigin: vmAssets.criuOrigin,
         outDir: plan.outDir,
         pipeDir,

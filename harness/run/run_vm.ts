@@ -6,12 +6,13 @@
  * @module
  */
 import { join } from "node:path";
-import type { Accel, QemuProfile } from "../../vm/profiles.ts";
+import { type Accel, type BootSpec, qemuCommand, type QemuProfile } from "../../vm/profiles.ts";
 import { type CellObservations, MAX_CELL_CHARS } from "../core/observations.ts";
 import { evaluateCell, type Evaluation } from "../core/checks.ts";
 import { exists } from "../../vm/build_cache.ts";
 import { type KernelImage } from "../../vm/image.ts";
-import type { CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
+import type { BootRecord, CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
+import { hangDiagnoses, hangLogText } from "../core/hang.ts";
 import { GuestVm, type VmFailure } from "../../vm/guest_vm.ts";
 
 /**
@@ -26,6 +27,8 @@ export interface VmRunContext {
   accel: Accel;
   kernel: KernelImage;
   initrd: string;
+  /** What the initrd was made of, for each cell's {@link BootRecord}. */
+  initrdSources: Omit<BootRecord, "qemu" | "kernel">;
   /**
    * Where the cell's CRIU comes from, recorded as its `criu.packageVersion`: the Debian package
    * version the image holds, or the label of a CRIU the user brought (`binary PATH`, or the
@@ -53,7 +56,7 @@ export interface VmRunStats {
 }
 
 /** Keeps a case name usable as a path component whatever a case file says. */
-function safeName(name: string): string {
+export function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "_";
 }
 
@@ -126,7 +129,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     const consoleLog = join(context.outDir, vmDir, `console-boot${stats.boots}.log`);
     await Deno.mkdir(join(consoleLog, ".."), { recursive: true });
     const bootStarted = performance.now();
-    const booted = await GuestVm.boot({
+    const bootSpec: BootSpec = {
       profile: context.profile,
       accel: context.accel,
       cpu: plan.cpu,
@@ -134,7 +137,17 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
       initrd: context.initrd,
       agentPipe: join(context.pipeDir, `agent-${stats.boots}`),
       memoryMiB: 1536,
-    }, { nonce: context.nonce, consoleLog, bootTimeoutMs: timeouts.boot * 1000 });
+    };
+    const boot: BootRecord = {
+      qemu: qemuCommand(bootSpec),
+      kernel: bootSpec.kernel,
+      ...context.initrdSources,
+    };
+    const booted = await GuestVm.boot(bootSpec, {
+      nonce: context.nonce,
+      consoleLog,
+      bootTimeoutMs: timeouts.boot * 1000,
+    });
     if (!(booted instanceof GuestVm)) {
       // Only QEMU ending before the kernel even started says something about the image itself:
       // a boot that merely timed out (a starved host) does not, nor does a kernel or initrd that
@@ -185,10 +198,14 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
       const evaluation = failure
         ? { ...evaluateCell(caseDef, observations), ...vmError(failure, "the guest failed") }
         : evaluateCell(caseDef, observations);
+      const hangs = hangDiagnoses(observations);
       const logs = await writeCellLogs(context.outDir, cellDir, observations, {
         console: vm.consoleSince(consoleOffset),
         agent: vm.transcriptSince(transcriptOffset).join("\n") + "\n",
       });
+      if (hangs.length > 0) {
+        logs.hang = await writeLog(context.outDir, join(cellDir, "hang.log"), hangLogText(hangs));
+      }
       const limits = [
         ...describeLimits(observations),
         ...(vm.consoleLength - vm.console.length > consoleOffset
@@ -205,6 +222,9 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
         bootSeconds: vm.bootSeconds,
         logs,
         ...(limits.length > 0 ? { limits } : {}),
+        ...(hangs.length > 0 ? { hangs } : {}),
+        commands: [...vm.bootCommands, ...observations.commands],
+        boot,
       });
       failed = failure !== null;
     }

@@ -1,7 +1,8 @@
 /**
  * Fault injection, for real: a guest that stops answering, a guest kernel panic, a CRIU that
- * crashes, and a kernel that cannot boot. Each must become the right verdict for its own cell
- * only, leave no QEMU behind, and let the next cases run in a fresh guest.
+ * crashes, a CRIU that hangs, and a kernel that cannot boot. Each must become the right verdict
+ * for its own cell only, leave no QEMU behind, and let the next cases run in a fresh guest; the
+ * hang is diagnosed before it is killed.
  */
 import assert from "assert";
 import { join } from "node:path";
@@ -36,7 +37,15 @@ Deno.test("faults: hang, panic and CRIU crash are results of their cell only", a
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   const plan = singleVmPlan(
     outDir,
-    pick("fault-hang", "sigstop", "fault-panic", "sigtstp", "fault-criu-crash", "running"),
+    pick(
+      "fault-hang",
+      "sigstop",
+      "fault-panic",
+      "sigtstp",
+      "fault-criu-crash",
+      "running",
+      "fault-criu-hang",
+    ),
   );
 
   const outcome = await runMatrix(plan, {
@@ -68,6 +77,34 @@ Deno.test("faults: hang, panic and CRIU crash are results of their cell only", a
     assert.equal(crash.verdict, "fail");
     assert.equal(crash.stage, "dump");
     assert.match(crash.summary, /SIGSEGV/);
+  });
+
+  await t.step("a hung CRIU is a failure at dump, diagnosed before the kill", async () => {
+    const hung = byCase.get("fault-criu-hang")!;
+    assert.equal(hung.verdict, "fail");
+    assert.equal(hung.stage, "dump");
+    assert.equal(hung.dump?.timedOut, true);
+    const [diagnosis] = hung.hangs!;
+    assert.equal(diagnosis.name, "criu");
+    assert.match(diagnosis.reason, /criu dump -t \d+ .* still running after 15 s, killed$/);
+    // CRIU waits for its post-dump action script, holding both threads of the tree seized.
+    const criu = diagnosis.tasks.find((task) => task.comm === "criu")!;
+    assert.equal(criu.state, "S");
+    assert.equal(criu.wchan, "do_wait");
+    assert.match(criu.stack[0], /^do_wait\+0x/);
+    assert.ok(criu.stack.some((frame) => /^kernel_wait4\+/.test(frame)), criu.stack.join(" | "));
+    const tree = diagnosis.tasks.filter((task) => task.comm === "stopfix");
+    // The root and the target's two threads.
+    assert.equal(tree.length, 3);
+    for (const task of tree) {
+      assert.equal(task.state, "t");
+      assert.equal(task.wchan, "ptrace_stop");
+      assert.match(task.stack[0], /^ptrace_stop\+0x/);
+    }
+    assert.equal(diagnosis.criuLog?.log, "dump");
+    assert.ok(diagnosis.criuLog!.tail.some((line) => /Running post-dump scripts/.test(line)));
+    const log = await Deno.readTextFile(join(outDir, hung.logs.hang!));
+    assert.match(log, /^criu \d+\/\d+ S \(sleeping\) in do_wait$/m);
   });
 
   await t.step("the cases after each fault ran in a fresh guest", () => {

@@ -64,7 +64,7 @@ Deno.test("the exit status of a failure is chosen by the error's class", async (
     const { code, lines } = await mainQuietly(["plot"]);
     assert.equal(code, 2);
     assert.deepEqual(lines, [
-      'criu-matrix: unknown command "plot"; accepted: matrix, plan, merge, report, bisect',
+      'criu-matrix: unknown command "plot"; accepted: matrix, plan, merge, report, bisect, repro',
     ]);
   });
 });

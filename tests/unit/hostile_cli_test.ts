@@ -262,3 +262,23 @@ Deno.test("report: links planted in a run directory are replaced, never written 
   assert.equal(await Deno.readTextFile(victim), "untouched");
   assert.ok((await Deno.lstat(join(dir, "report.md"))).isFile);
 });
+
+Deno.test("repro: bad DIR, --cell and --out are refused before anything is written", async () => {
+  const help = await run("repro", "--help");
+  assert.equal(help.code, 0);
+  assert.match(help.out, /^Usage: deno task repro DIR --cell ID/);
+  const dir = tempDirRemovedAtUnload("hostile-cli-");
+  await runCommand(["mkfifo", join(dir, "results.json")]);
+  await assertRefused(["repro", dir, "--cell", "a/b/c/d"], ["is a FIFO"]);
+  await assertRefused(["repro", "--cell", "a/b/c/d"], ["give one run directory", "got 0"]);
+  await assertRefused(["repro", "no\x1b[2Jdir", "--cell", "x"], [
+    '"no\\u001b[2Jdir" is not a directory',
+  ]);
+  await assertRefused(["repro", dir, "--bogus"], [
+    'unknown option "--bogus"',
+    "--cell, --out, --help",
+  ]);
+  const run1 = await runDir();
+  await assertRefused(["repro", run1, "--cell", "x"], ['no cell "x"', "(the run has no cells)"]);
+  assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["results.json"]);
+});
