@@ -31,8 +31,9 @@ import { PIECE_FIELDS, readCasePieces, readDumpPieces } from "./case_pieces.ts";
 
 /**
  * The order `--list` and the reports show cases in: single-threaded stops by signal first,
- * then handlers, pending signals, threads, shell jobs, `--leave-running`, and the control
- * case last. Cases not listed here follow, by name.
+ * then handlers, pending signals, threads, shell jobs, `--leave-running`, the flows the case
+ * pieces make (cgroup freezer, tracer, restore options, pre-dump, iterations, namespaces), and
+ * the control case last. Cases not listed here follow, by name.
  */
 export const CASE_ORDER: readonly string[] = [
   "sigstop",
@@ -47,6 +48,19 @@ export const CASE_ORDER: readonly string[] = [
   "mt-sigtstp-handler",
   "ctrl-z-shell-job",
   "leave-running",
+  "freeze-cgroup-sigstop",
+  "freeze-cgroup-sigtstp",
+  "frozen-cgroup-sigstop",
+  "frozen-cgroup-sigtstp",
+  "traced-sigstop",
+  "tracer-detached-sigstop",
+  "leave-stopped-sigstop",
+  "leave-stopped-sigtstp",
+  "restore-sibling-sigstop",
+  "pre-dump-sigtstp",
+  "iterations-sigtstp",
+  "pidns-sigstop",
+  "userns-sigstop",
   "running",
 ];
 
