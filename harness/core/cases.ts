@@ -27,11 +27,13 @@ import {
   ShapeError,
 } from "./json_shape.ts";
 import { InputFileError } from "./errors.ts";
+import { PIECE_FIELDS, readCasePieces, readDumpPieces } from "./case_pieces.ts";
 
 /**
  * The order `--list` and the reports show cases in: single-threaded stops by signal first,
- * then handlers, pending signals, threads, shell jobs, `--leave-running`, and the control
- * case last. Cases not listed here follow, by name.
+ * then handlers, pending signals, threads, shell jobs, `--leave-running`, the flows the case
+ * pieces make (cgroup freezer, tracer, restore options, pre-dump, iterations, namespaces), and
+ * the control case last. Cases not listed here follow, by name.
  */
 export const CASE_ORDER: readonly string[] = [
   "sigstop",
@@ -46,6 +48,19 @@ export const CASE_ORDER: readonly string[] = [
   "mt-sigtstp-handler",
   "ctrl-z-shell-job",
   "leave-running",
+  "freeze-cgroup-sigstop",
+  "freeze-cgroup-sigtstp",
+  "frozen-cgroup-sigstop",
+  "frozen-cgroup-sigtstp",
+  "traced-sigstop",
+  "tracer-detached-sigstop",
+  "leave-stopped-sigstop",
+  "leave-stopped-sigtstp",
+  "restore-sibling-sigstop",
+  "pre-dump-sigtstp",
+  "iterations-sigtstp",
+  "pidns-sigstop",
+  "userns-sigstop",
   "running",
 ];
 
@@ -124,7 +139,7 @@ function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
   const record = readRecord(value, "");
   rejectUnknownKeys(
     record,
-    ["name", "description", "fixture", "stop", "dump", "decides", "inject"],
+    ["name", "description", "fixture", "stop", "dump", "decides", "inject", ...PIECE_FIELDS],
     "",
   );
   const name = readString(record.name, "name");
@@ -138,16 +153,18 @@ function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
   if (description.includes("\n")) {
     throw new ShapeError("description", description, "a single line");
   }
+  const dump = readDump(record.dump, "dump");
   return {
     name,
     description,
     fixture: readFixture(record.fixture, "fixture"),
     stop: readStop(record.stop, "stop"),
-    dump: readDump(record.dump, "dump"),
+    dump,
     decides: readDecides(record.decides, "decides"),
     ...(record.inject === undefined
       ? {}
       : { inject: readOneOf(record.inject, "inject", FAULT_INJECTIONS) }),
+    ...readCasePieces(record, dump),
   };
 }
 
@@ -188,10 +205,11 @@ function readStop(value: unknown, field: string): CaseDefinition["stop"] {
 
 function readDump(value: unknown, field: string): CaseDefinition["dump"] {
   const record = readRecord(value, field);
-  rejectUnknownKeys(record, ["leaveRunning", "shellJob"], field);
+  rejectUnknownKeys(record, ["leaveRunning", "shellJob", "freezeCgroup", "preDump"], field);
   return {
     leaveRunning: readBoolean(record.leaveRunning, childField(field, "leaveRunning")),
     shellJob: readBoolean(record.shellJob, childField(field, "shellJob")),
+    ...readDumpPieces(record, field),
   };
 }
 

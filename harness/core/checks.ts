@@ -5,16 +5,10 @@
  * @module
  */
 import type { CellObservations } from "./observations.ts";
-import { SIGNAL_NAMES, signalMaskNames } from "./signals.ts";
-import { unobservableStopPending } from "./equivalence.ts";
-import type {
-  CaseDefinition,
-  CellResult,
-  CheckResult,
-  CriuCommandResult,
-  Equality,
-  Stage,
-} from "./types.ts";
+import { SIGNAL_NAMES } from "./signals.ts";
+import { compare, expect, keysMatching } from "./compare.ts";
+import { EARLIER_STEPS, pieceChecks, pieceTreeCheck, pieceView } from "./piece_checks.ts";
+import type { CaseDefinition, CellResult, CheckResult, CriuCommandResult, Stage } from "./types.ts";
 
 /** What the checks conclude for one cell: the verdict part of its {@link CellResult}. */
 export type Evaluation = Pick<
@@ -66,7 +60,7 @@ export function failedInProbe(log: string[]): boolean {
 
 function commandResult(
   observations: CellObservations,
-  step: "dump" | "restore",
+  step: string,
 ): CriuCommandResult | null {
   const observed = observations.steps[step];
   if (!observed) return null;
@@ -80,6 +74,17 @@ function commandResult(
     timedOut: observed.timedOut,
     seconds: observed.seconds,
   };
+}
+
+/** The first CRIU step run before the final dump (pre-dump, earlier iterations) that failed. */
+function failedEarlierStep(
+  observations: CellObservations,
+): { step: string; stage: Stage; result: CriuCommandResult } | null {
+  for (const { step, stage } of EARLIER_STEPS) {
+    const result = commandResult(observations, step);
+    if (result && result.exitCode !== 0) return { step, stage, result };
+  }
+  return null;
 }
 
 /** Why a CRIU command failed, in words. */
@@ -96,86 +101,6 @@ function describeFailure(name: string, result: CriuCommandResult): string {
   return `${name} exited ${code}${result.error ? `: ${result.error}` : ""}`;
 }
 
-function keysMatching(values: Record<string, string>, pattern: RegExp): string[] {
-  return Object.keys(values).filter((key) => pattern.test(key)).sort();
-}
-
-const MASK_KEY = /\.(SigBlk|SigIgn|SigCgt|SigPnd|ShdPnd)$/;
-
-/**
- * The value a check compares: a thread that runs is sometimes caught on the CPU (R), sometimes
- * in a sleep (S, D, I), whatever CRIU did; stopped (T), traced (t) and dead (Z, X) stay apart.
- */
-function runningAlike(key: string, value: string | undefined): string | undefined {
-  return key.endsWith(".State") && value !== undefined && /^[RSDI]$/.test(value)
-    ? "running"
-    : value;
-}
-
-/**
- * One check comparing the same keys before and after, by the kind of equality it demands
- * ({@link Equality}). When they differ, only the differing keys are shown (signal masks also by
- * name), so the reader sees what changed, even when the difference is an equivalent one.
- */
-function compare(
-  name: string,
-  equality: Exclude<Equality, "expected">,
-  before: Record<string, string>,
-  after: Record<string, string>,
-  pattern: RegExp,
-  note?: string,
-): CheckResult {
-  const keys = [...new Set([...keysMatching(before, pattern), ...keysMatching(after, pattern)])]
-    .sort();
-  const value = (values: Record<string, string>, key: string) => {
-    const raw = values[key];
-    if (raw === undefined) return "absent";
-    return MASK_KEY.test(key) ? `${raw}(${signalMaskNames(raw)})` : raw;
-  };
-  const comparable = equality === "running-alike"
-    ? runningAlike
-    : (_key: string, value: string | undefined) => value;
-  const differing = keys.filter((key) =>
-    comparable(key, before[key]) !== comparable(key, after[key])
-  );
-  const equivalentReason = equality === "unobservable-stop-pending"
-    ? unobservableStopPending(before, after, differing)
-    : null;
-  const shown = differing.length > 0 ? differing : keys;
-  const show = (values: Record<string, string>) =>
-    keys.length === 0 ? null : shown.map((key) => `${key}=${value(values, key)}`).join(" ");
-  const unchanged = keys.length - differing.length;
-  return {
-    name,
-    ok: keys.length > 0 && (differing.length === 0 || equivalentReason !== null),
-    before: show(before),
-    after: show(after),
-    ...(differing.length > 0 && unchanged > 0
-      ? { note: `${note ? `${note}; ` : ""}${unchanged} other value(s) unchanged` }
-      : note
-      ? { note }
-      : {}),
-    equality,
-    ...(equivalentReason === null ? {} : { equivalent: true, equivalentReason }),
-  };
-}
-
-function expect(
-  name: string,
-  expected: string,
-  actual: string | undefined,
-  note?: string,
-): CheckResult {
-  return {
-    name,
-    ok: actual === expected,
-    before: expected,
-    after: actual ?? null,
-    ...(note ? { note } : {}),
-    equality: "expected",
-  };
-}
-
 /** The consistency checks: the restored (or left running) tree against the original. */
 function consistencyChecks(
   caseDef: CaseDefinition,
@@ -184,7 +109,7 @@ function consistencyChecks(
 ): CheckResult[] {
   // With --shell-job CRIU deliberately gives the restored job the session (and so the parent)
   // of the terminal it is restored in; everything else about the tree must stay the same.
-  const tree = caseDef.dump.shellJob
+  const tree = pieceTreeCheck(caseDef, before, after) ?? (caseDef.dump.shellJob
     ? compare(
       "tree: pid, pgid (--shell-job: session and parent come from the restoring terminal)",
       "exact",
@@ -198,7 +123,7 @@ function consistencyChecks(
       before,
       after,
       /^(task\.[a-z]+\.(ppid|pgid|sid)|thread\.[a-z]+\.\d+\.tid)$/,
-    );
+    ));
   const checks = [
     compare("tree: tasks present", "exact", before, after, /^task\.[a-z]+\.present$/),
     tree,
@@ -385,6 +310,17 @@ export function evaluateCell(caseDef: CaseDefinition, observations: CellObservat
       summary: `${infra.kind}: ${infra.message}`,
     };
   }
+  const earlier = observations.done ? failedEarlierStep(observations) : null;
+  if (earlier) {
+    return {
+      ...base,
+      ...(earlier.stage === "dump" ? { dump: earlier.result } : { restore: earlier.result }),
+      verdict: "fail",
+      stage: earlier.stage,
+      errorKind: null,
+      summary: describeFailure(earlier.step, earlier.result),
+    };
+  }
   if (!observations.done || !dump) {
     return {
       ...base,
@@ -426,11 +362,14 @@ export function evaluateCell(caseDef: CaseDefinition, observations: CellObservat
       };
     }
   }
-  const consistency = consistencyChecks(
-    caseDef,
-    observations.phases.before ?? {},
-    observations.phases.after ?? {},
-  );
+  const consistency = [
+    ...consistencyChecks(
+      caseDef,
+      pieceView(caseDef, observations.phases.before ?? {}),
+      pieceView(caseDef, observations.phases.after ?? {}),
+    ),
+    ...pieceChecks(caseDef, observations),
+  ];
   const behaviour = caseDef.zdtm
     ? [zdtmVerdictCheck(caseDef.zdtm.test, observations)]
     : behaviourChecks(caseDef, observations);

@@ -45,6 +45,16 @@ export const FIXTURE_HANDLERS = ["none", "reraise", "sigstop"] as const;
 export const STOP_METHODS = ["kill", "pty", "none"] as const;
 /** The faults the fault-injection suite injects (see {@link CaseDefinition}). */
 export const FAULT_INJECTIONS = ["hang", "panic", "criu-crash", "criu-hang"] as const;
+/** The namespaces a case can start its tree in (see {@link CaseDefinition}). */
+export const CASE_NAMESPACES = ["user", "pid", "mount"] as const;
+/** A namespace a case's tree gets a new one of. */
+export type CaseNamespace = typeof CASE_NAMESPACES[number];
+/**
+ * How a tracer outside the tree treats the stopped task (see {@link CaseDefinition}): `holds`
+ * keeps it in tracing stop as `strace -p` does (PTRACE_SEIZE, PTRACE_INTERRUPT, stays attached);
+ * `detached` attached as gdb does (PTRACE_ATTACH) and detached again before the dump.
+ */
+export const TRACER_MODES = ["holds", "detached"] as const;
 /** How QEMU ran a guest. */
 export const ACCELERATORS = ["kvm", "tcg"] as const;
 
@@ -77,8 +87,38 @@ export interface CaseDefinition {
    * character to the terminal whose foreground job is the task, `none` leaves it running.
    */
   stop: { via: typeof STOP_METHODS[number]; signal: StopSignal | null };
-  /** How CRIU is asked to dump. With `leaveRunning`, nothing is restored: the original is checked. */
-  dump: { leaveRunning: boolean; shellJob: boolean };
+  /**
+   * How CRIU is asked to dump. With `leaveRunning`, nothing is restored: the original is checked.
+   * `freezeCgroup`: `--freeze-cgroup` on the case's {@link CaseDefinition.cgroup} group;
+   * `preDump`: `criu pre-dump` first, then the dump with `--prev-images-dir` (both `--track-mem`),
+   * the original checked in between. Both absent means false.
+   */
+  dump: { leaveRunning: boolean; shellJob: boolean; freezeCgroup?: boolean; preDump?: boolean };
+  /**
+   * How CRIU is asked to restore (always `--restore-detached`): `leaveStopped` adds
+   * `--leave-stopped` (every restored task left stopped; the agent continues the tasks that ran
+   * before), `sibling` adds `--restore-sibling`. Absent: neither.
+   */
+  restore?: { leaveStopped: boolean; sibling: boolean };
+  /** Dump and restore cycles, each dumping the tree the previous one restored (zdtm's --iters); absent: 1. */
+  iterations?: number;
+  /**
+   * New namespaces the tree starts in: its root is then an init (pid 1 in a new pid namespace)
+   * above the fixture, and the tree is compared by its ids as seen inside. Absent: none.
+   */
+  namespaces?: CaseNamespace[];
+  /**
+   * The tree lives in a cgroup v2 group of its own; `frozen`: the group is frozen
+   * (`cgroup.freeze` = 1) after the stop, before the dump, and thawed only before SIGCONT.
+   */
+  cgroup?: { frozen: boolean };
+  /** A tracer outside the tree, applied after the stop ({@link TRACER_MODES}). */
+  tracer?: typeof TRACER_MODES[number];
+  /**
+   * Seconds CRIU may take (under TCG, scaled like the defaults) before it counts as hung: for
+   * cases where a hang is a known outcome, so it fails quickly. Absent: the harness's defaults.
+   */
+  timeouts?: { dump: number; restore: number };
   /**
    * The stop signals whose support (the reports' support table) this case's verdict decides:
    * the signal its task ends up stopped by (a SIGTSTP handler that raises SIGSTOP decides

@@ -78,7 +78,43 @@ export function runParameters(
     `inject=${caseDef.inject ?? "none"}`,
     `zdtm=${caseDef.zdtm?.test ?? "none"}`,
     `zdtm_args=${caseDef.zdtm?.args.join(",") ?? ""}`,
+    ...pieceParameters(caseDef),
   ];
+}
+
+/** The RUN parameters for a case's pieces (harness/core/case_pieces.ts), in the agent's words. */
+function pieceParameters(caseDef: CaseDefinition): string[] {
+  const yesNo = (value: boolean | undefined) => value ? "yes" : "no";
+  return [
+    `cgroup=${caseDef.cgroup ? caseDef.cgroup.frozen ? "frozen" : "thawed" : "none"}`,
+    `freeze_cgroup=${yesNo(caseDef.dump.freezeCgroup)}`,
+    `pre_dump=${yesNo(caseDef.dump.preDump)}`,
+    `leave_stopped=${yesNo(caseDef.restore?.leaveStopped)}`,
+    `sibling=${yesNo(caseDef.restore?.sibling)}`,
+    `iterations=${caseDef.iterations ?? 1}`,
+    `ns=${caseDef.namespaces?.join(",") ?? "none"}`,
+    `tracer=${caseDef.tracer ?? "none"}`,
+  ];
+}
+
+/**
+ * A case's CRIU timeouts: its own (`timeouts`, for TCG) times `scale`, or the run's defaults.
+ *
+ * @example
+ * ```ts
+ * import { caseTimeouts } from "./run_vm.ts";
+ * const sigstop = { timeouts: { dump: 20, restore: 30 } };
+ * caseTimeouts(sigstop, 0.5, { dump: 30, restore: 30 }); // { dump: 10, restore: 15 }
+ * ```
+ */
+export function caseTimeouts(
+  caseDef: Pick<CaseDefinition, "timeouts">,
+  scale: number,
+  defaults: { dump: number; restore: number },
+): { dump: number; restore: number } {
+  return caseDef.timeouts
+    ? { dump: caseDef.timeouts.dump * scale, restore: caseDef.timeouts.restore * scale }
+    : defaults;
 }
 
 async function writeLog(outDir: string, relative: string, text: string): Promise<string> {
@@ -190,7 +226,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
       const started = performance.now();
       const { observations, failure } = await vm.runCell(
         safeName(caseDef.name).toLowerCase(),
-        runParameters(caseDef, timeouts),
+        runParameters(caseDef, caseTimeouts(caseDef, scale, timeouts)),
         timeouts.silence * 1000,
         timeouts.cell * 1000,
       );
