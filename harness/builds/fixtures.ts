@@ -24,10 +24,10 @@ import { InfraError } from "../core/errors.ts";
  * @example
  * ```ts
  * import { FIXTURE_PROGRAMS } from "./fixtures.ts";
- * for (const name of FIXTURE_PROGRAMS) console.log(name); // stopfix, stopprobe, ptyjob
+ * for (const name of FIXTURE_PROGRAMS) console.log(name); // stopfix, stopprobe, ptyjob, procview
  * ```
  */
-export const FIXTURE_PROGRAMS = ["stopfix", "stopprobe", "ptyjob"] as const;
+export const FIXTURE_PROGRAMS = ["stopfix", "stopprobe", "ptyjob", "procview"] as const;
 
 /**
  * One fixture program's name.

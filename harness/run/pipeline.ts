@@ -22,6 +22,7 @@ import {
 } from "../../vm/image.ts";
 import { buildOverlay, concatenateInitrd } from "../../vm/initrd.ts";
 import { cellKey, ResultsWriter } from "../core/results.ts";
+import { costliestFirst } from "../core/schedule.ts";
 import { runVm, type VmRunStats } from "./run_vm.ts";
 import type {
   Arch,
@@ -408,7 +409,7 @@ export async function runMatrix(
     }
 
     const nonce = randomNonce();
-    await pool(plan.vms, plan.jobs, async (vm) => {
+    await pool(costliestFirst(plan.vms), plan.jobs, async (vm) => {
       const vmAssets = assets.get(vm.id)!;
       if (!vmAssets.ok) {
         for (const caseDef of vm.cases) await record(assetErrorCell(vm, caseDef, vmAssets));
