@@ -427,6 +427,7 @@ export async function runMatrix(
         pipeDir,
         nonce,
         timeoutScale: options.timeoutScale,
+        vmStates: options.cacheDir,
       };
       const latest = new Map<string, CellResult>();
       const stats = await runVm(vm, {
@@ -458,6 +459,7 @@ export async function runMatrix(
         stats.failedBoots += rerun.failedBoots;
         stats.bootSeconds.push(...rerun.bootSeconds);
         stats.guestSeconds += rerun.guestSeconds;
+        stats.fromSavedState += rerun.fromSavedState;
       }
       // A guest that never came up must not come from the same cache entries next time.
       if (stats.failedBoots > 0 && stats.bootSeconds.length === 0) {
