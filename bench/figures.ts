@@ -14,6 +14,8 @@ export interface BenchRow {
   floor: number | null;
   target: number | null;
   unit: "s" | "x" | "pids";
+  /** What the figure was measured on, when that changes between runs (a critical path's VMs). */
+  detail?: string;
 }
 
 /** What the figures of one matrix run are made of. */
@@ -86,6 +88,7 @@ export function runRows(
     floor: number | null,
     target: number | null,
     unit: BenchRow["unit"] = "s",
+    detail?: string,
   ) =>
     rows.push({
       figure: `${label}: ${figure}`,
@@ -93,6 +96,7 @@ export function runRows(
       floor: floor === null ? null : round(floor, unit === "x" ? 2 : 1),
       target,
       unit,
+      ...detail === undefined ? {} : { detail },
     });
   const vmIdOf = (cell: CellResult) =>
     `criu-${cell.criu.version}_${cell.arch}_kernel-${cell.kernel.name}`;
@@ -105,10 +109,12 @@ export function runRows(
   const path = criticalPath(timings);
   if (path) {
     add(
-      `critical path (${path.vms.map((vm) => vm.id).join(" → ")})`,
+      "critical path",
       path.endsAt,
       sum(path.vms.map((vm) => criuPerVm.get(vm.id) ?? 0)),
       null,
+      "s",
+      path.vms.map((vm) => vm.id).join(" → "),
     );
     add("alone at the end", path.aloneSeconds, 0, null);
   }
@@ -145,7 +151,14 @@ export function formatRows(rows: readonly BenchRow[], against: readonly BenchRow
     value === null ? "-" : row.unit === "x" ? `${value}x` : `${value} ${row.unit}`;
   const before = new Map(against.map((row) => [row.figure, row]));
   const table = [
-    ["figure", "now", "floor", "target", ...(against.length > 0 ? ["before", "change"] : [])],
+    [
+      "figure",
+      "now",
+      "floor",
+      "target",
+      ...(against.length > 0 ? ["before", "change"] : []),
+      "",
+    ],
     ...rows.map((row) => {
       const then = before.get(row.figure);
       const change = then && then.value !== 0
@@ -157,6 +170,7 @@ export function formatRows(rows: readonly BenchRow[], against: readonly BenchRow
         unit(row.floor, row),
         unit(row.target, row),
         ...(against.length > 0 ? [then ? unit(then.value, then) : "-", then ? change : "-"] : []),
+        row.detail ?? "",
       ];
     }),
   ];
