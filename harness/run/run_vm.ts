@@ -60,6 +60,8 @@ export interface VmRunStats {
   fromSavedState: number;
   /** Whether a boot of this run saved its guest's state for later runs. */
   stateSaved?: boolean;
+  /** The key of this VM's saved guest state (see vm/vm_state.ts), when it uses saved states. */
+  stateKey?: string;
 }
 
 /** Keeps a case name usable as a path component whatever a case file says. */
@@ -145,14 +147,17 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     initrd: context.initrd,
     memoryMiB: 1536,
   };
-  let stateKey = context.vmStates ? await vmStateKey({ ...spec, agentPipe: "" }) : null;
+  const stateKey = context.vmStates ? await vmStateKey({ ...spec, agentPipe: "" }) : null;
+  let restoreFailed = false;
 
   while (remaining.length > 0) {
     stats.boots++;
     const consoleLog = join(context.outDir, vmDir, `console-boot${stats.boots}.log`);
     await Deno.mkdir(join(consoleLog, ".."), { recursive: true });
     const bootStarted = performance.now();
-    const saved = stateKey ? await findVmState(context.vmStates!, stateKey) : null;
+    const saved = stateKey && !restoreFailed
+      ? await findVmState(context.vmStates!, stateKey)
+      : null;
     const booted = await GuestVm.boot({
       ...spec,
       agentPipe: join(context.pipeDir, `agent-${stats.boots}`),
@@ -167,9 +172,9 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     });
     if (!(booted instanceof GuestVm) && saved) {
       // A state QEMU could not start from (or a guest that did not answer): drop it, and boot
-      // without saved states from now on.
+      // (saving the state anew) from now on.
       await forgetVmState(saved);
-      stateKey = null;
+      restoreFailed = true;
       stats.guestSeconds += (performance.now() - bootStarted) / 1000;
       continue;
     }
@@ -209,6 +214,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     if (stateKey && !saved) {
       stats.stateSaved = await saveVmState(context.vmStates!, stateKey, vm, timeouts.boot * 1000);
     }
+    if (stateKey) stats.stateKey = stateKey;
     stats.fromSavedState += saved ? 1 : 0;
     let failed = false;
     while (remaining.length > 0 && !failed) {
