@@ -13,15 +13,15 @@ export interface BenchRow {
   value: number;
   floor: number | null;
   target: number | null;
-  unit: "s" | "x" | "pids";
+  unit: "s" | "x" | "procs";
   /** What the figure was measured on, when that changes between runs (a critical path's VMs). */
   detail?: string;
 }
 
 /** What the figures of one matrix run are made of. */
 export interface RunTimes {
-  /** The run's cells, with the guest's process starts per cell (null when not reported). */
-  cells: readonly (CellResult & { pids: number | null })[];
+  /** The run's cells, with the guest's process starts in each (null when not known). */
+  cells: readonly (CellResult & { processes: number | null })[];
   /** Per VM: when it started (seconds after the run started), how long it ran, its boots. */
   vms: Record<string, { startedAt: number; seconds: number; bootSeconds: number[] }>;
   wallSeconds: number;
@@ -56,14 +56,14 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
  * - per arch and CRIU version, `overhead ARCH CRIU`: cell seconds minus CRIU's dump and restore
  *   seconds, over those (floor 0, target 0.5), and `cells ARCH CRIU`: the cells' seconds (floor:
  *   CRIU's);
- * - per arch, `VM start ARCH` (mean and max boot to a ready agent, target 1 s) and `pids per cell
- *   ARCH` (process starts in the guest, CRIU's and the fixture's included).
+ * - per arch, `VM start ARCH` (mean and max boot to a ready agent, target 1 s) and `processes
+ *   per cell ARCH` (process and thread starts in the guest, CRIU's and the fixture's included).
  *
  * @example
  * ```ts
  * import { runRows } from "./figures.ts";
  * const cell = {
- *   arch: "x86_64", criu: { version: "4.3" }, kernel: { name: "sid" }, seconds: 3, pids: 20,
+ *   arch: "x86_64", criu: { version: "4.3" }, kernel: { name: "sid" }, seconds: 3, processes: 20,
  *   dump: { seconds: 1 }, restore: { seconds: 1 },
  * };
  * const rows = runRows("warm", {
@@ -129,8 +129,10 @@ export function runRows(
       .flatMap(([, vm]) => vm.bootSeconds);
     add(`VM start ${arch} mean`, mean(boots), null, 1);
     add(`VM start ${arch} max`, Math.max(0, ...boots), null, 1);
-    const pids = cells.flatMap((cell) => cell.pids === null ? [] : [cell.pids]);
-    if (pids.length > 0) add(`pids per cell ${arch}`, mean(pids), null, null, "pids");
+    const starts = cells.flatMap((cell) => cell.processes === null ? [] : [cell.processes]);
+    if (starts.length > 0) {
+      add(`processes per cell ${arch}`, mean(starts), null, null, "procs");
+    }
   }
   return rows;
 }

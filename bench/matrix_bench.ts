@@ -76,15 +76,31 @@ function vmFigures(outcome: PipelineOutcome) {
   };
 }
 
-/** The cells of a finished run with the guest's process starts of each, read from its agent log. */
-async function cellsWithPids(outcome: PipelineOutcome, outDir: string): Promise<RunTimes["cells"]> {
-  return await Promise.all(outcome.results.cells.map(async (cell) => {
+/**
+ * The cells of a finished run with the processes the guest started in each: the difference
+ * between the counts the agent reported after it and after the cell before on the same VM (none
+ * for a VM's first cell, nor across a reboot, which starts the count again).
+ */
+async function cellsWithProcesses(
+  outcome: PipelineOutcome,
+  outDir: string,
+): Promise<RunTimes["cells"]> {
+  const counts = await Promise.all(outcome.results.cells.map(async (cell) => {
     const log = cell.logs.agent
       ? await Deno.readTextFile(join(outDir, cell.logs.agent)).catch(() => "")
       : "";
-    const pids = log.match(/ KV cost pids (\d+)$/m)?.[1];
-    return { ...cell, pids: pids === undefined ? null : Number(pids) };
+    const count = log.match(/ KV cost processes (\d+)$/m)?.[1];
+    return count === undefined ? null : Number(count);
   }));
+  const previous = new Map<string, number | null>();
+  return outcome.results.cells.map((cell, index) => {
+    const vm = `${cell.criu.version} ${cell.arch} ${cell.kernel.name} ${cell.cpu}`;
+    const before = previous.get(vm) ?? null;
+    const now = counts[index];
+    previous.set(vm, now);
+    const processes = before !== null && now !== null && now > before ? now - before : null;
+    return { ...cell, processes };
+  });
 }
 
 /** The rows of a run and the load on the machine before and after it. */
@@ -97,7 +113,7 @@ async function measuredRun(
   const loadBefore = Deno.loadavg();
   const outcome = await run(plan);
   const rows = runRows(label, {
-    cells: await cellsWithPids(outcome, plan.outDir),
+    cells: await cellsWithProcesses(outcome, plan.outDir),
     vms: outcome.seconds.vms,
     wallSeconds: outcome.seconds.total,
     jobs: plan.jobs,

@@ -53,7 +53,7 @@ Deno.test("criticalPath", async (t) => {
 });
 
 Deno.test("bench figures: floors, overhead per arch and CRIU, comparison with an earlier run", () => {
-  const cell = (arch: string, version: string, seconds: number, criu: number, pids: number) =>
+  const cell = (arch: string, version: string, seconds: number, criu: number, processes: number) =>
     ({
       arch,
       criu: { version },
@@ -61,8 +61,8 @@ Deno.test("bench figures: floors, overhead per arch and CRIU, comparison with an
       seconds,
       dump: { seconds: criu / 2 },
       restore: { seconds: criu / 2 },
-      pids,
-    }) as unknown as CellResult & { pids: number };
+      processes,
+    }) as unknown as CellResult & { processes: number };
   const rows = runRows("warm", {
     cells: [cell("aarch64", "4.3", 6, 4, 22), cell("aarch64", "4.3", 4, 2, 24)],
     vms: { "criu-4.3_aarch64_kernel-sid": { startedAt: 1, seconds: 19, bootSeconds: [8] } },
@@ -80,7 +80,7 @@ Deno.test("bench figures: floors, overhead per arch and CRIU, comparison with an
   assert.equal(byName["warm: overhead aarch64 4.3"].value, 0.67);
   assert.equal(byName["warm: cells aarch64 4.3"].floor, 6);
   assert.equal(byName["warm: VM start aarch64 mean"].value, 8);
-  assert.equal(byName["warm: pids per cell aarch64"].value, 23);
+  assert.equal(byName["warm: processes per cell aarch64"].value, 23);
   assert.equal(byName["warm: alone at the end"].value, 19);
   const table = formatRows(rows, [{ ...byName["warm: wall"], value: 42 }]);
   assert.match(table[0], /^figure +now +floor +target +before +change$/);
