@@ -75,10 +75,46 @@ export async function vmStateKey(spec: BootSpec): Promise<string> {
   return `${spec.profile.arch}-${key.slice(0, 16)}`;
 }
 
-/** The saved state under `key`, or null when there is none or it is incomplete. */
+/**
+ * Most saved states kept (about 200 MB each): each new agent, fixture or image makes new ones,
+ * so the least recently used go.
+ */
+export const MAX_VM_STATES = 16;
+
+/**
+ * The saved state under `key`, or null when there is none or it is incomplete. A state found is
+ * marked as used now (its facts file's time), for {@link MAX_VM_STATES}.
+ */
 export async function findVmState(cacheDir: string, key: string): Promise<SavedVmState | null> {
-  const dir = join(cacheDir, "vm-states", key);
-  return await readEntry(dir);
+  const state = await readEntry(join(cacheDir, "vm-states", key));
+  if (state) {
+    await Deno.utime(join(state.dir, "facts.json"), new Date(), new Date()).catch(() => {});
+  }
+  return state;
+}
+
+/**
+ * Removes the least recently used states under `root` beyond {@link MAX_VM_STATES}.
+ *
+ * @example
+ * ```ts
+ * import { pruneVmStates } from "./vm_state.ts";
+ * await pruneVmStates(await Deno.makeTempDir()); // nothing to remove
+ * ```
+ */
+export async function pruneVmStates(root: string): Promise<void> {
+  const entries: { dir: string; used: number }[] = [];
+  for await (const entry of Deno.readDir(root)) {
+    if (!entry.isDirectory || entry.name.startsWith(".")) continue;
+    const dir = join(root, entry.name);
+    const used = await Deno.stat(join(dir, "facts.json")).then(
+      (s) => s.mtime?.getTime() ?? 0,
+      () => 0,
+    );
+    entries.push({ dir, used });
+  }
+  const old = entries.toSorted((a, b) => b.used - a.used).slice(MAX_VM_STATES);
+  for (const { dir } of old) await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
 
 async function readEntry(dir: string): Promise<SavedVmState | null> {
@@ -109,6 +145,7 @@ export async function saveVmState(
       const bytes = (await Deno.stat(file)).size;
       await Deno.writeTextFile(join(tmp, "facts.json"), JSON.stringify({ facts: vm.facts, bytes }));
     }, async (dir) => await readEntry(dir) !== null);
+    await pruneVmStates(join(cacheDir, "vm-states"));
     return await exists(join(dir, "state"));
   } catch {
     return false;
