@@ -7,8 +7,13 @@
  * - the same VMs one at a time: a VM's own seconds, free of whichever VM shares the two cores with
  *   it (an aarch64 guest runs two vCPU threads, so an x86_64 VM beside one gets less than a core).
  *
- * Options: `--skip-cold` (reuse the cache only), `--out DIR` (default out/bench). The figures are
- * printed and written to DIR/bench.json.
+ * Each figure is printed with its floor (CRIU's own dump and restore seconds, where that bounds
+ * it) and its target, see bench/figures.ts.
+ *
+ * Options: `--skip-cold` (reuse the cache only), `--skip-alone` (no one-at-a-time run),
+ * `--out DIR` (default out/bench), `--against FILE` (an earlier run's bench.json: each figure
+ * is printed beside its value then, so a slowdown shows in one run). The figures and the load
+ * average before and after each run are written to DIR/bench.json.
  *
  * @module
  */
@@ -20,6 +25,8 @@ import { defaultCacheDir } from "../vm/image.ts";
 import { parseMatrixOptions } from "../harness/cli/matrix.ts";
 import { type PipelineOutcome, runMatrix } from "../harness/run/pipeline.ts";
 import { planMatrix } from "../harness/core/plan.ts";
+import type { MatrixPlan } from "../harness/core/types.ts";
+import { type BenchRow, formatRows, runRows, type RunTimes } from "./figures.ts";
 
 /** Seconds during which at least one of `intervals` ([start, end]) was running. */
 export function unionSeconds(intervals: [number, number][]): number {
@@ -56,6 +63,8 @@ function vmFigures(outcome: PipelineOutcome) {
       }]),
     ),
     bootSeconds: Object.values(outcome.seconds.vms).flatMap((vm) => vm.bootSeconds.map(round)),
+    bootsFromSavedState: Object.values(outcome.seconds.vms)
+      .reduce((sum, vm) => sum + (vm.fromSavedState ?? 0), 0),
     wallSeconds: round(outcome.seconds.total),
     imageSeconds: round(outcome.seconds.images),
     insideGuestsSeconds: round(insideGuests),
@@ -67,12 +76,82 @@ function vmFigures(outcome: PipelineOutcome) {
   };
 }
 
+/**
+ * The cells of a finished run with the processes the guest started in each: the difference
+ * between the counts the agent reported after it and after the cell before on the same VM (none
+ * for a VM's first cell, nor across a reboot, which starts the count again).
+ */
+async function cellsWithProcesses(
+  outcome: PipelineOutcome,
+  outDir: string,
+): Promise<RunTimes["cells"]> {
+  const counts = await Promise.all(outcome.results.cells.map(async (cell) => {
+    const log = cell.logs.agent
+      ? await Deno.readTextFile(join(outDir, cell.logs.agent)).catch(() => "")
+      : "";
+    const count = log.match(/ KV cost processes (\d+)$/m)?.[1];
+    return count === undefined ? null : Number(count);
+  }));
+  const previous = new Map<string, number | null>();
+  return outcome.results.cells.map((cell, index) => {
+    const vm = `${cell.criu.version} ${cell.arch} ${cell.kernel.name} ${cell.cpu}`;
+    const before = previous.get(vm) ?? null;
+    const now = counts[index];
+    previous.set(vm, now);
+    const processes = before !== null && now !== null && now > before ? now - before : null;
+    return { ...cell, processes };
+  });
+}
+
+/** The rows of a run and the load on the machine before and after it. */
+async function measuredRun(
+  label: string,
+  plan: MatrixPlan,
+  run: (plan: MatrixPlan) => Promise<PipelineOutcome>,
+  targetWall: number | null,
+) {
+  const loadBefore = Deno.loadavg();
+  const outcome = await run(plan);
+  const rows = runRows(label, {
+    cells: await cellsWithProcesses(outcome, plan.outDir),
+    vms: outcome.seconds.vms,
+    wallSeconds: outcome.seconds.total,
+    jobs: plan.jobs,
+  }, targetWall);
+  return { outcome, rows, load: { before: loadBefore, after: Deno.loadavg() } };
+}
+
+/** The rows of an earlier bench.json; exits 2 with one line when it is not one. */
+async function readAgainst(path: string): Promise<BenchRow[]> {
+  try {
+    const rows = JSON.parse(await Deno.readTextFile(path)).rows;
+    if (!Array.isArray(rows)) throw new Error("it has no rows (made by an older task bench?)");
+    return rows;
+  } catch (error) {
+    console.error(
+      `bench: --against ${JSON.stringify(path)}: not a bench.json this task wrote ` +
+        `(${
+          error instanceof Error ? error.message : error
+        }); give the bench.json of an earlier run`,
+    );
+    Deno.exit(2);
+  }
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { "skip-cold": { type: "boolean" }, out: { type: "string" } },
+    options: {
+      "skip-cold": { type: "boolean" },
+      "skip-alone": { type: "boolean" },
+      out: { type: "string" },
+      against: { type: "string" },
+    },
   });
   const outDir = values.out ?? "out/bench";
+  const against = values.against === undefined ? [] : await readAgainst(values.against);
+  const rows: BenchRow[] = [];
+  const loads: Record<string, { before: number[]; after: number[] }> = {};
   const cases = await loadCases();
   const caseNames = cases.map((c) => c.name);
   const log = (line: string) => console.error(`bench: ${line}`);
@@ -89,32 +168,52 @@ if (import.meta.main) {
     const plan = planMatrix({ ...options, cases: [] }, cases);
     const outcome = await runMatrix(plan, { cacheDir: coldCache, timeoutScale: 1, cases, log });
     figures.coldImageBuildSeconds = round(outcome.seconds.images);
+    rows.push({
+      figure: "cold: image builds",
+      value: round(outcome.seconds.images),
+      floor: null,
+      target: 60,
+      unit: "s",
+    });
     await Deno.remove(coldCache, { recursive: true });
   }
 
   const options = parseMatrixOptions(["--out", join(outDir, "warm")], { caseNames });
   const plan = planMatrix(options, cases);
-  // Make sure the images exist, so that the measured run is warm.
-  await runMatrix(planMatrix({ ...options, cases: [] }, cases), {
-    cacheDir: defaultCacheDir(),
-    timeoutScale: 1,
-    cases,
-    log,
-  });
-  const warm = await runMatrix(plan, { cacheDir: defaultCacheDir(), timeoutScale: 1, cases, log });
-  figures.warmDefaultMatrix = vmFigures(warm);
-  const alone = parseMatrixOptions(["--out", join(outDir, "one-at-a-time"), "--jobs", "1"], {
-    caseNames,
-  });
-  figures.oneVmAtATime = vmFigures(
-    await runMatrix(planMatrix(alone, cases), {
-      cacheDir: defaultCacheDir(),
-      timeoutScale: 1,
+  const run = (plan: MatrixPlan) =>
+    runMatrix(plan, { cacheDir: defaultCacheDir(), timeoutScale: 1, cases, log });
+  // Make sure the images and the saved guest states exist, so that the measured run is warm:
+  // one case boots each VM once (and saves its state).
+  await run(
+    planMatrix(
+      { ...options, cases: caseNames.slice(0, 1), outDir: join(outDir, "prepare") },
       cases,
-      log,
-    }),
+    ),
   );
+  const warm = await measuredRun("warm", plan, run, 90);
+  figures.warmDefaultMatrix = vmFigures(warm.outcome);
+  rows.push(...warm.rows);
+  loads.warm = warm.load;
+  if (!values["skip-alone"]) {
+    const alone = parseMatrixOptions(["--out", join(outDir, "one-at-a-time"), "--jobs", "1"], {
+      caseNames,
+    });
+    const oneByOne = await measuredRun("one at a time", planMatrix(alone, cases), run, null);
+    figures.oneVmAtATime = vmFigures(oneByOne.outcome);
+    rows.push(...oneByOne.rows);
+    loads.oneAtATime = oneByOne.load;
+  }
+  figures.load = loads;
+  figures.rows = rows;
   await Deno.mkdir(outDir, { recursive: true });
   await Deno.writeTextFile(join(outDir, "bench.json"), JSON.stringify(figures, null, 2) + "\n");
-  console.log(JSON.stringify(figures, null, 2));
+  for (const [name, load] of Object.entries(loads)) {
+    console.log(
+      `load average (1, 5, 15 min) ${name}: before ${load.before.join(" ")}, after ${
+        load.after.join(" ")
+      }`,
+    );
+  }
+  console.log(formatRows(rows, against).join("\n"));
+  console.log(`figures: ${join(outDir, "bench.json")}`);
 }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type BootSpec, qemuCommand } from "./profiles.ts";
+import { type BootSpec, qemuCommand, shellQuote } from "./profiles.ts";
+import { exists } from "./build_cache.ts";
 import { runCommand } from "../harness/host/exec.ts";
 import type { RecordedCommand } from "../harness/core/types.ts";
 import {
@@ -117,6 +118,10 @@ export class GuestVm {
       if (this.#openingFromAgent) {
         await Deno.open(`${agentPipe}.out`, { write: true }).then((end) => end.close(), () => {});
       }
+      if (this.#monitorPipe && this.#openingMonitor) {
+        await Deno.open(`${this.#monitorPipe}.out`, { write: true })
+          .then((end) => end.close(), () => {});
+      }
       this.#notify();
       return status;
     });
@@ -136,10 +141,22 @@ export class GuestVm {
    */
   static async boot(
     spec: BootSpec,
-    options: { nonce: string; consoleLog: string; bootTimeoutMs: number },
+    options: {
+      nonce: string;
+      consoleLog: string;
+      bootTimeoutMs: number;
+      /**
+       * The facts of a guest started from a saved state (`spec.incoming`), kept when it was
+       * saved: its agent is told only the new nonce (RESUMED), not asked again (HELLO).
+       */
+      resumedFacts?: Record<string, string>;
+      /** The commands that guest's agent ran at its HELLO (see {@link GuestVm.bootCommands}). */
+      resumedBootCommands?: RecordedCommand[];
+    },
   ): Promise<GuestVm | { failure: VmFailure; console: string }> {
     const started = performance.now();
-    const fifos = [`${spec.agentPipe}.in`, `${spec.agentPipe}.out`];
+    const fifos = [spec.agentPipe, ...spec.monitorPipe ? [spec.monitorPipe] : []]
+      .flatMap((pipe) => [`${pipe}.in`, `${pipe}.out`]);
     for (const fifo of fifos) await Deno.remove(fifo).catch(() => {});
     await runCommand(["mkfifo", "-m", "600", ...fifos]);
     // QEMU must not outlive the harness, even one killed with SIGKILL: the kernel kills it when
@@ -159,6 +176,19 @@ export class GuestVm {
     const vm = new GuestVm(child, options.nonce, consoleFile, spec.agentPipe);
     const deadline = started + options.bootTimeoutMs;
     vm.#openChannel();
+    if (spec.monitorPipe) vm.#openMonitor(spec.monitorPipe);
+    if (options.resumedFacts) {
+      await vm.#send(`RESUMED ${options.nonce}`);
+      if ((await vm.#waitFor((m) => m.type === "READY", deadline))?.type === "READY") {
+        vm.facts = { ...options.resumedFacts };
+        vm.bootCommands = [...options.resumedBootCommands ?? []];
+        vm.bootSeconds = (performance.now() - started) / 1000;
+        return vm;
+      }
+      const failure = vm.#failure("boot", options.bootTimeoutMs);
+      await vm.kill();
+      return { failure, console: vm.console };
+    }
     await vm.#send(`HELLO ${options.nonce}`);
     const ready = await vm.#waitFor((m) => m.type === "READY", deadline);
     if (ready?.type === "READY") {
@@ -273,7 +303,12 @@ export class GuestVm {
     await this.#channelDone;
     this.#toAgent?.close();
     this.#toAgent = null;
-    for (const end of [".in", ".out"]) await Deno.remove(`${this.agentPipe}${end}`).catch(() => {});
+    this.#toMonitor?.close();
+    this.#toMonitor = null;
+    await this.#monitorDone;
+    for (const pipe of [this.agentPipe, ...this.#monitorPipe ? [this.#monitorPipe] : []]) {
+      for (const end of [".in", ".out"]) await Deno.remove(`${pipe}${end}`).catch(() => {});
+    }
     await this.#consoleDone;
     this.consoleFile.close();
   }
@@ -351,6 +386,83 @@ export class GuestVm {
     })();
   }
 
+  #monitorPipe: string | null = null;
+  #toMonitor: Deno.FsFile | null = null;
+  #monitorDone: Promise<void> = Promise.resolve();
+  /** Whether the read-only open of the monitor's host-bound FIFO still waits for QEMU. */
+  #openingMonitor = false;
+  /** What the monitor printed so far (a save prints a few lines). */
+  #monitorText = "";
+
+  /** Opens the QEMU monitor's FIFOs the way {@link #openChannel} opens the agent's. */
+  #openMonitor(pipe: string): void {
+    this.#monitorPipe = pipe;
+    this.#toMonitor = Deno.openSync(`${pipe}.in`, { read: true, write: true });
+    this.#monitorDone = (async () => {
+      try {
+        this.#openingMonitor = true;
+        using fromMonitor = await Deno.open(`${pipe}.out`, { read: true })
+          .finally(() => this.#openingMonitor = false);
+        const decoder = new TextDecoder();
+        for await (const chunk of fromMonitor.readable) {
+          // Only the end matters: the status line after a save.
+          this.#monitorText = (this.#monitorText + decoder.decode(chunk, { stream: true }))
+            .slice(-65536);
+          this.#notify();
+        }
+      } catch {
+        // The monitor breaks when QEMU dies.
+      }
+    })();
+  }
+
+  /**
+   * Saves the running guest's state to `file` (QEMU migration to a file through `cat`), then
+   * lets the guest run on. The guest is paused while its memory is written, about a second.
+   * Resolves to whether `file` holds a complete state; needs a boot with `spec.monitorPipe`.
+   */
+  async saveState(file: string, timeoutMs: number): Promise<boolean> {
+    if (!this.#toMonitor) return false;
+    const deadline = performance.now() + timeoutMs;
+    const part = `${file}.part`;
+    // The file appears only once cat has written all of the state and ended.
+    const command = `exec:cat > ${shellQuote(part)} && mv ${shellQuote(part)} ${shellQuote(file)}`;
+    const hmpString = (text: string) => `"${text.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+    const sendMonitor = (line: string) =>
+      this.#toMonitor!.write(new TextEncoder().encode(`${line}\n`));
+    this.#monitorText = "";
+    // In MiB/s: QEMU's default, 32 MiB/s, would pause the guest for seconds.
+    await sendMonitor("migrate_set_parameter max-bandwidth 100000");
+    // Without -d the monitor takes the next command only once the migration has ended.
+    await sendMonitor(`migrate ${hmpString(command)}`);
+    await sendMonitor("info status");
+    let status: string | undefined;
+    while (!(status = this.#monitorText.match(/VM status: ([^\r\n]*)/)?.[1])) {
+      if (!await this.#waitUntil(deadline) || this.#exitStatus !== null) return false;
+    }
+    await sendMonitor("cont");
+    if (!status.includes("postmigrate")) return false;
+    while (!await exists(file)) {
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
+  }
+
+  /** Waits for any news (a message, a monitor line, QEMU's end) until `deadline`; false after it. */
+  async #waitUntil(deadline: number): Promise<boolean> {
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return false;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, remaining);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    return true;
+  }
+
   /** Keeps a transcript line; past the cap, the older half goes at once (amortised cost). */
   #keepTranscriptLine(line: string): void {
     this.#transcript.push(line);
@@ -386,15 +498,7 @@ export class GuestVm {
       if (this.#exitStatus !== null || this.#channelClosed || this.#panicLine !== null) {
         return null;
       }
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) return null;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, remaining);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      if (!await this.#waitUntil(deadline)) return null;
     }
   }
 

@@ -51,9 +51,20 @@ export async function buildOverlay(
     ) {
       await Deno.chmod(join(staging, file), 0o755);
     }
+    // The same files give the same bytes (and so the same saved guest state, vm/vm_state.ts).
+    await clearTimes(staging);
     await packCpio(staging, cpioPath);
   } finally {
     await Deno.remove(staging, { recursive: true });
+  }
+}
+
+/** Sets the times of everything under `dir` to the epoch: a cpio records them. */
+async function clearTimes(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) await clearTimes(path);
+    await Deno.utime(path, 0, 0);
   }
 }
 
@@ -70,7 +81,7 @@ export async function packCpio(dir: string, cpioPath: string): Promise<void> {
   await runCommand([
     "sh",
     "-c",
-    'cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > "$2"',
+    'cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet --reproducible -o -H newc -R 0:0 > "$2"',
     "pack",
     dir,
     cpioPath,

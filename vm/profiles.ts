@@ -77,6 +77,13 @@ export interface BootSpec {
    */
   agentPipe: string;
   memoryMiB: number;
+  /**
+   * A QEMU monitor (HMP) on two more FIFOs, `${monitorPipe}.in` and `.out`: how the harness saves
+   * a booted guest's state (see vm/vm_state.ts). None when unset.
+   */
+  monitorPipe?: string;
+  /** A saved guest state to start from instead of booting (`-incoming`, see vm/vm_state.ts). */
+  incoming?: string;
 }
 
 /**
@@ -132,5 +139,23 @@ export function qemuCommand(spec: BootSpec): string[] {
     "virtio-serial-pci",
     "-device",
     "virtserialport,chardev=agent,name=criu-matrix.agent",
+    ...(spec.monitorPipe
+      ? ["-chardev", `pipe,id=monitor,path=${spec.monitorPipe}`, "-mon", "chardev=monitor"]
+      : []),
+    // QEMU runs the command with /bin/sh; the path is quoted for it.
+    ...(spec.incoming ? ["-incoming", `exec:cat ${shellQuote(spec.incoming)}`] : []),
   ];
+}
+
+/**
+ * `text` as one word for /bin/sh, in single quotes.
+ *
+ * @example
+ * ```ts
+ * import { shellQuote } from "./profiles.ts";
+ * shellQuote("/a b/it's"); // "'/a b/it'\\''s'"
+ * ```
+ */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
 }

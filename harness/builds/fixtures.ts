@@ -24,10 +24,17 @@ import { InfraError } from "../core/errors.ts";
  * @example
  * ```ts
  * import { FIXTURE_PROGRAMS } from "./fixtures.ts";
- * for (const name of FIXTURE_PROGRAMS) console.log(name); // stopfix, stopprobe, ptyjob, nsinit, stoptracer
+ * for (const name of FIXTURE_PROGRAMS) console.log(name); // stopfix, stopprobe, ptyjob, nsinit, stoptracer, procview
  * ```
  */
-export const FIXTURE_PROGRAMS = ["stopfix", "stopprobe", "ptyjob", "nsinit", "stoptracer"] as const;
+export const FIXTURE_PROGRAMS = [
+  "stopfix",
+  "stopprobe",
+  "ptyjob",
+  "nsinit",
+  "stoptracer",
+  "procview",
+] as const;
 
 /**
  * One fixture program's name.

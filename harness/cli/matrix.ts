@@ -29,6 +29,7 @@ import { EXIT_CODES, formatExitCodes } from "../core/exit_codes.ts";
 import { loadExpectations } from "../core/expectations.ts";
 import { planMatrix } from "../core/plan.ts";
 import { readResultsFrom, RESULTS_FILE_NAME } from "../core/results.ts";
+import { criticalPath, formatCriticalPath } from "../core/schedule.ts";
 import { formatShard, parseShard, selectShard } from "../core/shard.ts";
 import { ensureHostToolsForTask } from "../host/host_tools.ts";
 import { runMatrix, stopLiveRuns } from "../run/pipeline.ts";
@@ -304,6 +305,8 @@ export async function matrixCommand(args: string[]): Promise<number> {
         `${cell.criu.version} ${cell.arch} ${cell.case}: ${terminalVerdict(cell)}`,
       )),
   });
+  const path = criticalPath(Object.entries(outcome.seconds.vms).map(([id, vm]) => ({ id, ...vm })));
+  if (path) log(formatCriticalPath(path));
   return await finishRun(plan.outDir, outcome.results, allCases, expectations, baseline);
 }
 

@@ -126,7 +126,7 @@ export function reproScript(input: ReproScriptInput): string {
             `  [ "$2" = "$root" ] && { target=\${stat#/proc/}; target=\${target%/stat}; break; }`,
             `done`,
           ]
-          : [`root=$(read_key "$DIR/ready" root)`, `target=$(read_key "$DIR/ready" target)`]),
+          : [`read_key_into root "$DIR/ready" root`, `read_key_into target "$DIR/ready" target`]),
         `step "tree: root=$root target=$target"`,
         "",
       );

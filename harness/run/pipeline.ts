@@ -24,6 +24,7 @@ import {
 } from "../../vm/image.ts";
 import { buildOverlay, concatenateInitrd } from "../../vm/initrd.ts";
 import { cellKey, ResultsWriter } from "../core/results.ts";
+import { costliestFirst } from "../core/schedule.ts";
 import { runVm, type VmRunStats } from "./run_vm.ts";
 import type {
   Arch,
@@ -458,7 +459,7 @@ export async function runMatrix(
     }
 
     const nonce = randomNonce();
-    await pool(plan.vms, plan.jobs, async (planned) => {
+    await pool(costliestFirst(plan.vms), plan.jobs, async (planned) => {
       const vmAssets = assets.get(planned.id)!;
       if (!vmAssets.ok) {
         for (const caseDef of planned.cases) {
@@ -480,6 +481,7 @@ export async function runMatrix(
         pipeDir,
         nonce,
         timeoutScale: options.timeoutScale,
+        vmStates: options.cacheDir,
       };
       const latest = new Map<string, CellResult>();
       const stats = await runVm(vm, {
@@ -511,6 +513,7 @@ export async function runMatrix(
         stats.failedBoots += rerun.failedBoots;
         stats.bootSeconds.push(...rerun.bootSeconds);
         stats.guestSeconds += rerun.guestSeconds;
+        stats.fromSavedState += rerun.fromSavedState;
       }
       // A guest that never came up must not come from the same cache entries next time.
       if (stats.failedBoots > 0 && stats.bootSeconds.length === 0) {

@@ -14,6 +14,7 @@ import { type KernelImage } from "../../vm/image.ts";
 import type { BootRecord, CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
 import { hangDiagnoses, hangLogText } from "../core/hang.ts";
 import { GuestVm, type VmFailure } from "../../vm/guest_vm.ts";
+import { findVmState, forgetVmState, saveVmState, vmStateKey } from "../../vm/vm_state.ts";
 
 /**
  * Timeouts in seconds for TCG; KVM halves them, `--timeout-scale` multiplies them. `cell` bounds
@@ -44,6 +45,11 @@ export interface VmRunContext {
   onCell: (cell: CellResult) => Promise<void>;
   /** 1 for a first run; a rerun's logs go to their own directory. */
   attempt?: number;
+  /**
+   * The cache directory whose saved guest states the boots start from and add to
+   * (vm/vm_state.ts); unset, every guest boots.
+   */
+  vmStates?: string;
 }
 
 /** What the run learned about its boots, for the benchmark and the results. */
@@ -53,6 +59,12 @@ export interface VmRunStats {
   failedBoots: number;
   bootSeconds: number[];
   guestSeconds: number;
+  /** Boots that started from a saved guest state (see vm/vm_state.ts). */
+  fromSavedState: number;
+  /** Whether a boot of this run saved its guest's state for later runs. */
+  stateSaved?: boolean;
+  /** The key of this VM's saved guest state (see vm/vm_state.ts), when it uses saved states. */
+  stateKey?: string;
 }
 
 /** Keeps a case name usable as a path component whatever a case file says. */
@@ -144,7 +156,13 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
   };
   const attempt = context.attempt ?? 1;
   const vmDir = join("cells", safeName(plan.id) + (attempt > 1 ? `-attempt${attempt}` : ""));
-  const stats: VmRunStats = { boots: 0, failedBoots: 0, bootSeconds: [], guestSeconds: 0 };
+  const stats: VmRunStats = {
+    boots: 0,
+    failedBoots: 0,
+    bootSeconds: [],
+    guestSeconds: 0,
+    fromSavedState: 0,
+  };
   const remaining = [...plan.cases];
   const cellBase = (caseDef: CaseDefinition, vm: GuestVm | null) => ({
     arch: plan.arch,
@@ -160,30 +178,55 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     case: caseDef.name,
   });
 
+  const spec = {
+    profile: context.profile,
+    accel: context.accel,
+    cpu: plan.cpu,
+    kernel: context.kernel.bootFile,
+    initrd: context.initrd,
+    memoryMiB: 1536,
+  };
+  const stateKey = context.vmStates ? await vmStateKey({ ...spec, agentPipe: "" }) : null;
+  let restoreFailed = false;
+
   while (remaining.length > 0) {
     stats.boots++;
     const consoleLog = join(context.outDir, vmDir, `console-boot${stats.boots}.log`);
     await Deno.mkdir(join(consoleLog, ".."), { recursive: true });
     const bootStarted = performance.now();
+    const saved = stateKey && !restoreFailed
+      ? await findVmState(context.vmStates!, stateKey)
+      : null;
     const bootSpec: BootSpec = {
-      profile: context.profile,
-      accel: context.accel,
-      cpu: plan.cpu,
-      kernel: context.kernel.bootFile,
-      initrd: context.initrd,
+      ...spec,
       agentPipe: join(context.pipeDir, `agent-${stats.boots}`),
-      memoryMiB: 1536,
     };
+    // What a repro boots: the guest cold, whether or not this one started from a saved state.
     const boot: BootRecord = {
       qemu: qemuCommand(bootSpec),
       kernel: bootSpec.kernel,
       ...context.initrdSources,
     };
-    const booted = await GuestVm.boot(bootSpec, {
+    const booted = await GuestVm.boot({
+      ...bootSpec,
+      // A guest that boots leaves its state for the next ones (through the QEMU monitor).
+      ...saved ? { incoming: saved.file } : {},
+      ...stateKey && !saved ? { monitorPipe: join(context.pipeDir, `monitor-${stats.boots}`) } : {},
+    }, {
       nonce: context.nonce,
       consoleLog,
       bootTimeoutMs: timeouts.boot * 1000,
+      resumedFacts: saved?.facts,
+      resumedBootCommands: saved?.bootCommands,
     });
+    if (!(booted instanceof GuestVm) && saved) {
+      // A state QEMU could not start from (or a guest that did not answer): drop it, and boot
+      // (saving the state anew) from now on.
+      await forgetVmState(saved);
+      restoreFailed = true;
+      stats.guestSeconds += (performance.now() - bootStarted) / 1000;
+      continue;
+    }
     if (!(booted instanceof GuestVm)) {
       // Only QEMU ending before the kernel even started says something about the image itself:
       // a boot that merely timed out (a starved host) does not, nor does a kernel or initrd that
@@ -217,6 +260,11 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     }
     const vm = booted;
     stats.bootSeconds.push(vm.bootSeconds);
+    if (stateKey && !saved) {
+      stats.stateSaved = await saveVmState(context.vmStates!, stateKey, vm, timeouts.boot * 1000);
+    }
+    if (stateKey) stats.stateKey = stateKey;
+    stats.fromSavedState += saved ? 1 : 0;
     let failed = false;
     while (remaining.length > 0 && !failed) {
       const caseDef = remaining.shift()!;

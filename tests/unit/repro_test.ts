@@ -75,7 +75,7 @@ Deno.test("the replay script runs the recorded commands with the replay's own pi
     ],
   });
   const lines = script.split("\n");
-  assert.ok(lines.includes('root=$(read_key "$DIR/ready" root)'));
+  assert.ok(lines.includes('read_key_into root "$DIR/ready" root'));
   assert.ok(lines.includes("kill -TTIN ${target}"));
   assert.ok(lines.includes("wait_for 50 test -d /proc/${target}"));
   assert.ok(lines.includes("threads=1 stop=SIGTTIN via=kill"));
