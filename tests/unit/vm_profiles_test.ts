@@ -235,7 +235,7 @@ Deno.test("runParameters: exactly the keys the agent accepts", async (t) => {
 
   await t.step("the agent's defaults cover every key it accepts", async () => {
     const agent = await Deno.readTextFile(new URL("../../vm/guest/agent", import.meta.url));
-    const body = agent.slice(agent.indexOf("run_case() {"));
+    const body = agent.slice(agent.indexOf("case_defaults() {"));
     for (const key of agentKeys) {
       assert.match(body, new RegExp(`\\b${key}=[^*\\s]`), `no default for ${key}`);
     }

@@ -7,7 +7,10 @@ async function entry(root: string, key: string, used: number, bytes = 4): Promis
   await Deno.mkdir(join(root, key), { recursive: true });
   await Deno.writeTextFile(join(root, key, "state"), "QEVM");
   const facts = join(root, key, "facts.json");
-  await Deno.writeTextFile(facts, JSON.stringify({ facts: { criu_check: "0" }, bytes }));
+  await Deno.writeTextFile(
+    facts,
+    JSON.stringify({ facts: { criu_check: "0" }, bytes, bootCommands: [] }),
+  );
   await Deno.utime(facts, used, used);
 }
 
