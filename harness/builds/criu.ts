@@ -471,8 +471,8 @@ async function readAttempts(file: string): Promise<EraAttempts> {
 
 /**
  * Builds the prepared tree `src` for `arch` in each of {@link BUILD_ERAS} in turn (the host's
- * toolchain first, then older era roots) until one builds, skipping eras `attempts` says
- * failed. Leaves `criu` in `tmp` and returns the era that built it, or null (every failure is
+ * toolchain first, then older era roots) until one builds; with an era recorded in `attempts`
+ * as building it, that one first and the eras recorded as failing not at all. Leaves `criu` in `tmp` and returns the era that built it, or null (every failure is
  * in `logFile`).
  */
 async function buildInEras(
@@ -483,8 +483,13 @@ async function buildInEras(
   attempts: EraAttempts,
   options: { cacheDir: string; log: (line: string) => void; flags: BuildFlags | null },
 ): Promise<BuildEra | null> {
-  for (const era of BUILD_ERAS) {
-    if (attempts[era.name]?.built === false) continue;
+  // The era known to build this source goes first and alone, unless it fails now; eras that
+  // failed are skipped only then: failures with no era known to work (a host package missing at
+  // the time) are tried again.
+  const known = BUILD_ERAS.find((era) => attempts[era.name]?.built === true);
+  const order = known ? [known, ...BUILD_ERAS.filter((era) => era !== known)] : BUILD_ERAS;
+  for (const era of order) {
+    if (known && attempts[era.name]?.built === false) continue;
     const started = performance.now();
     let built: boolean;
     if (era.suite === HOST_BUILD_SUITE) {

@@ -235,7 +235,9 @@ export async function ensureCriuBuildDeps(
 ): Promise<boolean> {
   const findMissing = async () => {
     const missing = [];
-    for (const pkg of [...criuBuildPackages(arch), "mmdebstrap"]) {
+    // mmdebstrap makes the era roots; protoc generates the image code from CRIU 4.2 on (earlier
+    // releases use protoc-c), which builds with the host's toolchain only.
+    for (const pkg of [...criuBuildPackages(arch), "mmdebstrap", "protobuf-compiler"]) {
       if (!(await installed(pkg))) missing.push(pkg);
     }
     return missing;
