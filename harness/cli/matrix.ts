@@ -193,7 +193,7 @@ export function formatCaseList(cases: readonly CaseDefinition[]): string {
         arch,
         CPU_MODELS[arch].accepted.map((model) =>
           model === CPU_MODELS[arch].default ? `${model} (default)` : model
-        ).join(", "),
+        ).join(", ") + `; the default matrix runs ${CPU_MODELS[arch].matrix.join(" and ")}`,
       ]),
     ),
   ].join("\n\n");

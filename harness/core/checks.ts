@@ -7,6 +7,7 @@
 import type { CellObservations } from "./observations.ts";
 import { SIGNAL_NAMES, signalMaskNames } from "./signals.ts";
 import { unobservableStopPending } from "./equivalence.ts";
+import { interruptedCallCheck, signalStateChecks } from "./fixture_scenarios.ts";
 import type {
   CaseDefinition,
   CellResult,
@@ -308,6 +309,9 @@ function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations
       ? undefined
       : `${finish["result.tstp_handled"]}/${finish["result.cont_handled"]}`,
   ));
+  const call = interruptedCallCheck(caseDef.fixture, finish);
+  if (call) checks.push(call);
+  checks.push(...signalStateChecks(caseDef.fixture, finish));
   const selfCheck = [
     "verdict",
     "memory",

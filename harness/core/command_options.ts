@@ -22,8 +22,8 @@ export interface SelectionOptions {
   /** Case names, in the order given. */
   cases: string[];
   kernels: KernelChoice[];
-  /** The QEMU CPU model per arch, with any `,property=value` suffix. */
-  cpu: Record<Arch, string>;
+  /** The QEMU CPU models per arch (one VM each), with any `,property=value` suffix. */
+  cpu: Record<Arch, string[]>;
 }
 
 /** What `task matrix` was asked to do, validated and with defaults filled in. */

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Accel, QemuProfile } from "../../vm/profiles.ts";
 import { type CellObservations, MAX_CELL_CHARS } from "../core/observations.ts";
 import { evaluateCell, type Evaluation } from "../core/checks.ts";
+import { scenarioRunParameters } from "../core/fixture_scenarios.ts";
 import { exists } from "../../vm/build_cache.ts";
 import { type KernelImage } from "../../vm/image.ts";
 import type { CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
@@ -75,6 +76,7 @@ export function runParameters(
     `inject=${caseDef.inject ?? "none"}`,
     `zdtm=${caseDef.zdtm?.test ?? "none"}`,
     `zdtm_args=${caseDef.zdtm?.args.join(",") ?? ""}`,
+    ...scenarioRunParameters(caseDef.fixture),
   ];
 }
 

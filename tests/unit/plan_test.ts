@@ -14,20 +14,34 @@ Deno.test("planMatrix", async (t) => {
     assert.deepEqual(vms.map((vm) => vm.id), [
       "criu-3.17.1_x86_64_kernel-bookworm",
       "criu-3.17.1_aarch64_kernel-bookworm",
+      "criu-3.17.1_aarch64_kernel-bookworm_cpu-max-pauth-impdef-on",
       "criu-4.3_x86_64_kernel-sid",
       "criu-4.3_aarch64_kernel-sid",
+      "criu-4.3_aarch64_kernel-sid_cpu-max-pauth-impdef-on",
+    ]);
+    assert.deepEqual(vms.map((vm) => vm.cpu), [
+      "max",
+      "neoverse-n1",
+      "max,pauth-impdef=on",
+      "max",
+      "neoverse-n1",
+      "max,pauth-impdef=on",
     ]);
     assert.equal(jobs, 4);
   });
 
-  await t.step("the full default matrix has 8 VMs with every case", () => {
+  await t.step("the full default matrix has 12 VMs with every case (two aarch64 CPUs)", () => {
     const { vms } = plan();
-    assert.equal(vms.length, 8);
+    assert.equal(vms.length, 12);
     assert.deepEqual(vms.map((vm) => vm.kernel.name), [
       "bookworm",
       "bookworm",
+      "bookworm",
       "trixie",
       "trixie",
+      "trixie",
+      "sid",
+      "sid",
       "sid",
       "sid",
       "sid",
