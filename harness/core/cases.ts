@@ -16,6 +16,7 @@ import {
   type SignalStateSpec,
   STOP_METHODS,
   STOP_SIGNALS,
+  TREE_SHAPES,
 } from "./types.ts";
 import {
   childField,
@@ -34,7 +35,7 @@ import { signalStateProblem, STATE_SIGNAL_NAMES, stateSignalNumber } from "./fix
 /**
  * The order `--list` and the reports show cases in: single-threaded stops by signal first,
  * then handlers, pending signals, threads, shell jobs, `--leave-running`, system calls
- * interrupted by the stop, signal state around the stop, and the control case last. Cases not listed here follow, by name.
+ * interrupted by the stop, signal state around the stop, tree shapes, and the control case last. Cases not listed here follow, by name.
  */
 export const CASE_ORDER: readonly string[] = [
   "sigstop",
@@ -55,6 +56,7 @@ export const CASE_ORDER: readonly string[] = [
   "signal-sigcont-blocked",
   "signal-sigtstp-pending",
   "signal-rt-queued",
+  "tree-family",
   "running",
 ];
 
@@ -164,7 +166,7 @@ function readFixture(value: unknown, field: string): FixtureSpec {
   const record = readRecord(value, field);
   rejectUnknownKeys(
     record,
-    ["threads", "handler", "pendingSignal", "blockedIn", "signals"],
+    ["threads", "handler", "pendingSignal", "blockedIn", "signals", "tree"],
     field,
   );
   const fixture: FixtureSpec = {
@@ -183,13 +185,16 @@ function readFixture(value: unknown, field: string): FixtureSpec {
   return { ...fixture, ...readScenarioPieces(record, field, fixture.threads) };
 }
 
-/** The optional fixture pieces `blockedIn` and `signals` (harness/core/fixture_scenarios.ts). */
+/** The optional fixture pieces `blockedIn`, `signals`, `tree` (harness/core/fixture_scenarios.ts). */
 function readScenarioPieces(
   record: Record<string, unknown>,
   field: string,
   threads: number,
-): Pick<FixtureSpec, "blockedIn" | "signals"> {
-  const pieces: Pick<FixtureSpec, "blockedIn" | "signals"> = {};
+): Pick<FixtureSpec, "blockedIn" | "signals" | "tree"> {
+  const pieces: Pick<FixtureSpec, "blockedIn" | "signals" | "tree"> = {};
+  if (record.tree !== undefined) {
+    pieces.tree = readOneOf(record.tree, childField(field, "tree"), TREE_SHAPES);
+  }
   if (record.blockedIn !== undefined) {
     const callField = childField(field, "blockedIn");
     pieces.blockedIn = readOneOf(record.blockedIn, callField, INTERRUPTED_CALLS);

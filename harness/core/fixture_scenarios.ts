@@ -67,14 +67,15 @@ export function signalStateProblem(spec: SignalStateSpec): string | null {
 }
 
 /**
- * The agent's RUN parameters for these pieces: `call=` (none or the call), and `block=`,
+ * The agent's RUN parameters for these pieces: `call=` (none or the call), `tree=` (none or
+ * the shape), and `block=`,
  * `catch=`, `queue=` as comma-separated signal numbers (`queue=` as NUMBER:COUNT).
  *
  * @example
  * ```ts
  * import { scenarioRunParameters } from "./fixture_scenarios.ts";
  * scenarioRunParameters({ threads: 2, handler: "none", pendingSignal: null, blockedIn: "futex" });
- * // ["call=futex", "block=", "catch=", "queue="]
+ * // ["call=futex", "tree=none", "block=", "catch=", "queue="]
  * ```
  */
 export function scenarioRunParameters(fixture: CaseDefinition["fixture"]): string[] {
@@ -83,6 +84,7 @@ export function scenarioRunParameters(fixture: CaseDefinition["fixture"]): strin
   const state = fixture.signals;
   return [
     `call=${fixture.blockedIn ?? "none"}`,
+    `tree=${fixture.tree ?? "none"}`,
     `block=${numbers(state?.blocked)}`,
     `catch=${numbers(state?.caught)}`,
     `queue=${

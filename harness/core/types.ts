@@ -59,7 +59,17 @@ export interface FixtureSpec {
   blockedIn?: InterruptedCall;
   /** Signal state set up before the stop (absent: none); see {@link SignalStateSpec}. */
   signals?: SignalStateSpec;
+  /** The shape of the tree besides root and target (absent: none); see {@link TREE_SHAPES}. */
+  tree?: TreeShape;
 }
+
+/**
+ * Tree shapes: `family`: the running root also has a second child, in its own process group,
+ * stopped by SIGTSTP (it stops itself), whose own child keeps running.
+ */
+export const TREE_SHAPES = ["family"] as const;
+/** A tree shape. */
+export type TreeShape = typeof TREE_SHAPES[number];
 
 /**
  * The system calls a fixture thread can be stopped in: `pipe-read` (read() of an empty pipe,

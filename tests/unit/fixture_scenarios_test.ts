@@ -43,11 +43,18 @@ Deno.test("case pieces: blockedIn and signals", async (t) => {
     });
     assert.deepEqual(scenarioRunParameters(fixture), [
       "call=futex",
+      "tree=none",
       "block=18,36",
       "catch=18",
       "queue=36:3",
     ]);
-    assert.deepEqual(scenarioRunParameters(plain), ["call=none", "block=", "catch=", "queue="]);
+    assert.deepEqual(scenarioRunParameters(plain), [
+      "call=none",
+      "tree=none",
+      "block=",
+      "catch=",
+      "queue=",
+    ]);
   });
   await t.step("bad pieces are refused naming the field and what is accepted", () => {
     assertRefused({ ...plain, blockedIn: "poll" }, "fixture.blockedIn", "pipe-read");
