@@ -282,7 +282,10 @@ export async function matrixCommand(args: string[]): Promise<number> {
         done,
         all,
         (performance.now() - started) / 1000,
-        `${cell.criu.version} ${cell.arch} ${cell.case}: ${terminalVerdict(cell)}`,
+        // The CPU model only when it is not the arch's default, as in the cell's key.
+        `${cell.criu.version} ${cell.arch}${
+          cell.cpu === CPU_MODELS[cell.arch].default ? "" : ` (${cell.cpu})`
+        } ${cell.case}: ${terminalVerdict(cell)}`,
       )),
   });
   return await finishRun(plan.outDir, outcome.results, allCases, expectations, baseline);
