@@ -193,7 +193,10 @@ export function formatCaseList(cases: readonly CaseDefinition[]): string {
         arch,
         CPU_MODELS[arch].accepted.map((model) =>
           model === CPU_MODELS[arch].default ? `${model} (default)` : model
-        ).join(", ") + `; the default matrix runs ${CPU_MODELS[arch].matrix.join(" and ")}`,
+        ).join(", ") + `; the default matrix runs ${CPU_MODELS[arch].matrix.join(" and ")}` +
+        CPU_MODELS[arch].matrixSkips.map((skip) =>
+          ` (not ${skip.model} for CRIU ${skip.criu}: ${skip.reason})`
+        ).join(""),
       ]),
     ),
   ].join("\n\n");

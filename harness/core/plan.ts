@@ -14,6 +14,7 @@ import {
   type VmPlan,
 } from "./types.ts";
 import { compareKernelNames, CPU_MODELS, CRIU_VERSIONS, nativeKernelSuite } from "./catalog.ts";
+import { parseVersionRange, versionInRange } from "./version_range.ts";
 import type { MatrixOptions } from "./command_options.ts";
 
 /**
@@ -53,6 +54,7 @@ export function planMatrix(
     for (const arch of sortByCatalog(options.arches, ARCHES, (a) => a)) {
       for (const kernel of kernelsFor(criu, arch, options.kernels)) {
         for (const cpu of options.cpu[arch]) {
+          if (skippedByDefault(arch, cpu, criu.version, options.cpu[arch])) continue;
           vms.push({
             id: `criu-${criu.version}_${arch}_kernel-${kernel.name}${cpuIdSuffix(arch, cpu)}`,
             arch,
@@ -75,6 +77,24 @@ export function planMatrix(
  */
 function cpuIdSuffix(arch: Arch, cpu: string): string {
   return cpu === CPU_MODELS[arch].default ? "" : `_cpu-${cpu.replace(/[^A-Za-z0-9]+/g, "-")}`;
+}
+
+/**
+ * Whether the default matrix leaves the CRIU version out on this CPU model (catalog
+ * `matrixSkips`): only when the arch runs exactly the default models.
+ */
+function skippedByDefault(
+  arch: Arch,
+  cpu: string,
+  version: string,
+  models: readonly string[],
+): boolean {
+  const { matrix, matrixSkips } = CPU_MODELS[arch];
+  const isDefault = models.length === matrix.length && models.every((m, i) => m === matrix[i]);
+  return isDefault &&
+    matrixSkips.some((skip) =>
+      skip.model === cpu && versionInRange(version, parseVersionRange(skip.criu))
+    );
 }
 
 /** The kernels `criu` boots on `arch`, once each, in catalog order; a local kernel on its own arch. */
