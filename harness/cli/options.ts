@@ -340,7 +340,9 @@ export function parseCpuModels(rawValues: readonly string[]): Record<Arch, strin
  * The `--cpu` values of a matrix: the models of each arch, one VM each, in the order given; an
  * arch with none given keeps the default matrix's models (harness/core/catalog.ts).
  */
-export function parseCpuModelLists(rawValues: readonly string[]): Record<Arch, string[]> {
+export function parseCpuModelLists(
+  rawValues: readonly string[],
+): Record<Arch, readonly string[]> {
   const given: Partial<Record<Arch, string[]>> = {};
   for (const raw of rawValues) {
     const [arch, model] = parseCpuValue(raw);
@@ -351,8 +353,9 @@ export function parseCpuModelLists(rawValues: readonly string[]): Record<Arch, s
     models.push(model);
   }
   return Object.fromEntries(
-    ARCHES.map((arch) => [arch, given[arch] ?? [...CPU_MODELS[arch].matrix]]),
-  ) as Record<Arch, string[]>;
+    // The catalog's own list, not a copy: it tells the plan that no model was chosen.
+    ARCHES.map((arch) => [arch, given[arch] ?? CPU_MODELS[arch].matrix]),
+  ) as Record<Arch, readonly string[]>;
 }
 
 /** One `--cpu ARCH=MODEL[,PROPERTY=VALUE...]` value, checked: [arch, model]. */
