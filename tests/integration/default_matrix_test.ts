@@ -18,6 +18,14 @@ async function runDefaultMatrix(): Promise<{ code: number; results: ResultsFile;
   return { code, results: await readResults(join(OUT, "results.json")), stderr };
 }
 
+/**
+ * Passing cells, as measured (issue 14, 2026-11-30, runs of every part of the default matrix):
+ * 38 per column set of the 13 first cases on x86_64 and on neoverse-n1, 26 on PAUTH (3.17.1 loses
+ * sigtstp-handler-sigstop there), and of the 7 scenario cases 23 on x86_64 (nanosleep is xfail),
+ * 27 on neoverse-n1, 20 on PAUTH (tree-family is xfail on 3.17.1 everywhere).
+ */
+const PASSES = 38 + 38 + 26 + 23 + 27 + 20;
+
 /** The aarch64 CPU model with pointer authentication and BTI that the default matrix adds. */
 const PAUTH = "max,pauth-impdef=on";
 
