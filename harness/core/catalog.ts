@@ -123,10 +123,10 @@ export const CPU_MODELS: Readonly<Record<Arch, CpuModels>> = {
     matrixSkips: [{
       model: "max,pauth-impdef=on",
       criu: "=4.1.1",
-      // Measured in issue 14 (2026-11-30): 9 of the 11 restores of the first 13 cases hung.
+      // Measured in issue 14 (2026-11-30), two runs of every case: 24 of 28 restores hung.
       reason: "criu restore -d of CRIU 4.1.1 hangs in most cells on a CPU with pointer " +
-        "authentication (9 of 11 restores measured; CRIU issues #2720, #2824): 60 s per cell, and " +
-        "no verdict one could pin",
+        "authentication (24 of 28 restores measured; CRIU issues #2720, #2824): 60 s per cell, " +
+        "and no verdict one could pin",
     }],
     accepted: ["neoverse-n1", "cortex-a72", "cortex-a57", "cortex-a53", "max"],
   },
