@@ -15,6 +15,7 @@ import {
   type Verdict,
 } from "../harness/core/types.ts";
 import {
+  compareCpuModels,
   compareKernelNames,
   CRIU_VERSIONS,
   expectedKernelSeries,
@@ -22,9 +23,9 @@ import {
 } from "../harness/core/catalog.ts";
 import { cellKey } from "../harness/core/results.ts";
 
-/** One column of the matrix: one VM's CRIU, arch and kernel. */
+/** One column of the matrix: one VM's CRIU, arch, kernel and CPU model. */
 export interface MatrixColumn {
-  /** `CRIU version/arch/kernel suite`. */
+  /** `CRIU version/arch/kernel suite`, with `@CPU` for a CPU model other than the arch's default. */
   key: string;
   arch: Arch;
   /** From the column's first cell, with the first non-null reported version of any. */
@@ -35,6 +36,8 @@ export interface MatrixColumn {
   accel: CellResult["accel"];
   /** The run has other kernels for this CRIU version and arch: the kernel must be shown. */
   kernelDistinguishes: boolean;
+  /** The run has other CPU models for this CRIU version and arch: the model must be shown. */
+  cpuDistinguishes: boolean;
   cells: CellResult[];
 }
 
@@ -80,6 +83,7 @@ export function buildMatrixGrid(results: ResultsFile): MatrixGrid {
         cpu: cell.cpu,
         accel: cell.accel,
         kernelDistinguishes: false,
+        cpuDistinguishes: false,
         cells: [cell],
       });
       continue;
@@ -92,7 +96,11 @@ export function buildMatrixGrid(results: ResultsFile): MatrixGrid {
   for (const column of columns) {
     column.kernelDistinguishes = columns.some((other) =>
       other !== column && other.criu.version === column.criu.version &&
-      other.arch === column.arch
+      other.arch === column.arch && other.kernel.name !== column.kernel.name
+    );
+    column.cpuDistinguishes = columns.some((other) =>
+      other !== column && other.criu.version === column.criu.version &&
+      other.arch === column.arch && other.cpu !== column.cpu
     );
   }
   return {
@@ -102,8 +110,9 @@ export function buildMatrixGrid(results: ResultsFile): MatrixGrid {
   };
 }
 
+/** A column is one VM: a cell's key without its case (the CPU model included). */
 function columnKey(cell: CellResult): string {
-  return `${cell.criu.version}/${cell.arch}/${cell.kernel.name}`;
+  return cellKey({ ...cell, case: "" });
 }
 
 function compareColumns(a: MatrixColumn, b: MatrixColumn): number {
@@ -111,7 +120,8 @@ function compareColumns(a: MatrixColumn, b: MatrixColumn): number {
   return rankIn(versions, a.criu.version) - rankIn(versions, b.criu.version) ||
     a.criu.version.localeCompare(b.criu.version) ||
     rankIn(ARCHES, a.arch) - rankIn(ARCHES, b.arch) ||
-    compareKernelNames(a.kernel.name, b.kernel.name);
+    compareKernelNames(a.kernel.name, b.kernel.name) ||
+    compareCpuModels(a.arch, a.cpu, b.cpu);
 }
 
 /**

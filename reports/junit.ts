@@ -99,10 +99,14 @@ export function renderJunitXml(results: ResultsFile, readLog: LogReader): string
   return lines.join("\n") + "\n";
 }
 
-/** `criu-3.17.1 x86_64 kernel-bookworm (6.1.0-28-amd64)` */
+/**
+ * `criu-3.17.1 x86_64 kernel-bookworm (6.1.0-28-amd64)`, with ` cpu-MODEL` after the kernel when
+ * the run has several CPU models for the column's CRIU and arch.
+ */
 function suiteName(column: MatrixColumn): string {
   const kernelVersion = column.kernel.version === null ? "" : ` (${column.kernel.version})`;
-  return `criu-${column.criu.version} ${column.arch} kernel-${column.kernel.name}${kernelVersion}`;
+  const cpu = column.cpuDistinguishes ? ` cpu-${column.cpu}` : "";
+  return `criu-${column.criu.version} ${column.arch} kernel-${column.kernel.name}${cpu}${kernelVersion}`;
 }
 
 function suiteProperties(column: MatrixColumn): Record<string, string> {

@@ -168,6 +168,9 @@ export function renderTerminalMatrix(results: ResultsFile): string {
   if (grid.columns.some((column) => column.kernelDistinguishes)) {
     header.push(["", ...grid.columns.map((column) => column.kernel.name)]);
   }
+  if (grid.columns.some((column) => column.cpuDistinguishes)) {
+    header.push(["", ...grid.columns.map((column) => column.cpu)]);
+  }
   const rows = grid.caseNames.map((name) => [
     name,
     ...grid.columns.map((column) => terminalVerdict(grid.cellAt(name, column))),

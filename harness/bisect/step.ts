@@ -42,7 +42,7 @@ async function runCommitCell(
     criu: [{ ...criu, version: `${criu.version}@${short(commit)}` }],
     cases: [request.case],
     kernels: [request.kernel],
-    cpu: request.cpu,
+    cpu: { x86_64: [request.cpu.x86_64], aarch64: [request.cpu.aarch64] },
     jobs: 1,
     outDir,
   }, cases);

@@ -80,7 +80,17 @@ export const COMPILERS: Record<FixtureSet["arch"], string> = {
   aarch64: "aarch64-linux-gnu-gcc",
 };
 
-const CFLAGS = ["-static", "-O2", "-Wall", "-Wextra", "-pthread"];
+/**
+ * The compiler flags of each arch. On aarch64 the fixtures sign their return addresses and mark
+ * branch targets (`-mbranch-protection=standard`, as Debian builds since trixie): the
+ * instructions are no-ops on CPUs without pointer authentication (neoverse-n1), and on one with it
+ * (`max,pauth-impdef=on`) a CRIU that does not restore the task's PAC keys makes the restored
+ * fixture fail its first authenticated return.
+ */
+const CFLAGS_BY_ARCH: Record<FixtureSet["arch"], readonly string[]> = {
+  x86_64: ["-static", "-O2", "-Wall", "-Wextra", "-pthread"],
+  aarch64: ["-static", "-O2", "-Wall", "-Wextra", "-pthread", "-mbranch-protection=standard"],
+};
 const SOURCE_DIR = new URL("../../fixtures/", import.meta.url);
 
 /** The headers in `dir` (`*.h`), as [name, text], sorted by name. */
@@ -125,6 +135,7 @@ export async function buildFixtures(
   cacheDir: string,
 ): Promise<FixtureSet> {
   const cc = COMPILERS[arch];
+  const cflags = CFLAGS_BY_ARCH[arch];
   const sourceDir = await Deno.realPath(SOURCE_DIR);
   const sources = await Promise.all(
     FIXTURE_PROGRAMS.map((p) => Deno.readTextFile(`${sourceDir}/${p}.c`)),
@@ -134,7 +145,7 @@ export async function buildFixtures(
   const headers = await readHeaders(sourceDir);
   const hashed = [
     ...FIXTURE_PROGRAMS.map((p, i) =>
-      `${[cc, ...CFLAGS, "-o", p, `${p}.c`].join(" ")}\n${sources[i]}`
+      `${[cc, ...cflags, "-o", p, `${p}.c`].join(" ")}\n${sources[i]}`
     ),
     ...headers.map(([name, text]) => `${name}\n${text}`),
   ].join("\n\0\n");
@@ -146,14 +157,14 @@ export async function buildFixtures(
   await cachedBuildDir(root, `${arch}-${hash}`, async (tmp) => {
     // allSettled: let every compiler finish before the temporary directory is removed.
     const built = await Promise.allSettled(FIXTURE_PROGRAMS.map(async (p) => {
-      const args = [...CFLAGS, "-o", `${tmp}/${p}`, `${sourceDir}/${p}.c`];
+      const args = [...cflags, "-o", `${tmp}/${p}`, `${sourceDir}/${p}.c`];
       const out = await new Deno.Command(cc, { args, stdout: "piped", stderr: "piped" }).output();
       if (!out.success) {
         const stderr = new TextDecoder().decode(out.stderr).trim();
         throw new InfraError(
           `compiling fixture ${p} for ${arch} failed (exit ${out.code}):\n${stderr}\n` +
             `reproduce with: ${
-              [cc, ...CFLAGS, "-o", `/tmp/${p}`, `${sourceDir}/${p}.c`].join(" ")
+              [cc, ...cflags, "-o", `/tmp/${p}`, `${sourceDir}/${p}.c`].join(" ")
             }`,
         );
       }

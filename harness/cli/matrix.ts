@@ -206,7 +206,10 @@ export function formatCaseList(cases: readonly CaseDefinition[]): string {
         arch,
         CPU_MODELS[arch].accepted.map((model) =>
           model === CPU_MODELS[arch].default ? `${model} (default)` : model
-        ).join(", "),
+        ).join(", ") + `; the default matrix runs ${CPU_MODELS[arch].matrix.join(" and ")}` +
+        CPU_MODELS[arch].matrixSkips.map((skip) =>
+          ` (not ${skip.model} for CRIU ${skip.criu}: ${skip.reason})`
+        ).join(""),
       ]),
     ),
   ].join("\n\n");
@@ -302,7 +305,10 @@ export async function matrixCommand(args: string[]): Promise<number> {
         done,
         all,
         (performance.now() - started) / 1000,
-        `${cell.criu.version} ${cell.arch} ${cell.case}: ${terminalVerdict(cell)}`,
+        // The CPU model only when it is not the arch's default, as in the cell's key.
+        `${cell.criu.version} ${cell.arch}${
+          cell.cpu === CPU_MODELS[cell.arch].default ? "" : ` (${cell.cpu})`
+        } ${cell.case}: ${terminalVerdict(cell)}`,
       )),
   });
   const path = criticalPath(Object.entries(outcome.seconds.vms).map(([id, vm]) => ({ id, ...vm })));

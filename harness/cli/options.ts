@@ -132,7 +132,7 @@ export function readSelection(
   customCriu: Readonly<Record<string, readonly CriuSpec[]>> = {},
   customKernels: Readonly<Record<string, KernelSpec>> = {},
 ): SelectionOptions {
-  const cpu = parseCpuModels(values.get("cpu") ?? []);
+  const cpu = parseCpuModelLists(values.get("cpu") ?? []);
   const criuNames = parseList(
     "criu",
     values.get("criu"),
@@ -319,33 +319,17 @@ export function dedupe<T>(items: readonly T[], key: (item: T) => unknown = (item
   return items.filter((item) => !seen.has(key(item)) && seen.add(key(item)));
 }
 
+/**
+ * The `--cpu` values of a bisect: one model per arch (a bisect tests one cell), the arch's
+ * default where none is given.
+ */
 export function parseCpuModels(rawValues: readonly string[]): Record<Arch, string> {
   const models = Object.fromEntries(
     ARCHES.map((arch) => [arch, CPU_MODELS[arch].default]),
   ) as Record<Arch, string>;
   const given = new Set<Arch>();
   for (const raw of rawValues) {
-    const separator = raw.indexOf("=");
-    if (separator === -1) {
-      throw new InputError(
-        `--cpu: "${raw}" is not ARCH=MODEL; write e.g. --cpu aarch64=max,pauth-impdef=on`,
-      );
-    }
-    const arch = raw.slice(0, separator) as Arch;
-    const model = raw.slice(separator + 1);
-    if (!ARCHES.includes(arch)) {
-      throw new InputError(
-        `--cpu: unknown arch "${arch}" in "${raw}"; accepted: ${ARCHES.join(", ")}`,
-      );
-    }
-    const { accepted } = CPU_MODELS[arch];
-    if (!accepted.includes(cpuBaseModel(model))) {
-      throw new InputError(
-        `--cpu: unknown ${arch} CPU model "${cpuBaseModel(model)}" in "${raw}"; accepted: ${
-          accepted.join(", ")
-        } (optionally followed by QEMU properties, e.g. max,sve=off)`,
-      );
-    }
+    const [arch, model] = parseCpuValue(raw);
     if (given.has(arch)) {
       throw new InputError(
         `--cpu: ${arch} given twice ("${models[arch]}" and "${model}"); give one model per arch`,
@@ -355,6 +339,54 @@ export function parseCpuModels(rawValues: readonly string[]): Record<Arch, strin
     models[arch] = model;
   }
   return models;
+}
+
+/**
+ * The `--cpu` values of a matrix: the models of each arch, one VM each, in the order given; an
+ * arch with none given keeps the default matrix's models (harness/core/catalog.ts).
+ */
+export function parseCpuModelLists(
+  rawValues: readonly string[],
+): Record<Arch, readonly string[]> {
+  const given: Partial<Record<Arch, string[]>> = {};
+  for (const raw of rawValues) {
+    const [arch, model] = parseCpuValue(raw);
+    const models = given[arch] ??= [];
+    if (models.includes(model)) {
+      throw new InputError(`--cpu: ${arch}=${model} given twice; give each model once`);
+    }
+    models.push(model);
+  }
+  return Object.fromEntries(
+    // The catalog's own list, not a copy: it tells the plan that no model was chosen.
+    ARCHES.map((arch) => [arch, given[arch] ?? CPU_MODELS[arch].matrix]),
+  ) as Record<Arch, readonly string[]>;
+}
+
+/** One `--cpu ARCH=MODEL[,PROPERTY=VALUE...]` value, checked: [arch, model]. */
+function parseCpuValue(raw: string): [Arch, string] {
+  const separator = raw.indexOf("=");
+  if (separator === -1) {
+    throw new InputError(
+      `--cpu: "${raw}" is not ARCH=MODEL; write e.g. --cpu aarch64=max,pauth-impdef=on`,
+    );
+  }
+  const arch = raw.slice(0, separator) as Arch;
+  const model = raw.slice(separator + 1);
+  if (!ARCHES.includes(arch)) {
+    throw new InputError(
+      `--cpu: unknown arch "${arch}" in "${raw}"; accepted: ${ARCHES.join(", ")}`,
+    );
+  }
+  const { accepted } = CPU_MODELS[arch];
+  if (!accepted.includes(cpuBaseModel(model))) {
+    throw new InputError(
+      `--cpu: unknown ${arch} CPU model "${cpuBaseModel(model)}" in "${raw}"; accepted: ${
+        accepted.join(", ")
+      } (optionally followed by QEMU properties, e.g. max,sve=off)`,
+    );
+  }
+  return [arch, model];
 }
 
 /** Most parallel VMs: each takes 1.5 GiB and a core; far more than any host here has. */

@@ -12,8 +12,11 @@ import {
   FAULT_INJECTIONS,
   FIXTURE_HANDLERS,
   type FixtureSpec,
+  INTERRUPTED_CALLS,
+  type SignalStateSpec,
   STOP_METHODS,
   STOP_SIGNALS,
+  TREE_SHAPES,
 } from "./types.ts";
 import {
   childField,
@@ -28,12 +31,14 @@ import {
 } from "./json_shape.ts";
 import { InputFileError } from "./errors.ts";
 import { PIECE_FIELDS, readCasePieces, readDumpPieces } from "./case_pieces.ts";
+import { signalStateProblem, STATE_SIGNAL_NAMES, stateSignalNumber } from "./fixture_scenarios.ts";
 
 /**
  * The order `--list` and the reports show cases in: single-threaded stops by signal first,
  * then handlers, pending signals, threads, shell jobs, `--leave-running`, the flows the case
- * pieces make (cgroup freezer, tracer, restore options, pre-dump, iterations, namespaces), and
- * the control case last. Cases not listed here follow, by name.
+ * pieces make (cgroup freezer, tracer, restore options, pre-dump, iterations, namespaces), system
+ * calls interrupted by the stop, signal state around the stop, tree shapes, and the control case
+ * last. Cases not listed here follow, by name.
  */
 export const CASE_ORDER: readonly string[] = [
   "sigstop",
@@ -61,6 +66,13 @@ export const CASE_ORDER: readonly string[] = [
   "iterations-sigtstp",
   "pidns-sigstop",
   "userns-sigstop",
+  "syscall-pipe-read",
+  "syscall-nanosleep",
+  "syscall-futex",
+  "signal-sigcont-blocked",
+  "signal-sigtstp-pending",
+  "signal-rt-queued",
+  "tree-family",
   "running",
 ];
 
@@ -170,8 +182,12 @@ function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
 
 function readFixture(value: unknown, field: string): FixtureSpec {
   const record = readRecord(value, field);
-  rejectUnknownKeys(record, ["threads", "handler", "pendingSignal"], field);
-  return {
+  rejectUnknownKeys(
+    record,
+    ["threads", "handler", "pendingSignal", "blockedIn", "signals", "tree"],
+    field,
+  );
+  const fixture: FixtureSpec = {
     // fixtures/stopfix.c holds at most MAX_THREADS (64) threads.
     threads: readNumber(record.threads, childField(field, "threads"), {
       integer: true,
@@ -184,6 +200,60 @@ function readFixture(value: unknown, field: string): FixtureSpec {
       null,
     ]),
   };
+  return { ...fixture, ...readScenarioPieces(record, field, fixture.threads) };
+}
+
+/** The optional fixture pieces `blockedIn`, `signals`, `tree` (harness/core/fixture_scenarios.ts). */
+function readScenarioPieces(
+  record: Record<string, unknown>,
+  field: string,
+  threads: number,
+): Pick<FixtureSpec, "blockedIn" | "signals" | "tree"> {
+  const pieces: Pick<FixtureSpec, "blockedIn" | "signals" | "tree"> = {};
+  if (record.tree !== undefined) {
+    pieces.tree = readOneOf(record.tree, childField(field, "tree"), TREE_SHAPES);
+  }
+  if (record.blockedIn !== undefined) {
+    const callField = childField(field, "blockedIn");
+    pieces.blockedIn = readOneOf(record.blockedIn, callField, INTERRUPTED_CALLS);
+    // The call runs in the second thread; the first one handles SIGTERM and ends the call.
+    if (threads < 2) {
+      throw new ShapeError(childField(field, "threads"), threads, "2 or more with blockedIn");
+    }
+  }
+  if (record.signals !== undefined) {
+    pieces.signals = readSignalState(record.signals, childField(field, "signals"));
+  }
+  return pieces;
+}
+
+function readSignalState(value: unknown, field: string): SignalStateSpec {
+  const record = readRecord(value, field);
+  rejectUnknownKeys(record, ["blocked", "caught", "queued"], field);
+  const signal = (item: unknown, itemField: string) => {
+    const name = readString(item, itemField);
+    if (stateSignalNumber(name) === null) throw new ShapeError(itemField, name, STATE_SIGNAL_NAMES);
+    return name;
+  };
+  const spec: SignalStateSpec = {
+    blocked: readArray(record.blocked, childField(field, "blocked"), signal),
+    caught: readArray(record.caught, childField(field, "caught"), signal),
+    queued: readArray(record.queued, childField(field, "queued"), (item, itemField) => {
+      const queued = readRecord(item, itemField);
+      rejectUnknownKeys(queued, ["signal", "count"], itemField);
+      return {
+        signal: signal(queued.signal, childField(itemField, "signal")),
+        count: readNumber(queued.count, childField(itemField, "count"), {
+          integer: true,
+          min: 1,
+          max: 16,
+        }),
+      };
+    }),
+  };
+  const problem = signalStateProblem(spec);
+  if (problem) throw new ShapeError(field, spec, `a signal state with one outcome (${problem})`);
+  return spec;
 }
 
 function readStop(value: unknown, field: string): CaseDefinition["stop"] {

@@ -8,6 +8,7 @@ import type { CellObservations } from "./observations.ts";
 import { SIGNAL_NAMES } from "./signals.ts";
 import { compare, expect, keysMatching } from "./compare.ts";
 import { EARLIER_STEPS, pieceChecks, pieceTreeCheck, pieceView } from "./piece_checks.ts";
+import { interruptedCallCheck, signalStateChecks } from "./fixture_scenarios.ts";
 import type { CaseDefinition, CellResult, CheckResult, CriuCommandResult, Stage } from "./types.ts";
 
 /** What the checks conclude for one cell: the verdict part of its {@link CellResult}. */
@@ -233,6 +234,9 @@ function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations
       ? undefined
       : `${finish["result.tstp_handled"]}/${finish["result.cont_handled"]}`,
   ));
+  const call = interruptedCallCheck(caseDef.fixture, finish);
+  if (call) checks.push(call);
+  checks.push(...signalStateChecks(caseDef.fixture, finish));
   const selfCheck = [
     "verdict",
     "memory",

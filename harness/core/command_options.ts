@@ -22,8 +22,12 @@ export interface SelectionOptions {
   /** Case names, in the order given. */
   cases: string[];
   kernels: KernelChoice[];
-  /** The QEMU CPU model per arch, with any `,property=value` suffix. */
-  cpu: Record<Arch, string>;
+  /**
+   * The QEMU CPU models per arch (one VM each), with any `,property=value` suffix; for an arch
+   * whose models `--cpu` did not name, the catalog's `CPU_MODELS[arch].matrix` itself, so that
+   * the plan applies the default matrix's `matrixSkips`.
+   */
+  cpu: Record<Arch, readonly string[]>;
 }
 
 /** What `task matrix` was asked to do, validated and with defaults filled in. */

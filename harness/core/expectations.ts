@@ -5,7 +5,7 @@
  *
  * The file is `{ "expectations": [ENTRY, ...] }`; an ENTRY is
  * `{ "cases": [NAME or GLOB, ...], "criu"?: RANGE, "arch"?: ARCH, "kernel"?: SUITE,
- * "verdict": "fail", "stage"?: STAGE, "reason": TEXT }`. Absent optional fields match anything.
+ * "cpu"?: MODEL, "verdict": "fail", "stage"?: STAGE, "reason": TEXT }`. Absent optional fields match anything.
  *
  * @module
  */
@@ -54,6 +54,8 @@ export interface Expectation {
   criu: string | null;
   arch: Arch | null;
   kernel: KernelSuite | null;
+  /** The QEMU CPU model exactly as the cells name it (`max,pauth-impdef=on`), or null for any. */
+  cpu: string | null;
   verdict: "fail";
   /** The stage the failure happens at, or null for any stage. */
   stage: Exclude<Stage, null> | null;
@@ -67,7 +69,7 @@ export interface Expectation {
 /** An expectations file that cannot be read, is not JSON, or has a bad entry. */
 export class ExpectationsFileError extends InputFileError {}
 
-const ENTRY_KEYS = ["cases", "criu", "arch", "kernel", "verdict", "stage", "reason"];
+const ENTRY_KEYS = ["cases", "criu", "arch", "kernel", "cpu", "verdict", "stage", "reason"];
 const CASE_GLOB_PATTERN = /^[a-z0-9*?]+(-[a-z0-9*?]+)*$/;
 const MAX_GLOB_LENGTH = 100;
 const MAX_GLOB_STARS = 4;
@@ -162,6 +164,7 @@ function readExpectation(value: unknown, field: string, caseNames: readonly stri
     criu,
     arch: optional("arch", (item, itemField) => readOneOf(item, itemField, ARCHES)),
     kernel: optional("kernel", (item, itemField) => readOneOf(item, itemField, KERNEL_SUITES)),
+    cpu: optional("cpu", (item, itemField) => readString(item, itemField, { nonEmpty: true })),
     verdict: readOneOf(record.verdict, at("verdict"), ["fail"]),
     stage: optional("stage", (item, itemField) => readOneOf(item, itemField, STAGES)),
     reason: readString(record.reason, at("reason"), { nonEmpty: true }),
@@ -205,7 +208,8 @@ function globToRegExpSource(glob: string): string {
 }
 
 /**
- * The first expectation covering the cell's case, CRIU version, arch and kernel (the stage is
+ * The first expectation covering the cell's case, CRIU version, arch, kernel and CPU model (a cell
+ * that names none matches only entries without `cpu`; the stage is
  * not compared here: a failure at another stage is still covered, but not as expected).
  *
  * @example
@@ -228,6 +232,7 @@ export function findExpectation(
     criu: Pick<CellResult["criu"], "version">;
     arch: Arch;
     kernel: Pick<CellResult["kernel"], "name">;
+    cpu?: string;
   },
   expectations: readonly Expectation[],
 ): Expectation | undefined {
@@ -235,6 +240,7 @@ export function findExpectation(
     expectation.casePattern.test(cell.case) &&
     (expectation.criuRange === null || versionInRange(cell.criu.version, expectation.criuRange)) &&
     (expectation.arch === null || expectation.arch === cell.arch) &&
-    (expectation.kernel === null || expectation.kernel === cell.kernel.name)
+    (expectation.kernel === null || expectation.kernel === cell.kernel.name) &&
+    (expectation.cpu === null || expectation.cpu === cell.cpu)
   );
 }

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join, relative } from "node:path";
 import { ConfinedPathError, regularFileInside } from "./confined_path.ts";
 import { compareCaseNames } from "./cases.ts";
 import { ARCHES, type CellResult, type ResultsFile, type RunInfo } from "./types.ts";
-import { compareKernelNames, CRIU_VERSIONS, rankIn } from "./catalog.ts";
+import { compareCpuModels, compareKernelNames, CRIU_VERSIONS, rankIn } from "./catalog.ts";
 import { cellKey } from "./results.ts";
 import { formatShard, parseShard } from "./shard.ts";
 import { InputError } from "./errors.ts";
@@ -135,6 +135,7 @@ function compareCells(a: CellResult, b: CellResult): number {
   return rankIn(versions, a.criu.version) - rankIn(versions, b.criu.version) ||
     rankIn(ARCHES, a.arch) - rankIn(ARCHES, b.arch) ||
     compareKernelNames(a.kernel.name, b.kernel.name) ||
+    compareCpuModels(a.arch, a.cpu, b.cpu) ||
     compareCaseNames(a.case, b.case);
 }
 

@@ -13,12 +13,14 @@ import {
   type MatrixPlan,
   type VmPlan,
 } from "./types.ts";
-import { compareKernelNames, CRIU_VERSIONS, nativeKernelSuite } from "./catalog.ts";
+import { compareKernelNames, CPU_MODELS, CRIU_VERSIONS, nativeKernelSuite } from "./catalog.ts";
+import { parseVersionRange, versionInRange } from "./version_range.ts";
 import type { MatrixOptions } from "./command_options.ts";
 
 /**
- * Plans the run: one {@link VmPlan} per CRIU version × arch × kernel, ordered by CRIU version
- * (oldest first), then arch, then kernel as the catalog lists them, each with the selected
+ * Plans the run: one {@link VmPlan} per CRIU version × arch × kernel × CPU model, ordered by
+ * CRIU version (oldest first), then arch, then kernel as the catalog lists them, then CPU model
+ * as given, each with the selected
  * cases in the order of `cases`. Kernel choices that resolve to the same suite (`native` and
  * `bookworm` for CRIU 3.17.1) give one VM.
  *
@@ -51,18 +53,47 @@ export function planMatrix(
   for (const criu of sortByCatalog(options.criu, CRIU_VERSIONS, (c) => c.version)) {
     for (const arch of sortByCatalog(options.arches, ARCHES, (a) => a)) {
       for (const kernel of kernelsFor(criu, arch, options.kernels)) {
-        vms.push({
-          id: `criu-${criu.version}_${arch}_kernel-${kernel.name}`,
-          arch,
-          criu,
-          kernel,
-          cpu: options.cpu[arch],
-          cases: selectedCases,
-        });
+        for (const cpu of options.cpu[arch]) {
+          if (skippedByDefault(arch, cpu, criu.version, options.cpu[arch])) continue;
+          vms.push({
+            id: `criu-${criu.version}_${arch}_kernel-${kernel.name}${cpuIdSuffix(arch, cpu)}`,
+            arch,
+            criu,
+            kernel,
+            cpu,
+            cases: selectedCases,
+          });
+        }
       }
     }
   }
   return { vms, jobs: options.jobs, outDir: options.outDir };
+}
+
+/**
+ * What a VM id adds for a CPU model other than the arch's default: `_cpu-` and the model with
+ * every character that is no letter or digit as `-` (`_cpu-max-pauth-impdef-on`); nothing for
+ * the default, so ids of runs on the default model stay as they were.
+ */
+function cpuIdSuffix(arch: Arch, cpu: string): string {
+  return cpu === CPU_MODELS[arch].default ? "" : `_cpu-${cpu.replace(/[^A-Za-z0-9]+/g, "-")}`;
+}
+
+/**
+ * Whether the default matrix leaves the CRIU version out on this CPU model (catalog
+ * `matrixSkips`): only when no model of the arch was named (the list is the catalog's own).
+ */
+function skippedByDefault(
+  arch: Arch,
+  cpu: string,
+  version: string,
+  models: readonly string[],
+): boolean {
+  const { matrix, matrixSkips } = CPU_MODELS[arch];
+  return models === matrix &&
+    matrixSkips.some((skip) =>
+      skip.model === cpu && versionInRange(version, parseVersionRange(skip.criu))
+    );
 }
 
 /** The kernels `criu` boots on `arch`, once each, in catalog order; a local kernel on its own arch. */

@@ -38,12 +38,15 @@ import { MAX_SHARDS, parseShard } from "./shard.ts";
 import { InputFileError } from "./errors.ts";
 import { readHangDiagnoses } from "./hang.ts";
 import { readBootRecord, readRecordedCommands } from "./repro_record.ts";
+import { CPU_MODELS } from "./catalog.ts";
 
 /** The results file name inside the output directory. */
 export const RESULTS_FILE_NAME = "results.json";
 
 /**
- * The identity of a cell in a run: `CRIU version/arch/kernel/case`.
+ * The identity of a cell in a run: `CRIU version/arch/kernel/case`, the kernel followed by
+ * `@CPU` when the cell ran on a CPU model other than its arch's default (absent `cpu`: the
+ * default), so a run on several models of one arch keeps their cells apart.
  *
  * @example
  * ```ts
@@ -54,6 +57,13 @@ export const RESULTS_FILE_NAME = "results.json";
  *   kernel: { name: "bookworm" },
  *   case: "sigstop",
  * }); // "3.17.1/x86_64/bookworm/sigstop"
+ * cellKey({
+ *   criu: { version: "4.3" },
+ *   arch: "aarch64",
+ *   kernel: { name: "sid" },
+ *   cpu: "max,pauth-impdef=on",
+ *   case: "sigstop",
+ * }); // "4.3/aarch64/sid@max,pauth-impdef=on/sigstop"
  * ```
  */
 export function cellKey(
@@ -61,10 +71,14 @@ export function cellKey(
     criu: Pick<CellResult["criu"], "version">;
     arch: CellResult["arch"];
     kernel: Pick<CellResult["kernel"], "name">;
+    cpu?: string;
     case: string;
   },
 ): string {
-  return `${cell.criu.version}/${cell.arch}/${cell.kernel.name}/${cell.case}`;
+  const cpu = cell.cpu === undefined || cell.cpu === CPU_MODELS[cell.arch]?.default
+    ? ""
+    : `@${cell.cpu}`;
+  return `${cell.criu.version}/${cell.arch}/${cell.kernel.name}${cpu}/${cell.case}`;
 }
 
 /**

@@ -86,7 +86,7 @@ export function vmCost(vm: Pick<VmPlan, "arch" | "cases">): number {
  *   criu: [...CRIU_VERSIONS],
  *   cases: cases.map((c) => c.name),
  *   kernels: ["native"],
- *   cpu: { x86_64: "max", aarch64: "neoverse-n1" },
+ *   cpu: { x86_64: ["max"], aarch64: ["neoverse-n1"] },
  *   jobs: 1,
  *   outDir: "out/example",
  * }, cases);
@@ -127,7 +127,7 @@ export function splitVms(vms: readonly VmPlan[], count: number): VmPlan[][] {
  *   criu: [...CRIU_VERSIONS],
  *   cases: cases.map((c) => c.name),
  *   kernels: ["native"],
- *   cpu: { x86_64: "max", aarch64: "neoverse-n1" },
+ *   cpu: { x86_64: ["max"], aarch64: ["neoverse-n1"] },
  *   jobs: 1,
  *   outDir: "out/example",
  * }, cases);

@@ -73,6 +73,49 @@ export interface FixtureSpec {
   handler: typeof FIXTURE_HANDLERS[number];
   /** A signal the task blocks and that the agent sends before stopping it, or null. */
   pendingSignal: "SIGUSR2" | null;
+  /**
+   * A system call the task's second thread is blocked in when the task is stopped (absent: none).
+   * After SIGCONT the call must go on as the kernel continues it (see {@link INTERRUPTED_CALLS}).
+   */
+  blockedIn?: InterruptedCall;
+  /** Signal state set up before the stop (absent: none); see {@link SignalStateSpec}. */
+  signals?: SignalStateSpec;
+  /** The shape of the tree besides root and target (absent: none); see {@link TREE_SHAPES}. */
+  tree?: TreeShape;
+}
+
+/**
+ * Tree shapes: `family`: the running root also has a second child, in its own process group,
+ * stopped by SIGTSTP (it stops itself), whose own child keeps running.
+ */
+export const TREE_SHAPES = ["family"] as const;
+/** A tree shape. */
+export type TreeShape = typeof TREE_SHAPES[number];
+
+/**
+ * The system calls a fixture thread can be stopped in: `pipe-read` (read() of an empty pipe,
+ * ended by a byte the SIGTERM handler writes), `nanosleep` (6 s, ends by itself), `futex`
+ * (FUTEX_WAIT without a timeout, woken by the SIGTERM handler).
+ */
+export const INTERRUPTED_CALLS = ["pipe-read", "nanosleep", "futex"] as const;
+/** A system call a fixture thread is stopped in. */
+export type InterruptedCall = typeof INTERRUPTED_CALLS[number];
+
+/**
+ * The signals a case's signal state may name: SIGCONT, SIGTSTP, SIGUSR1 and the realtime
+ * signals `SIGRTMIN+N` (glibc's SIGRTMIN, 34 on both arches).
+ */
+export type StateSignal = string;
+
+/**
+ * The signal state of the task before it is stopped: `blocked` signals are in its mask, `caught`
+ * ones have a counting handler, and the agent sends each `queued` signal `count` times before
+ * the stop (a queued signal must be blocked, so it stays pending).
+ */
+export interface SignalStateSpec {
+  blocked: StateSignal[];
+  caught: StateSignal[];
+  queued: { signal: StateSignal; count: number }[];
 }
 
 /** One case: a declarative file under cases/. */

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { type Accel, type BootSpec, qemuCommand, type QemuProfile } from "../../vm/profiles.ts";
 import { type CellObservations, MAX_CELL_CHARS } from "../core/observations.ts";
 import { evaluateCell, type Evaluation } from "../core/checks.ts";
+import { scenarioRunParameters } from "../core/fixture_scenarios.ts";
 import { exists } from "../../vm/build_cache.ts";
 import { type KernelImage } from "../../vm/image.ts";
 import type { BootRecord, CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
@@ -91,6 +92,7 @@ export function runParameters(
     `zdtm=${caseDef.zdtm?.test ?? "none"}`,
     `zdtm_args=${caseDef.zdtm?.args.join(",") ?? ""}`,
     ...pieceParameters(caseDef),
+    ...scenarioRunParameters(caseDef.fixture),
   ];
 }
 

@@ -251,6 +251,72 @@ Deno.test("stopfix --block SIGUSR2 keeps the signal pending, and fails without i
   }
 });
 
+Deno.test("stopfix scenario pieces: interrupted calls, signal state, family tree", async (t) => {
+  const fx = await hostFixtures();
+  /** Stops the target by SIGSTOP, continues it, tells it to end, and returns its result. */
+  const stopContinueEnd = async (st: Started, waitMs = 5000) => {
+    Deno.kill(st.target, "SIGSTOP");
+    await waitFor("T stopped", () => state(st.target) === "T");
+    Deno.kill(st.target, "SIGCONT");
+    await waitFor("T running", () => state(st.target) !== "T");
+    Deno.kill(st.target, "SIGTERM");
+    return await waitFor("DIR/result", () => readKV(`${st.dir}/result`), waitMs);
+  };
+  for (const [call, ret] of [["pipe-read", "1"], ["futex", "0"], ["nanosleep", "0"]]) {
+    await t.step(
+      `--call ${call}: stopped inside it, the call goes on and returns ${ret}`,
+      async () => {
+        let s: Started | null = null;
+        try {
+          s = await startStopfix(fx, ["--threads", "2", "--call", call]);
+          // The 6 s nanosleep goes on after SIGCONT: its result comes after it.
+          const r = await stopContinueEnd(s, 15000);
+          const got = [r.call_ret, r.call_errno, r.verdict];
+          assert.deepEqual(got, [ret, "0", "PASS"], JSON.stringify(r));
+        } finally {
+          await cleanup(s);
+        }
+      },
+    );
+  }
+  await t.step("--block-set, --catch: what stays pending and how often handlers run", async () => {
+    let s: Started | null = null;
+    try {
+      // SIGCONT 18, SIGTSTP 20 and SIGRTMIN+2 (36) blocked; SIGCONT and 36 caught.
+      s = await startStopfix(fx, ["--block-set", "18,20,36", "--catch", "18,36"]);
+      // Deno.kill knows no realtime signals: kill(1) sends them, each queued once per call.
+      for (const signal of ["36", "36", "36", "20"]) {
+        assert.equal((await run("kill", [`-${signal}`, String(s.target)])).code, 0);
+      }
+      const r = await stopContinueEnd(s);
+      assert.deepEqual([r["sig.18"], r["sig.20"], r["sig.36"]], [
+        "pending=yes handled=1",
+        "pending=no handled=0",
+        "pending=yes handled=3",
+      ]);
+    } finally {
+      await cleanup(s);
+    }
+  });
+  await t.step("--tree family: a sibling stopped by SIGTSTP, its child running", async () => {
+    let s: Started | null = null;
+    const family: number[] = []; // sibling, grandchild
+    try {
+      s = await startStopfix(fx, ["--tree", "family"]);
+      const dir = s.dir;
+      await waitFor("DIR/family", () => readKV(`${dir}/family`) !== null);
+      const kv = readKV(`${dir}/family`)!;
+      family.push(Number(kv.sibling), Number(kv.grandchild));
+      const [sibling, grandchild] = family;
+      await waitFor("sibling stopped", () => state(sibling) === "T");
+      assert.deepEqual([ppid(sibling), ppid(grandchild)], [s.root, sibling]);
+      assert.match(state(grandchild), /^[RS]$/);
+    } finally {
+      await cleanup(s, family);
+    }
+  });
+});
+
 /**
  * Holds one thread of a running process in a ptrace stop (`t`), as a debugger would, while the
  * others run: what a thread the scheduler never picks looks like to the fixture. Through libc,

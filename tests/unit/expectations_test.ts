@@ -105,6 +105,19 @@ Deno.test("parseExpectations", async (t) => {
       undefined,
     );
   });
+  await t.step("cpu restricts the match to cells of that CPU model", () => {
+    const [pauth] = parse([{ ...ENTRY, arch: "aarch64", cpu: "max,pauth-impdef=on" }]);
+    const cell = {
+      case: "sigtstp",
+      criu: { version: "3.17.1" },
+      arch: "aarch64" as const,
+      kernel: { name: "bookworm" as const },
+    };
+    assert.ok(findExpectation({ ...cell, cpu: "max,pauth-impdef=on" }, [pauth]));
+    assert.equal(findExpectation({ ...cell, cpu: "neoverse-n1" }, [pauth]), undefined);
+    assert.equal(findExpectation(cell, [pauth]), undefined);
+    assert.ok(findExpectation({ ...cell, cpu: "neoverse-n1" }, parse([ENTRY])));
+  });
   await t.step("errors name the file, entry, field, bad value and accepted values", () => {
     assertFileError(
       [ENTRY, { ...ENTRY, criu: "<3.x" }],

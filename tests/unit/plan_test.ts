@@ -14,20 +14,33 @@ Deno.test("planMatrix", async (t) => {
     assert.deepEqual(vms.map((vm) => vm.id), [
       "criu-3.17.1_x86_64_kernel-bookworm",
       "criu-3.17.1_aarch64_kernel-bookworm",
+      "criu-3.17.1_aarch64_kernel-bookworm_cpu-max-pauth-impdef-on",
       "criu-4.3_x86_64_kernel-sid",
       "criu-4.3_aarch64_kernel-sid",
+      "criu-4.3_aarch64_kernel-sid_cpu-max-pauth-impdef-on",
+    ]);
+    assert.deepEqual(vms.map((vm) => vm.cpu), [
+      "max",
+      "neoverse-n1",
+      "max,pauth-impdef=on",
+      "max",
+      "neoverse-n1",
+      "max,pauth-impdef=on",
     ]);
     assert.equal(jobs, 4);
   });
 
-  await t.step("the full default matrix has 8 VMs with every case", () => {
+  await t.step("the full default matrix has 11 VMs with every case (two aarch64 CPUs)", () => {
     const { vms } = plan();
-    assert.equal(vms.length, 8);
+    assert.equal(vms.length, 11);
     assert.deepEqual(vms.map((vm) => vm.kernel.name), [
       "bookworm",
       "bookworm",
+      "bookworm",
       "trixie",
       "trixie",
+      "sid",
+      "sid",
       "sid",
       "sid",
       "sid",
@@ -37,6 +50,22 @@ Deno.test("planMatrix", async (t) => {
       assert.deepEqual(vm.cases, cases);
       assert.match(vm.id, /^[A-Za-z0-9._-]+$/);
     }
+  });
+
+  await t.step("the default leaves CRIU 4.1.1 out on the pauth CPU; --cpu runs it", () => {
+    assert.deepEqual(plan("--criu", "4.1.1").vms.map((vm) => vm.cpu), ["max", "neoverse-n1"]);
+    assert.deepEqual(
+      plan(
+        "--criu",
+        "4.1.1",
+        "--cpu",
+        "aarch64=neoverse-n1",
+        "--cpu",
+        "aarch64=max,pauth-impdef=on",
+      )
+        .vms.map((vm) => vm.cpu),
+      ["max", "neoverse-n1", "max,pauth-impdef=on"],
+    );
   });
 
   await t.step("a kernel suite goes under every version; equal kernels give one VM", () => {
