@@ -15,9 +15,12 @@ const DEFAULT = planMatrix(
 Deno.test("costliestFirst starts every aarch64 VM before any x86_64 one, each in plan order", () => {
   assert.deepEqual(costliestFirst(DEFAULT.vms).map((vm) => vm.id), [
     "criu-3.17.1_aarch64_kernel-bookworm",
+    "criu-3.17.1_aarch64_kernel-bookworm_cpu-max-pauth-impdef-on",
     "criu-4.1.1_aarch64_kernel-trixie",
     "criu-4.2.1_aarch64_kernel-sid",
+    "criu-4.2.1_aarch64_kernel-sid_cpu-max-pauth-impdef-on",
     "criu-4.3_aarch64_kernel-sid",
+    "criu-4.3_aarch64_kernel-sid_cpu-max-pauth-impdef-on",
     "criu-3.17.1_x86_64_kernel-bookworm",
     "criu-4.1.1_x86_64_kernel-trixie",
     "criu-4.2.1_x86_64_kernel-sid",
