@@ -71,11 +71,12 @@ export function historyRows(
     const kernel = [...new Set(group.map((cell) => cell.kernel.name))].join(", ");
     const verdicts = group.map((cell) => ({ version: cell.criu.version, verdict: cell.verdict }))
       .sort((a, b) => byVersion(a.version, b.version));
-    const fails = verdicts.filter((v) => v.verdict === "fail");
-    const lastFail = fails.at(-1)?.version ?? null;
+    // Error and skip cells say nothing about CRIU: they count for neither column.
+    const decided = verdicts.filter((v) => v.verdict === "pass" || v.verdict === "fail");
+    const lastFail = decided.findLast((v) => v.verdict === "fail")?.version ?? null;
     let since: string | null = null;
-    for (let i = verdicts.length - 1; i >= 0 && verdicts[i].verdict === "pass"; i--) {
-      since = verdicts[i].version;
+    for (let i = decided.length - 1; i >= 0 && decided[i].verdict === "pass"; i--) {
+      since = decided[i].version;
     }
     const found = changes.filter((change) => change.case === name && change.arch === arch);
     return { case: name, arch, kernel, verdicts, since, lastFail, changes: found };

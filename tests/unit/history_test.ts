@@ -61,3 +61,12 @@ Deno.test("history: a bisect's fix is named on its case and arch only", () => {
     /\| x86_64 \| native \| `3\.18-0-g4c1a2ac41bb8` \| `3\.17-0-g4f8f295e57e6` \| fix c7858ba42bed infect: add SIGTSTP support \|/,
   );
 });
+
+Deno.test("history: an error or skip cell counts for neither since nor last fail", () => {
+  const [row] = historyRows([
+    cell("3.17-0-g4f8f295e57e6", "x86_64", "fail"),
+    cell("3.18-0-g4c1a2ac41bb8", "x86_64", "pass"),
+    cell("4.2-0-g3c7d4fa01329", "x86_64", "error"),
+  ]);
+  assert.deepEqual([row.since, row.lastFail], ["3.18-0-g4c1a2ac41bb8", "3.17-0-g4f8f295e57e6"]);
+});
