@@ -13,7 +13,7 @@
 import assert from "assert";
 import { dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { freshMachine, must, runInMachine } from "../fresh_root.ts";
+import { freshMachine, type Image, must, runInMachine, type SharedDir } from "../fresh_root.ts";
 
 const PROJECT_DIR = "/builds/criu-matrix/criu-matrix";
 const RESERVED = new Set(["stages", "variables", "default", "include", "workflow", "image"]);
@@ -21,10 +21,12 @@ const RESERVED = new Set(["stages", "variables", "default", "include", "workflow
 /** What the replay starts from and where it keeps what jobs hand on. */
 export interface GitlabSetup {
   /** The root image every job's machine is an overlay of (the jobs' `image`). */
-  image: string;
+  image: Image;
+  /** Host directories every machine shares (a cache of downloaded packages). */
+  shared: SharedDir[];
   /** `NAME=VALUE` variables every job gets besides GitLab's (CAs copied into the image). */
   trust: string[];
-  /** The repository jobs clone, as a path inside the image (a bare git repository). */
+  /** The repository jobs clone (a bare git repository on the host). */
   origin: string;
   /** The artifact store: one directory per pipeline and job. */
   artifacts: string;
@@ -37,6 +39,8 @@ export interface GitlabEvent {
   branch: string;
   defaultBranch: string;
   variables: Record<string, string>;
+  /** End the replay after the first job that fails (a reader who has seen enough cancels). */
+  stopAtFailure?: boolean;
 }
 
 /** How one job went. */
@@ -150,6 +154,7 @@ async function runPipeline(
         );
         done.push({ job: id, stage, instance: id, ok });
         failed ||= !ok && job.trigger.strategy === "depend";
+        if (!ok && event.stopAtFailure) return false;
         continue;
       }
       const instances = expandParallel(job);
@@ -180,6 +185,7 @@ async function runPipeline(
         records.push(record);
         done.push({ job: id, stage, instance, ok: record.result === "success" });
         failed ||= record.result !== "success";
+        if (failed && event.stopAtFailure) return false;
       }
     }
   }
@@ -254,7 +260,7 @@ async function runJob(
 ): Promise<GitlabJobRecord> {
   log(`${pipeline} / ${instance}: on a fresh machine`);
   const started = performance.now();
-  const machine = await freshMachine(setup.image);
+  const machine = await freshMachine(setup.image, setup.shared);
   const record: GitlabJobRecord = {
     pipeline,
     job: instance,
@@ -269,9 +275,14 @@ async function runJob(
     // The runner clones with its own helper, outside the job's image (which needs no git).
     await must([
       "git",
+      // The repository belongs to the runner user of the GitHub replay; this clone is root's.
+      "-c",
+      "safe.directory=*",
       "clone",
       "--quiet",
-      `file://${join(setup.image, setup.origin)}`,
+      "--branch",
+      vars.CI_COMMIT_BRANCH,
+      `file://${setup.origin}`,
       join(machine.root, PROJECT_DIR),
     ]);
     for (const source of from) {
