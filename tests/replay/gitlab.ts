@@ -275,9 +275,6 @@ async function runJob(
     // The runner clones with its own helper, outside the job's image (which needs no git).
     await must([
       "git",
-      // The repository belongs to the runner user of the GitHub replay; this clone is root's.
-      "-c",
-      "safe.directory=*",
       "clone",
       "--quiet",
       "--branch",
