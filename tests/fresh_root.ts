@@ -3,7 +3,8 @@
  * (minbase plus what a test names, none of the host packages, an empty cache), this machine's npm
  * configuration, resolver and extra CAs copied in, and entered with chroot with /proc, /sys, /dev
  * and /dev/pts bound. A root can serve as the read-only image of many short-lived machines, each
- * an overlay of its own on top of it. Root only (mmdebstrap, chroot, mounts).
+ * an overlay of its own on top of it, and take layers made the same way (what a set-up step
+ * changed). Root only (mmdebstrap, chroot, mounts).
  *
  * @module
  */

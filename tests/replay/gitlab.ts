@@ -99,7 +99,11 @@ async function runPipeline(
   log: (line: string) => void,
   records: GitlabJobRecord[],
 ): Promise<boolean> {
-  const config = parseYaml(await Deno.readTextFile(configFile)) as Record<string, unknown>;
+  // GitLab reads YAML merge keys (`<<: *anchor`), which YAML 1.2 leaves out unless asked.
+  const config = parseYaml(await Deno.readTextFile(configFile), { merge: true }) as Record<
+    string,
+    unknown
+  >;
   const jobs = Object.entries(config).filter(([key]) => !RESERVED.has(key) && !key.startsWith("."))
     .map(([key]) => [key, resolveJob(config, key)] as const);
   const predefined: Record<string, string> = {
