@@ -30,7 +30,7 @@ export interface ReplaySetup {
   shared: SharedDir[];
   /** `NAME=VALUE` variables every step gets besides the engine's (CAs copied into the image). */
   trust: string[];
-  /** The repository checkout clones, as a path inside the image (a bare git repository). */
+  /** The repository checkout fetches from, as a path in the machine (a bare git repository). */
   origin: string;
   /** The artifact store: one directory per artifact. */
   artifacts: string;
