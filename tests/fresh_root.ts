@@ -3,7 +3,8 @@
  * (minbase plus what a test names, none of the host packages, an empty cache), this machine's npm
  * configuration, resolver and extra CAs copied in, and entered with chroot with /proc, /sys, /dev
  * and /dev/pts bound. A root can serve as the read-only image of many short-lived machines, each
- * an overlay of its own on top of it. Root only (mmdebstrap, chroot, mounts).
+ * an overlay of its own on top of it, and take layers made the same way (what a set-up step
+ * changed). Root only (mmdebstrap, chroot, mounts).
  *
  * @module
  */
@@ -41,8 +42,8 @@ export interface FreshRoot {
 }
 
 /**
- * Makes a new `suite` root (minbase plus `include`) under /var/tmp, with this machine's npm
- * configuration, resolver and CAs copied in.
+ * Makes a new `suite` root (minbase plus `include`, `options` passed on to mmdebstrap) under
+ * /var/tmp, with this machine's npm configuration, resolver and CAs copied in.
  *
  * @example
  * ```ts ignore
@@ -51,13 +52,18 @@ export interface FreshRoot {
  * await removeFreshRoot(root.dir);
  * ```
  */
-export async function makeFreshRoot(suite: string, include: readonly string[]): Promise<FreshRoot> {
+export async function makeFreshRoot(
+  suite: string,
+  include: readonly string[],
+  options: readonly string[] = [],
+): Promise<FreshRoot> {
   const dir = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "criu-matrix-fresh-" });
   await must([
     "mmdebstrap",
     "--quiet",
     "--variant=minbase",
     `--include=${include.join(",")}`,
+    ...options,
     suite,
     dir,
   ]);
@@ -124,8 +130,21 @@ export async function mountSystem(root: string): Promise<() => Promise<void>> {
 }
 
 /**
- * A machine of its own on top of the root `image`, which it never changes: an overlay mount with
- * /proc, /sys and /dev bound in. Resolves to its root directory and the function that removes it.
+ * An image a machine starts from: a root, or layers (the top one first) each holding only what
+ * was changed on top of the ones below it, as overlay upper directories do.
+ */
+export type Image = string | readonly string[];
+
+/** A host directory shared by every machine at one path (e.g. a cache of downloads). */
+export interface SharedDir {
+  host: string;
+  path: string;
+}
+
+/**
+ * A machine of its own on top of `image`, which it never changes: an overlay mount with /proc,
+ * /sys and /dev bound in, and each of `shared` bound at its path. Resolves to its root directory,
+ * what it changed (the overlay's upper directory) and the function that removes it.
  *
  * @example
  * ```ts ignore
@@ -135,8 +154,9 @@ export async function mountSystem(root: string): Promise<() => Promise<void>> {
  * ```
  */
 export async function freshMachine(
-  image: string,
-): Promise<{ root: string; dispose: () => Promise<void> }> {
+  image: Image,
+  shared: readonly SharedDir[] = [],
+): Promise<{ root: string; changes: string; dispose: () => Promise<void> }> {
   const base = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "criu-matrix-machine-" });
   const [upper, work, root] = ["upper", "work", "root"].map((name) => join(base, name));
   for (const dir of [upper, work, root]) await Deno.mkdir(dir);
@@ -146,21 +166,59 @@ export async function freshMachine(
     "overlay",
     "overlay",
     "-o",
-    `lowerdir=${image},upperdir=${upper},workdir=${work}`,
+    `lowerdir=${[image].flat().join(":")},upperdir=${upper},workdir=${work}`,
     root,
   ]);
-  const unmount = await mountSystem(root).catch(async (error) => {
-    await must(["umount", root]);
-    throw error;
-  });
-  return {
-    root,
-    dispose: async () => {
-      await unmount();
-      await new Deno.Command("umount", { args: ["--lazy", root] }).output();
-      await removeFreshRoot(base);
-    },
+  const mounts: (() => Promise<void>)[] = [async () => {
+    await new Deno.Command("umount", { args: ["--lazy", root] }).output();
+  }];
+  const dispose = async () => {
+    for (const unmount of mounts.reverse()) await unmount();
+    await removeFreshRoot(base);
   };
+  try {
+    mounts.push(await mountSystem(root));
+    for (const { host, path } of shared) {
+      await Deno.mkdir(join(root, path), { recursive: true });
+      await must(["mount", "--bind", host, join(root, path)]);
+      mounts.push(async () => {
+        await new Deno.Command("umount", { args: ["--lazy", join(root, path)] }).output();
+      });
+    }
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { root, changes: upper, dispose };
+}
+
+/**
+ * Makes a new layer on top of `image` by running `script` as root in a machine on it (with
+ * `shared` bound in); resolves to the layered image (the new layer first). The layer is a
+ * directory under /var/tmp: remove it with {@link removeFreshRoot}.
+ *
+ * @example
+ * ```ts ignore
+ * import { addLayer } from "./fresh_root.ts";
+ * const image = await addLayer("/var/tmp/criu-matrix-fresh-x", "apt-get install -y sudo", []);
+ * ```
+ */
+export async function addLayer(
+  image: Image,
+  script: string,
+  trust: readonly string[],
+  shared: readonly SharedDir[] = [],
+): Promise<string[]> {
+  const machine = await freshMachine(image, shared);
+  try {
+    const { code, output } = await runInMachine(machine.root, "root", script, {}, trust);
+    assert.equal(code, 0, `${script}\n${output.slice(-3000)}`);
+    const layer = await Deno.makeTempDir({ dir: "/var/tmp", prefix: "criu-matrix-layer-" });
+    await must(["cp", "-a", `${machine.changes}/.`, layer]);
+    return [layer, ...[image].flat()];
+  } finally {
+    await machine.dispose();
+  }
 }
 
 /**

@@ -105,7 +105,7 @@ Deno.test({
         ], env);
         assert.match(
           new TextDecoder().decode(missing.stdout) + new TextDecoder().decode(missing.stderr),
-          /^true missing host packages for x86_64: no-such-package\. Install them as root, then run again:\n {2}sudo apt-get update -q\n {2}sudo apt-get install -y -q no-such-package\n$/,
+          /^true missing host packages for x86_64: no-such-package\. Install them as root, then run again:\n {2}sudo apt-get update -q\n {2}sudo apt-get install -y -q --no-install-recommends no-such-package\n$/,
         );
       });
 

@@ -12,7 +12,7 @@
 import assert from "assert";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { freshMachine, must, runInMachine } from "../fresh_root.ts";
+import { freshMachine, type Image, must, runInMachine, type SharedDir } from "../fresh_root.ts";
 import { condition, interpolate, resolve, type Scope, type Value } from "./expressions.ts";
 
 /** The runner's user, made in the image with passwordless sudo (as on hosted runners). */
@@ -25,10 +25,12 @@ const TEMP = `${HOME}/work/_temp`;
 /** What the replay starts from and where it keeps what jobs hand on. */
 export interface ReplaySetup {
   /** The root image every job's machine is an overlay of. */
-  image: string;
+  image: Image;
+  /** Host directories every machine shares (a cache of downloaded packages). */
+  shared: SharedDir[];
   /** `NAME=VALUE` variables every step gets besides the engine's (CAs copied into the image). */
   trust: string[];
-  /** The repository checkout clones, as a path inside the image (a bare git repository). */
+  /** The repository checkout fetches from, as a path in the machine (a bare git repository). */
   origin: string;
   /** The artifact store: one directory per artifact. */
   artifacts: string;
@@ -87,7 +89,8 @@ interface JobSpec {
 /**
  * Replays `workflowFile` for `event`, every job in the order its needs allow; jobs listed in
  * `done` are taken as they went in an earlier replay (their outputs and artifacts kept) and not
- * run again.
+ * run again. With `stopAtFailure`, the replay ends after the first job that fails (as a reader
+ * who has seen enough cancels the run).
  */
 export async function replayGithubWorkflow(
   workflowFile: string,
@@ -95,6 +98,7 @@ export async function replayGithubWorkflow(
   setup: ReplaySetup,
   log: (line: string) => void,
   done: readonly JobRecord[] = [],
+  stopAtFailure = false,
 ): Promise<JobRecord[]> {
   const workflow = parseYaml(await Deno.readTextFile(workflowFile));
   const jobs = workflow.jobs as Record<string, JobSpec>;
@@ -143,6 +147,7 @@ export async function replayGithubWorkflow(
       continue;
     }
     for (const matrix of expandMatrix(job, scope)) {
+      if (stopAtFailure && records.some((r) => r.result === "failure")) return records;
       records.push(
         await runJob(
           id,
@@ -199,7 +204,7 @@ async function runJob(
   const label = matrix === null ? id : `${id} (${Object.values(matrix).join(", ")})`;
   log(`job ${label}: on a fresh machine`);
   const started = performance.now();
-  const machine = await freshMachine(setup.image);
+  const machine = await freshMachine(setup.image, setup.shared);
   const record: JobRecord = {
     job: id,
     matrix,
@@ -260,7 +265,7 @@ async function runJob(
         for (const [key, text] of Object.entries(step.with ?? {})) {
           inputs[key] = interpolate(String(text), stepScope);
         }
-        result = await runAction(step.uses!, inputs, machine.root, setup, asRunner);
+        result = await runAction(step.uses!, event.ref, inputs, machine.root, setup, asRunner);
       }
       const outputs = parseOutputs(await Deno.readTextFile(join(machine.root, files.output)));
       record.summary += await Deno.readTextFile(join(machine.root, files.summary));
@@ -309,6 +314,7 @@ function parseOutputs(text: string): Record<string, Value> {
 /** The actions the workflow uses, by their documented effect. */
 async function runAction(
   uses: string,
+  ref: string,
   inputs: Record<string, string>,
   root: string,
   setup: ReplaySetup,
@@ -321,8 +327,17 @@ async function runAction(
   const inWorkspace = (path: string) => join(root, WORKSPACE, path);
   switch (action) {
     case "actions/checkout":
-      // A clean clone of the commit into the (empty) workspace.
-      return await asRunner(`git clone --quiet --depth 1 file://${setup.origin} ${WORKSPACE}`, {});
+      // The event's commit alone (its ref: a branch, or a pull request's merge commit) fetched
+      // into the (empty) workspace and checked out.
+      return await asRunner(
+        [
+          `cd ${WORKSPACE}`,
+          "git init --quiet",
+          `git fetch --quiet --depth 1 file://${setup.origin} ${ref}`,
+          "git -c advice.detachedHead=false checkout --quiet FETCH_HEAD",
+        ].join(" && "),
+        {},
+      );
     case "actions/upload-artifact":
     case "actions/upload-pages-artifact": {
       const name = action === "actions/upload-pages-artifact" ? "github-pages" : inputs.name;

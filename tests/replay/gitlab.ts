@@ -13,7 +13,7 @@
 import assert from "assert";
 import { dirname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { freshMachine, must, runInMachine } from "../fresh_root.ts";
+import { freshMachine, type Image, must, runInMachine, type SharedDir } from "../fresh_root.ts";
 
 const PROJECT_DIR = "/builds/criu-matrix/criu-matrix";
 const RESERVED = new Set(["stages", "variables", "default", "include", "workflow", "image"]);
@@ -21,10 +21,12 @@ const RESERVED = new Set(["stages", "variables", "default", "include", "workflow
 /** What the replay starts from and where it keeps what jobs hand on. */
 export interface GitlabSetup {
   /** The root image every job's machine is an overlay of (the jobs' `image`). */
-  image: string;
+  image: Image;
+  /** Host directories every machine shares (a cache of downloaded packages). */
+  shared: SharedDir[];
   /** `NAME=VALUE` variables every job gets besides GitLab's (CAs copied into the image). */
   trust: string[];
-  /** The repository jobs clone, as a path inside the image (a bare git repository). */
+  /** The repository jobs clone (a bare git repository on the host). */
   origin: string;
   /** The artifact store: one directory per pipeline and job. */
   artifacts: string;
@@ -37,6 +39,8 @@ export interface GitlabEvent {
   branch: string;
   defaultBranch: string;
   variables: Record<string, string>;
+  /** End the replay after the first job that fails (a reader who has seen enough cancels). */
+  stopAtFailure?: boolean;
 }
 
 /** How one job went. */
@@ -95,7 +99,11 @@ async function runPipeline(
   log: (line: string) => void,
   records: GitlabJobRecord[],
 ): Promise<boolean> {
-  const config = parseYaml(await Deno.readTextFile(configFile)) as Record<string, unknown>;
+  // GitLab reads YAML merge keys (`<<: *anchor`), which YAML 1.2 leaves out unless asked.
+  const config = parseYaml(await Deno.readTextFile(configFile), { merge: true }) as Record<
+    string,
+    unknown
+  >;
   const jobs = Object.entries(config).filter(([key]) => !RESERVED.has(key) && !key.startsWith("."))
     .map(([key]) => [key, resolveJob(config, key)] as const);
   const predefined: Record<string, string> = {
@@ -150,6 +158,7 @@ async function runPipeline(
         );
         done.push({ job: id, stage, instance: id, ok });
         failed ||= !ok && job.trigger.strategy === "depend";
+        if (!ok && event.stopAtFailure) return false;
         continue;
       }
       const instances = expandParallel(job);
@@ -180,6 +189,7 @@ async function runPipeline(
         records.push(record);
         done.push({ job: id, stage, instance, ok: record.result === "success" });
         failed ||= record.result !== "success";
+        if (failed && event.stopAtFailure) return false;
       }
     }
   }
@@ -254,7 +264,7 @@ async function runJob(
 ): Promise<GitlabJobRecord> {
   log(`${pipeline} / ${instance}: on a fresh machine`);
   const started = performance.now();
-  const machine = await freshMachine(setup.image);
+  const machine = await freshMachine(setup.image, setup.shared);
   const record: GitlabJobRecord = {
     pipeline,
     job: instance,
@@ -271,7 +281,9 @@ async function runJob(
       "git",
       "clone",
       "--quiet",
-      `file://${join(setup.image, setup.origin)}`,
+      "--branch",
+      vars.CI_COMMIT_BRANCH,
+      `file://${setup.origin}`,
       join(machine.root, PROJECT_DIR),
     ]);
     for (const source of from) {
