@@ -1,5 +1,5 @@
 import assert from "assert";
-import { main } from "../../harness/cli/main.ts";
+import { mainQuietly } from "./main_quietly.ts";
 import { exitCodeOfError } from "../../harness/core/exit_codes.ts";
 import { CaseFileError } from "../../harness/core/cases.ts";
 import { InfraError, InputError } from "../../harness/core/errors.ts";
@@ -7,18 +7,6 @@ import { ExpectationsFileError } from "../../harness/core/expectations.ts";
 import { MergeError } from "../../harness/core/merge.ts";
 import { ResultsFileError } from "../../harness/core/results.ts";
 import { CommandError } from "../../harness/host/exec.ts";
-
-/** Runs `main(args)` with stderr captured: its exit status and the lines it printed. */
-async function mainQuietly(args: string[]): Promise<{ code: number; lines: string[] }> {
-  const lines: string[] = [];
-  const original = console.error;
-  console.error = (...parts: unknown[]) => lines.push(parts.join(" "));
-  try {
-    return { code: await main(args), lines };
-  } finally {
-    console.error = original;
-  }
-}
 
 Deno.test("the exit status of a failure is chosen by the error's class", async (t) => {
   await t.step("bad input is 2: options and every input file", () => {

@@ -4,7 +4,7 @@
  */
 import assert from "assert";
 import { join } from "node:path";
-import { main } from "../../harness/cli/main.ts";
+import { mainQuietly } from "./main_quietly.ts";
 import { parseAgentLine } from "../../vm/agent_protocol.ts";
 import { emptyObservations, recordMessage } from "../../harness/core/observations.ts";
 import { HANG_LIMITS, hangDiagnoses } from "../../harness/core/hang.ts";
@@ -15,18 +15,6 @@ import { HOSTILE_STRINGS, reportProblems } from "./hostile_fixture.ts";
 import { renderHtmlReport, renderMarkdownReport } from "../../reports/mod.ts";
 
 const NONCE = "0123456789abcdef";
-
-/** Runs `main(args)` with stderr captured: its exit status and the lines it printed. */
-async function mainQuietly(args: string[]): Promise<{ code: number; lines: string[] }> {
-  const lines: string[] = [];
-  const original = console.error;
-  console.error = (...parts: unknown[]) => lines.push(parts.join(" "));
-  try {
-    return { code: await main(args), lines };
-  } finally {
-    console.error = original;
-  }
-}
 
 Deno.test("the agent's CMD lines: out, limit and the words, strictly", () => {
   assert.deepEqual(
