@@ -115,8 +115,9 @@ export async function runBisectStep(
     const tested: Omit<TestedCommit, "role"> = {
       commit,
       subject,
+      // With no verdict of `from` yet, this is `from` itself: its pass or fail is what old means.
       mark: request.fromVerdict === null
-        ? "skip"
+        ? (cell.verdict === "pass" || cell.verdict === "fail" ? "old" : "skip")
         : bisectStepMark(cell.verdict, request.fromVerdict),
       verdict: cell.verdict,
       stage: cell.stage,

@@ -198,7 +198,7 @@ Deno.test("task bisect finds the commit that broke sigttin with a real git bisec
       assert.match(results.cells[0].criu.packageVersion, new RegExp(`@ ${commit}`));
     }
     const gitLog = await Deno.readTextFile(join(out, "git-bisect.log"));
-    assert.match(gitLog, new RegExp(`# first bad commit: \\[${c2}\\]`));
+    assert.match(gitLog, new RegExp(`# first new commit: \\[${c2}\\]`));
   });
 
   await t.step("the user's checkout is left as it was, the worktree removed", async () => {
@@ -227,7 +227,7 @@ Deno.test("task bisect finds the commit that broke sigttin with a real git bisec
       failed.message,
       new RegExp(`^--good ${c2} \\(${c2.slice(0, 12)} .*is fail at dump`),
     );
-    assert.match(stderr, /a bisect needs a --good whose cell passes/);
+    assert.match(stderr, /this bisect needs it to pass/);
     assert.deepEqual(failed.tested.map((tested) => tested.commit), [c2]);
     await assertUntouched(repo, c3);
   });
