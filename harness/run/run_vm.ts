@@ -10,6 +10,7 @@ import { type Accel, type BootSpec, qemuCommand, type QemuProfile } from "../../
 import { type CellObservations, MAX_CELL_CHARS } from "../core/observations.ts";
 import { evaluateCell, type Evaluation } from "../core/checks.ts";
 import { scenarioRunParameters } from "../core/fixture_scenarios.ts";
+import { EARLIER_STEPS } from "../core/piece_checks.ts";
 import { exists } from "../../vm/build_cache.ts";
 import { type KernelImage } from "../../vm/image.ts";
 import type { BootRecord, CaseDefinition, CellResult, VmPlan } from "../core/types.ts";
@@ -377,8 +378,21 @@ async function writeCellLogs(
     if (output?.length) parts.push(`--- criu ${name} output ---`, output.join("\n"));
     return `${parts.join("\n")}\n`;
   };
-  const dumpText = logText("dump");
-  const restoreText = logText("restore");
+  // A case with pieces runs CRIU before its last dump too (pre-dump, dump-1, restore-1, ...):
+  // their logs lead the stage's log, which is where a failure in them is reported.
+  const stageText = (stage: "dump" | "restore") => {
+    const texts = [
+      ...EARLIER_STEPS.filter((step) => step.stage === stage).map((s) => s.step),
+      stage,
+    ]
+      .map((name) => ({ name, text: logText(name) }))
+      .filter((part): part is { name: string; text: string } => part.text !== null);
+    if (texts.length === 0) return null;
+    if (texts.length === 1 && texts[0].name === stage) return texts[0].text;
+    return texts.map(({ name, text }) => `=== criu ${name} ===\n${text}`).join("");
+  };
+  const dumpText = stageText("dump");
+  const restoreText = stageText("restore");
   return {
     dump: dumpText === null
       ? null
