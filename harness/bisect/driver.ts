@@ -17,7 +17,8 @@
  */
 import { join, resolve } from "node:path";
 import { exists } from "../../vm/build_cache.ts";
-import { CRIU_TREE_MARKERS, notACriuTree } from "../builds/criu.ts";
+import { notACriuTree } from "../builds/criu.ts";
+import { commitOf, missingMarker } from "../builds/criu_repo.ts";
 import type { BisectDirection, BisectOptions } from "../core/command_options.ts";
 import { InputError } from "../core/errors.ts";
 import { denoTaskCommand } from "../host/deno_task.ts";
@@ -73,25 +74,15 @@ export async function resolveBisectRepo(
     );
   }
   const resolveRevision = async (option: string, rev: string): Promise<ResolvedRevision> => {
-    const found = await git(dir, [
-      "rev-parse",
-      "--verify",
-      "--quiet",
-      "--end-of-options",
-      `${rev}^{commit}`,
-    ], true);
-    if (found.code !== 0) {
+    const commit = await commitOf(dir, rev);
+    if (commit === null) {
       throw new InputError(
         `--${option}: unknown revision "${rev}" in ${dir}; accepted: a commit, tag or branch ` +
           `of that repository (git -C ${dir} log --oneline lists them)`,
       );
     }
-    const commit = found.stdout.trim();
-    for (const marker of CRIU_TREE_MARKERS) {
-      if ((await git(dir, ["cat-file", "-e", `${commit}:${marker}`], true)).code !== 0) {
-        throw notACriuTree(`--repo ${dir} at --${option} ${rev}, which has no ${marker}`);
-      }
-    }
+    const missing = await missingMarker(dir, commit);
+    if (missing) throw notACriuTree(`--repo ${dir} at --${option} ${rev}, which has no ${missing}`);
     const subject = (await git(dir, ["log", "-1", "--format=%s", commit])).stdout.trim();
     return { rev, commit, subject };
   };

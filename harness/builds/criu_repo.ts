@@ -71,8 +71,8 @@ export function describedVersion(described: string): string {
   return described.replace(/^v/, "");
 }
 
-/** The commit `rev` names in `repo`, or null. */
-async function commitOf(repo: string, rev: string): Promise<string | null> {
+/** The commit `rev` names in `repo`, or null (also for the bisect's endpoints). */
+export async function commitOf(repo: string, rev: string): Promise<string | null> {
   const found = await git(repo, [
     "rev-parse",
     "--verify",
@@ -84,7 +84,7 @@ async function commitOf(repo: string, rev: string): Promise<string | null> {
 }
 
 /** The first of {@link CRIU_TREE_MARKERS} that `commit` lacks (old CRIU had no compel/), or null. */
-async function missingMarker(repo: string, commit: string): Promise<string | null> {
+export async function missingMarker(repo: string, commit: string): Promise<string | null> {
   for (const marker of CRIU_TREE_MARKERS) {
     if ((await git(repo, ["cat-file", "-e", `${commit}:${marker}`])).code !== 0) return marker;
   }
