@@ -32,22 +32,30 @@ export const PIECE_FIELDS = [
 export type CasePieces = Pick<CaseDefinition, typeof PIECE_FIELDS[number]>;
 
 /** A dump option a piece needs, read by {@link readDumpPieces}. */
-export type DumpPieces = Pick<CaseDefinition["dump"], "freezeCgroup" | "preDump">;
+export type DumpPieces = Pick<CaseDefinition["dump"], "freezeCgroup" | "preDump" | "seizeTimeout">;
 
 /**
- * Reads the optional dump options of a `dump` record (`freezeCgroup`, `preDump`), leaving out
- * those absent.
+ * Reads the optional dump options of a `dump` record (`freezeCgroup`, `preDump`, `seizeTimeout`
+ * in whole seconds, 1 to 60), leaving out those absent.
  *
  * @example
  * ```ts
  * import { readDumpPieces } from "./case_pieces.ts";
  * readDumpPieces({ preDump: true }, "dump"); // { preDump: true }
+ * readDumpPieces({ seizeTimeout: 3 }, "dump"); // { seizeTimeout: 3 }
  * ```
  */
 export function readDumpPieces(record: Record<string, unknown>, field: string): DumpPieces {
   const pieces: DumpPieces = {};
   for (const key of ["freezeCgroup", "preDump"] as const) {
     if (record[key] !== undefined) pieces[key] = readBoolean(record[key], childField(field, key));
+  }
+  if (record.seizeTimeout !== undefined) {
+    pieces.seizeTimeout = readNumber(record.seizeTimeout, childField(field, "seizeTimeout"), {
+      integer: true,
+      min: 1,
+      max: 60,
+    });
   }
   return pieces;
 }

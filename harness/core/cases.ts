@@ -16,6 +16,7 @@ import {
   type SignalStateSpec,
   STOP_METHODS,
   STOP_SIGNALS,
+  TERMINAL_CALLS,
   TREE_SHAPES,
 } from "./types.ts";
 import {
@@ -32,6 +33,7 @@ import {
 import { InputFileError } from "./errors.ts";
 import { PIECE_FIELDS, readCasePieces, readDumpPieces } from "./case_pieces.ts";
 import { signalStateProblem, STATE_SIGNAL_NAMES, stateSignalNumber } from "./fixture_scenarios.ts";
+import { TERMINAL_STOP_SIGNALS, terminalProblem } from "./terminal_job.ts";
 
 /**
  * The order `--list` and the reports show cases in: single-threaded stops by signal first,
@@ -52,6 +54,9 @@ export const CASE_ORDER: readonly string[] = [
   "mt-sigtstp",
   "mt-sigtstp-handler",
   "ctrl-z-shell-job",
+  "tty-read-sigttin",
+  "tty-write-sigttou",
+  "ctrl-z-read-fg",
   "leave-running",
   "freeze-cgroup-sigstop",
   "freeze-cgroup-sigtstp",
@@ -73,6 +78,8 @@ export const CASE_ORDER: readonly string[] = [
   "signal-sigtstp-pending",
   "signal-rt-queued",
   "tree-family",
+  "zombie-leader-sigstop",
+  "vfork-child-sigstop",
   "running",
 ];
 
@@ -166,7 +173,7 @@ function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
     throw new ShapeError("description", description, "a single line");
   }
   const dump = readDump(record.dump, "dump");
-  return {
+  const caseDef: CaseDefinition = {
     name,
     description,
     fixture: readFixture(record.fixture, "fixture"),
@@ -178,13 +185,28 @@ function readCaseDefinition(value: unknown, fileStem: string): CaseDefinition {
       : { inject: readOneOf(record.inject, "inject", FAULT_INJECTIONS) }),
     ...readCasePieces(record, dump),
   };
+  checkTreeFits(caseDef);
+  const problem = terminalProblem(caseDef);
+  if (problem) throw new ShapeError(problem.field, problem.value, problem.accepted);
+  return caseDef;
+}
+
+/** A zombie leader needs a thread that lives on; a vfork child is one thread, stopped by kill. */
+function checkTreeFits(caseDef: CaseDefinition): void {
+  const { tree, threads } = caseDef.fixture;
+  if (tree === "zombie-leader" && threads < 2) {
+    throw new ShapeError("fixture.threads", threads, "2 or more with tree zombie-leader");
+  }
+  if (tree === "vfork-child" && (threads !== 1 || caseDef.stop.via !== "kill")) {
+    throw new ShapeError("fixture.tree", tree, "vfork-child only with 1 thread and stop.via kill");
+  }
 }
 
 function readFixture(value: unknown, field: string): FixtureSpec {
   const record = readRecord(value, field);
   rejectUnknownKeys(
     record,
-    ["threads", "handler", "pendingSignal", "blockedIn", "signals", "tree"],
+    ["threads", "handler", "pendingSignal", "blockedIn", "signals", "tree", "terminal"],
     field,
   );
   const fixture: FixtureSpec = {
@@ -203,15 +225,21 @@ function readFixture(value: unknown, field: string): FixtureSpec {
   return { ...fixture, ...readScenarioPieces(record, field, fixture.threads) };
 }
 
-/** The optional fixture pieces `blockedIn`, `signals`, `tree` (harness/core/fixture_scenarios.ts). */
+/**
+ * The optional fixture pieces `blockedIn`, `signals`, `tree` (harness/core/fixture_scenarios.ts)
+ * and `terminal` (harness/core/terminal_job.ts).
+ */
 function readScenarioPieces(
   record: Record<string, unknown>,
   field: string,
   threads: number,
-): Pick<FixtureSpec, "blockedIn" | "signals" | "tree"> {
-  const pieces: Pick<FixtureSpec, "blockedIn" | "signals" | "tree"> = {};
+): Pick<FixtureSpec, "blockedIn" | "signals" | "tree" | "terminal"> {
+  const pieces: Pick<FixtureSpec, "blockedIn" | "signals" | "tree" | "terminal"> = {};
   if (record.tree !== undefined) {
     pieces.tree = readOneOf(record.tree, childField(field, "tree"), TREE_SHAPES);
+  }
+  if (record.terminal !== undefined) {
+    pieces.terminal = readOneOf(record.terminal, childField(field, "terminal"), TERMINAL_CALLS);
   }
   if (record.blockedIn !== undefined) {
     const callField = childField(field, "blockedIn");
@@ -261,13 +289,16 @@ function readStop(value: unknown, field: string): CaseDefinition["stop"] {
   rejectUnknownKeys(record, ["via", "signal"], field);
   const via = readOneOf(record.via, childField(field, "via"), STOP_METHODS);
   const signalField = childField(field, "signal");
-  // Each way of stopping allows only some signals: a pty's suspend character sends SIGTSTP,
-  // and a task that is not stopped has no stop signal.
+  // Each way of stopping allows only some signals: a pty's suspend character sends SIGTSTP, a
+  // background job's terminal read SIGTTIN and its write (TOSTOP) SIGTTOU, and a task that is
+  // not stopped has no stop signal.
   switch (via) {
     case "none":
       return { via, signal: readOneOf(record.signal, signalField, [null]) };
     case "pty":
-      return { via, signal: readOneOf(record.signal, signalField, ["SIGTSTP"]) };
+    case "tty-read":
+    case "tty-write":
+      return { via, signal: readOneOf(record.signal, signalField, [TERMINAL_STOP_SIGNALS[via]]) };
     case "kill":
       return { via, signal: readOneOf(record.signal, signalField, STOP_SIGNALS) };
   }
@@ -275,7 +306,11 @@ function readStop(value: unknown, field: string): CaseDefinition["stop"] {
 
 function readDump(value: unknown, field: string): CaseDefinition["dump"] {
   const record = readRecord(value, field);
-  rejectUnknownKeys(record, ["leaveRunning", "shellJob", "freezeCgroup", "preDump"], field);
+  rejectUnknownKeys(
+    record,
+    ["leaveRunning", "shellJob", "freezeCgroup", "preDump", "seizeTimeout"],
+    field,
+  );
   return {
     leaveRunning: readBoolean(record.leaveRunning, childField(field, "leaveRunning")),
     shellJob: readBoolean(record.shellJob, childField(field, "shellJob")),

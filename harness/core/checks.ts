@@ -9,6 +9,7 @@ import { SIGNAL_NAMES } from "./signals.ts";
 import { compare, expect, keysMatching } from "./compare.ts";
 import { EARLIER_STEPS, pieceChecks, pieceTreeCheck, pieceView } from "./piece_checks.ts";
 import { interruptedCallCheck, signalStateChecks } from "./fixture_scenarios.ts";
+import { isTerminalJob, terminalChecks } from "./terminal_job.ts";
 import type { CaseDefinition, CellResult, CheckResult, CriuCommandResult, Stage } from "./types.ts";
 
 /** What the checks conclude for one cell: the verdict part of its {@link CellResult}. */
@@ -255,7 +256,7 @@ function behaviourChecks(caseDef: CaseDefinition, observations: CellObservations
     after: selfCheck,
     equality: "expected",
   });
-  if (caseDef.stop.via !== "pty") {
+  if (!isTerminalJob(caseDef)) {
     checks.push(expect("exit: the task exits 0 when told to", "exited:0", finish["exit.target"]));
   }
   return checks;
@@ -376,7 +377,7 @@ export function evaluateCell(caseDef: CaseDefinition, observations: CellObservat
   ];
   const behaviour = caseDef.zdtm
     ? [zdtmVerdictCheck(caseDef.zdtm.test, observations)]
-    : behaviourChecks(caseDef, observations);
+    : [...behaviourChecks(caseDef, observations), ...terminalChecks(caseDef, observations)];
   const checks = [...consistency, ...behaviour];
   const firstBad = consistency.find((c) => !c.ok) ?? behaviour.find((c) => !c.ok);
   const starved = starvedThreads(observations, checks);

@@ -42,7 +42,11 @@ export type StopSignal = typeof STOP_SIGNALS[number];
 /** The fixture's SIGTSTP handlers (see {@link FixtureSpec}). */
 export const FIXTURE_HANDLERS = ["none", "reraise", "sigstop"] as const;
 /** How a case stops its task (see {@link CaseDefinition}). */
-export const STOP_METHODS = ["kill", "pty", "none"] as const;
+export const STOP_METHODS = ["kill", "pty", "tty-read", "tty-write", "none"] as const;
+/** The terminal call a job of a pseudo-terminal makes once it is ready (see {@link FixtureSpec}). */
+export const TERMINAL_CALLS = ["read", "write"] as const;
+/** A terminal call. */
+export type TerminalCall = typeof TERMINAL_CALLS[number];
 /** The faults the fault-injection suite injects (see {@link CaseDefinition}). */
 export const FAULT_INJECTIONS = ["hang", "panic", "criu-crash", "criu-hang"] as const;
 /** The namespaces a case can start its tree in (see {@link CaseDefinition}). */
@@ -82,13 +86,22 @@ export interface FixtureSpec {
   signals?: SignalStateSpec;
   /** The shape of the tree besides root and target (absent: none); see {@link TREE_SHAPES}. */
   tree?: TreeShape;
+  /**
+   * For a job suspended with ^Z (`stop.via` `pty`): a line it reads from (or writes to) its
+   * terminal once ready, which it can finish only as the terminal's foreground job. The
+   * `tty-read` and `tty-write` stops imply it. Absent: none.
+   */
+  terminal?: TerminalCall;
 }
 
 /**
  * Tree shapes: `family`: the running root also has a second child, in its own process group,
- * stopped by SIGTSTP (it stops itself), whose own child keeps running.
+ * stopped by SIGTSTP (it stops itself), whose own child keeps running; `zombie-leader`: the
+ * target's main thread has exited (a zombie, Z) while its other threads live on (2 or more
+ * threads); `vfork-child`: the task to stop is a vfork child that never execs, its parent waiting
+ * in vfork between root and target (1 thread, stopped by kill).
  */
-export const TREE_SHAPES = ["family"] as const;
+export const TREE_SHAPES = ["family", "zombie-leader", "vfork-child"] as const;
 /** A tree shape. */
 export type TreeShape = typeof TREE_SHAPES[number];
 
@@ -127,16 +140,26 @@ export interface CaseDefinition {
   fixture: FixtureSpec;
   /**
    * How the task is stopped: `kill` sends `signal` to the task, `pty` writes the suspend
-   * character to the terminal whose foreground job is the task, `none` leaves it running.
+   * character to the terminal whose foreground job is the task, `tty-read` and `tty-write` make
+   * the task a background job of a terminal that reads from it (SIGTTIN) or writes to it with
+   * TOSTOP set (SIGTTOU), `none` leaves it running.
    */
   stop: { via: typeof STOP_METHODS[number]; signal: StopSignal | null };
   /**
    * How CRIU is asked to dump. With `leaveRunning`, nothing is restored: the original is checked.
    * `freezeCgroup`: `--freeze-cgroup` on the case's {@link CaseDefinition.cgroup} group;
    * `preDump`: `criu pre-dump` first, then the dump with `--prev-images-dir` (both `--track-mem`),
-   * the original checked in between. Both absent means false.
+   * the original checked in between. Both absent means false. `seizeTimeout`: CRIU's own
+   * `--timeout` (seconds it waits for the tree's tasks to be seized; its default is 10), for a
+   * case where CRIU is known to give up there, so it refuses soon. Absent: CRIU's default.
    */
-  dump: { leaveRunning: boolean; shellJob: boolean; freezeCgroup?: boolean; preDump?: boolean };
+  dump: {
+    leaveRunning: boolean;
+    shellJob: boolean;
+    freezeCgroup?: boolean;
+    preDump?: boolean;
+    seizeTimeout?: number;
+  };
   /**
    * How CRIU is asked to restore (always `--restore-detached`): `leaveStopped` adds
    * `--leave-stopped` (every restored task left stopped; the agent continues the tasks that ran

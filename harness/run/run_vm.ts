@@ -10,6 +10,7 @@ import { type Accel, type BootSpec, qemuCommand, type QemuProfile } from "../../
 import { type CellObservations, MAX_CELL_CHARS } from "../core/observations.ts";
 import { evaluateCell, type Evaluation } from "../core/checks.ts";
 import { scenarioRunParameters } from "../core/fixture_scenarios.ts";
+import { terminalRunParameters } from "../core/terminal_job.ts";
 import { EARLIER_STEPS } from "../core/piece_checks.ts";
 import { exists } from "../../vm/build_cache.ts";
 import { type KernelImage } from "../../vm/image.ts";
@@ -94,6 +95,7 @@ export function runParameters(
     `zdtm_args=${caseDef.zdtm?.args.join(",") ?? ""}`,
     ...pieceParameters(caseDef),
     ...scenarioRunParameters(caseDef.fixture),
+    ...terminalRunParameters(caseDef),
   ];
 }
 
@@ -104,6 +106,7 @@ function pieceParameters(caseDef: CaseDefinition): string[] {
     `cgroup=${caseDef.cgroup ? caseDef.cgroup.frozen ? "frozen" : "thawed" : "none"}`,
     `freeze_cgroup=${yesNo(caseDef.dump.freezeCgroup)}`,
     `pre_dump=${yesNo(caseDef.dump.preDump)}`,
+    `seize_timeout=${caseDef.dump.seizeTimeout ?? "none"}`,
     `leave_stopped=${yesNo(caseDef.restore?.leaveStopped)}`,
     `sibling=${yesNo(caseDef.restore?.sibling)}`,
     `iterations=${caseDef.iterations ?? 1}`,

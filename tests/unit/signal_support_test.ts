@@ -28,18 +28,23 @@ Deno.test("stopSignalSupport: decided by the case files' decides lists", async (
         ["SIGSTOP", ["sigstop", "sigtstp-handler-sigstop", "sigstop-pending", "mt-sigstop"], []],
         ["SIGTSTP", ["sigtstp", "sigtstp-handler-reraise", "mt-sigtstp", "mt-sigtstp-handler"], [
           { name: "ctrl-z-shell-job", options: ["--shell-job"] },
+          { name: "ctrl-z-read-fg", options: ["--shell-job"] },
           { name: "leave-running", options: ["--leave-running"] },
         ]],
-        ["SIGTTIN", ["sigttin"], []],
-        ["SIGTTOU", ["sigttou"], []],
+        ["SIGTTIN", ["sigttin"], [{ name: "tty-read-sigttin", options: ["--shell-job"] }]],
+        ["SIGTTOU", ["sigttou"], [{ name: "tty-write-sigttou", options: ["--shell-job"] }]],
       ],
     );
     assert.equal(
       decidingCasesText(rows[1], (name) => `\`${name}\``),
-      "6 cases: `sigtstp`, `sigtstp-handler-reraise`, `mt-sigtstp`, `mt-sigtstp-handler`; " +
-        "option-specific: `ctrl-z-shell-job` (--shell-job), `leave-running` (--leave-running)",
+      "7 cases: `sigtstp`, `sigtstp-handler-reraise`, `mt-sigtstp`, `mt-sigtstp-handler`; " +
+        "option-specific: `ctrl-z-shell-job` (--shell-job), `ctrl-z-read-fg` (--shell-job), " +
+        "`leave-running` (--leave-running)",
     );
-    assert.equal(decidingCasesText(rows[2], (name) => name), "1 case: sigttin");
+    assert.equal(
+      decidingCasesText(rows[2], (name) => name),
+      "2 cases: sigttin; option-specific: tty-read-sigttin (--shell-job)",
+    );
   });
 
   await t.step("an equivalent pass supports; an option-specific failure still decides", () => {
