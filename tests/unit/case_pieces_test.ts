@@ -1,31 +1,14 @@
 import assert from "assert";
-import { parseCaseDefinition } from "../../harness/core/cases.ts";
-import { CaseFileError } from "../../harness/core/cases.ts";
+import { assertCaseRefused, parseCase, PLAIN_CASE } from "./case_file_fixture.ts";
 import { pieceChecks, pieceTreeCheck, pieceView } from "../../harness/core/piece_checks.ts";
 import { emptyObservations } from "../../harness/core/observations.ts";
 import { evaluateCell } from "../../harness/core/checks.ts";
 import type { CaseDefinition } from "../../harness/core/types.ts";
 
-const BASE = {
-  name: "scenario",
-  description: "A stopped tree.",
-  fixture: { threads: 1, handler: "none", pendingSignal: null },
-  stop: { via: "kill", signal: "SIGSTOP" },
-  dump: { leaveRunning: false, shellJob: false },
-  decides: [],
-};
-
-const parse = (extra: Record<string, unknown>) =>
-  parseCaseDefinition(JSON.stringify({ ...BASE, ...extra }), "cases/scenario.json");
+const parse = (extra: Record<string, unknown>) => parseCase(extra);
 
 function assertRefused(extra: Record<string, unknown>, ...fragments: string[]) {
-  assert.throws(() => parse(extra), (error: unknown) => {
-    assert.ok(error instanceof CaseFileError, `expected CaseFileError, got ${error}`);
-    for (const fragment of fragments) {
-      assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
-    }
-    return true;
-  });
+  assertCaseRefused(extra, fragments);
 }
 
 Deno.test("case pieces: read from a case file", async (t) => {
@@ -72,7 +55,7 @@ Deno.test("case pieces: read from a case file", async (t) => {
 
   await t.step("options that do not fit together are refused", () => {
     assertRefused(
-      { dump: { ...BASE.dump, freezeCgroup: true } },
+      { dump: { ...PLAIN_CASE.dump, freezeCgroup: true } },
       'field "dump.freezeCgroup"',
       "unless the case has a cgroup",
     );
@@ -85,7 +68,7 @@ Deno.test("case pieces: read from a case file", async (t) => {
 });
 
 const caseWith = (extra: Partial<CaseDefinition>): CaseDefinition => ({
-  ...(BASE as unknown as CaseDefinition),
+  ...(PLAIN_CASE as unknown as CaseDefinition),
   ...extra,
 });
 
@@ -122,7 +105,7 @@ Deno.test("piece checks", async (t) => {
     const seen = emptyObservations();
     seen.phases.before = { "thread.target.0.State": "T", "parent.wait": "stopped:SIGTSTP" };
     seen.phases.predump = { "thread.target.0.State": "S", "parent.wait": "continued" };
-    const [check] = pieceChecks(caseWith({ dump: { ...BASE.dump, preDump: true } }), seen);
+    const [check] = pieceChecks(caseWith({ dump: { ...PLAIN_CASE.dump, preDump: true } }), seen);
     assert.equal(check.ok, false);
     assert.match(check.name, /^pre-dump: /);
   });
@@ -134,7 +117,7 @@ Deno.test("evaluateCell: a failed step before the dump fails at its stage", asyn
     seen.steps["pre-dump"] = { exitCode: 1, seconds: 0.5, timedOut: false };
     seen.logs["pre-dump"] = ["(00.01) Error (criu/mem.c:1): Tracking memory is not available"];
     seen.done = true;
-    const result = evaluateCell(caseWith({ dump: { ...BASE.dump, preDump: true } }), seen);
+    const result = evaluateCell(caseWith({ dump: { ...PLAIN_CASE.dump, preDump: true } }), seen);
     assert.equal(result.verdict, "fail");
     assert.equal(result.stage, "dump");
     assert.equal(

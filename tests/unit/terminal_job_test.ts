@@ -1,5 +1,5 @@
 import assert from "assert";
-import { CaseFileError, parseCaseDefinition } from "../../harness/core/cases.ts";
+import { assertCaseRefused, parseCase, PLAIN_CASE } from "./case_file_fixture.ts";
 import { emptyObservations } from "../../harness/core/observations.ts";
 import { runParameters } from "../../harness/run/run_vm.ts";
 import {
@@ -9,26 +9,19 @@ import {
   terminalRunParameters,
 } from "../../harness/core/terminal_job.ts";
 
+/** A background job of a pty that reads its terminal. */
 const BASE = {
+  ...PLAIN_CASE,
   name: "job",
-  description: "A job of a pseudo-terminal.",
-  fixture: { threads: 1, handler: "none", pendingSignal: null },
   stop: { via: "tty-read", signal: "SIGTTIN" },
   dump: { leaveRunning: false, shellJob: true },
   decides: ["SIGTTIN"],
 };
 
-const parse = (extra: Record<string, unknown>) =>
-  parseCaseDefinition(JSON.stringify({ ...BASE, ...extra }), "cases/job.json");
+const parse = (extra: Record<string, unknown>) => parseCase(extra, BASE);
 
 function assertRefused(extra: Record<string, unknown>, ...fragments: string[]) {
-  assert.throws(() => parse(extra), (error: unknown) => {
-    assert.ok(error instanceof CaseFileError, `expected CaseFileError, got ${error}`);
-    for (const fragment of fragments) {
-      assert.ok(error.message.includes(fragment), `"${error.message}" lacks "${fragment}"`);
-    }
-    return true;
-  });
+  assertCaseRefused(extra, fragments, BASE);
 }
 
 /** Observations of a resumed job: its foreground state and its call's result. */
