@@ -107,7 +107,7 @@ export type TreeShape = typeof TREE_SHAPES[number];
 
 /**
  * The system calls a fixture thread can be stopped in: `pipe-read` (read() of an empty pipe,
- * ended by a byte the SIGTERM handler writes), `nanosleep` (6 s, ends by itself), `futex`
+ * ended by a byte the SIGTERM handler writes), `nanosleep` (4 s, ends by itself), `futex`
  * (FUTEX_WAIT without a timeout, woken by the SIGTERM handler).
  */
 export const INTERRUPTED_CALLS = ["pipe-read", "nanosleep", "futex"] as const;

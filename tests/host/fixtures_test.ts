@@ -269,7 +269,7 @@ Deno.test("stopfix scenario pieces: interrupted calls, signal state, family tree
         let s: Started | null = null;
         try {
           s = await startStopfix(fx, ["--threads", "2", "--call", call]);
-          // The 6 s nanosleep goes on after SIGCONT: its result comes after it.
+          // The 4 s nanosleep goes on after SIGCONT: its result comes after it.
           const r = await stopContinueEnd(s, 15000);
           const got = [r.call_ret, r.call_errno, r.verdict];
           assert.deepEqual(got, [ret, "0", "PASS"], JSON.stringify(r));
