@@ -8,7 +8,7 @@
 import { type BootSpec, qemuCommand, shellQuote } from "./profiles.ts";
 import { exists } from "./build_cache.ts";
 import { runCommand } from "../harness/host/exec.ts";
-import type { RecordedCommand } from "../harness/core/types.ts";
+import { GUEST_KERNEL_FAILURE, type RecordedCommand } from "../harness/core/types.ts";
 import {
   type AgentMessage,
   type CellObservations,
@@ -19,7 +19,11 @@ import { MAX_LINE_LENGTH, parseAgentLine } from "./agent_protocol.ts";
 
 /** Why a VM could not do what was asked: the cell becomes `error` with this kind. */
 export interface VmFailure {
-  kind: "boot" | "panic" | "timeout" | "exited";
+  /**
+   * `guest-kernel`: the guest went silent after its kernel reported a failure of its own (a soft
+   * lockup, an oops, an RCU stall) during the cell; the harness runs such a cell once more.
+   */
+  kind: "boot" | "panic" | "timeout" | "exited" | typeof GUEST_KERNEL_FAILURE;
   message: string;
   /** True when QEMU itself had ended (rather than a guest that stayed silent too long). */
   qemuExited?: boolean;
@@ -37,6 +41,13 @@ const MAX_BOOT_COMMANDS = 10;
 
 /** A whole panic line: a console chunk can end mid-line, and half a reason helps nobody. */
 const PANIC = /Kernel panic - not syncing[^\n]*\n/;
+/**
+ * A guest kernel's own report of a failure it may live on after (seen under TCG on a loaded
+ * host: a soft lockup in criu's ptrace of a trapped task, an oops in perf's context switch),
+ * unlike a panic; it explains a guest that then says nothing.
+ */
+const KERNEL_FAILURE =
+  /(?:BUG: soft lockup|Internal error: Oops|Oops: |BUG: unable to handle|Unable to handle kernel|rcu: INFO: \S+ detected stall)[^\n]*\n/;
 
 /** Every QEMU this process started and has not reaped, so an interrupted run can kill them. */
 export const liveQemuProcesses = new Set<Deno.ChildProcess>();
@@ -256,6 +267,7 @@ export class GuestVm {
     cellLimitMs: number = Infinity,
   ): Promise<{ observations: CellObservations; failure: VmFailure | null }> {
     const observations = emptyObservations();
+    const consoleAtStart = this.consoleLength;
     await this.#send(["RUN", cell, ...params].join(" "));
     const limit = performance.now() + cellLimitMs;
     let deadline = Math.min(performance.now() + timeoutMs, limit);
@@ -268,7 +280,7 @@ export class GuestVm {
             kind: "timeout" as const,
             message: `the cell ran longer than ${cellLimitMs / 1000} s`,
           }
-          : this.#failure("timeout", timeoutMs);
+          : this.#failure("timeout", timeoutMs, consoleAtStart);
         return { observations, failure };
       }
       // Any sign of life from the agent restarts the no-output watchdog, never the cell limit.
@@ -316,6 +328,8 @@ export class GuestVm {
   #consoleDone: Promise<void> = Promise.resolve();
   /** The console's kernel panic line, once there is one. */
   #panicLine: string | null = null;
+  /** The guest kernel's latest failure report and the console length just after it. */
+  #kernelFailure: { line: string; at: number } | null = null;
 
   #pumpConsole(): void {
     const encoder = new TextEncoder();
@@ -334,6 +348,10 @@ export class GuestVm {
         if (panic && !this.#panicLine) {
           this.#panicLine = panic.trim();
           this.#notify();
+        }
+        const kernelFailure = this.console.slice(-(text.length + 256)).match(KERNEL_FAILURE)?.[0];
+        if (kernelFailure) {
+          this.#kernelFailure = { line: kernelFailure.trim(), at: this.consoleLength };
         }
       }
     };
@@ -502,7 +520,7 @@ export class GuestVm {
     }
   }
 
-  #failure(whenSilent: "boot" | "timeout", timeoutMs: number): VmFailure {
+  #failure(whenSilent: "boot" | "timeout", timeoutMs: number, consoleAtStart = 0): VmFailure {
     if (this.#panicLine) return { kind: "panic", message: this.#panicLine };
     if (this.#exitStatus !== null || this.#channelClosed) {
       const code = this.#exitStatus?.code ?? "?";
@@ -514,8 +532,16 @@ export class GuestVm {
         }`,
       };
     }
-    return whenSilent === "boot"
-      ? { kind: "boot", message: `the agent was not ready within ${timeoutMs / 1000} s` }
-      : { kind: "timeout", message: `the guest said nothing for ${timeoutMs / 1000} s` };
+    if (whenSilent === "boot") {
+      return { kind: "boot", message: `the agent was not ready within ${timeoutMs / 1000} s` };
+    }
+    const silent = `the guest said nothing for ${timeoutMs / 1000} s`;
+    // Only a report made while this cell ran explains its silence.
+    return this.#kernelFailure && this.#kernelFailure.at > consoleAtStart
+      ? {
+        kind: GUEST_KERNEL_FAILURE,
+        message: `${silent} after its kernel said: ${this.#kernelFailure.line}`,
+      }
+      : { kind: "timeout", message: silent };
   }
 }

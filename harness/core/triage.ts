@@ -7,11 +7,17 @@
 
 import { type Expectation, findExpectation } from "./expectations.ts";
 import { cellKey } from "./results.ts";
-import type { CellResult, CellTriage, ResultsFile } from "./types.ts";
+import {
+  type CellResult,
+  type CellTriage,
+  GUEST_KERNEL_FAILURE,
+  type ResultsFile,
+} from "./types.ts";
 
 /**
  * A copy of `results` with `triage` set on every cell, decided in this order:
  * `error` and `skip` keep their verdict; verdicts that differ between attempts are `flaky`
+ * (attempts lost to the guest kernel, {@link GUEST_KERNEL_FAILURE}, do not count)
  * (a flaky cell is never a pass); a fail covered by an expectation (at its stage, if it names
  * one) is `xfail`; a fail whose cell passed in `baseline` is `regression`; any other fail is
  * `unexpected-fail`; a pass covered by an expectation is `xpass`; any other pass is `pass`.
@@ -51,8 +57,11 @@ function triageCell(
 ): CellTriage {
   if (cell.verdict === "error") return { status: "error", reason: cell.errorKind };
   if (cell.verdict === "skip") return { status: "skip", reason: null };
+  // An attempt lost to the guest's kernel says nothing of CRIU: only the others can disagree.
   const verdicts = new Set([
-    ...(cell.attempts ?? []).map((attempt) => attempt.verdict),
+    ...(cell.attempts ?? [])
+      .filter((attempt) => attempt.errorKind !== GUEST_KERNEL_FAILURE)
+      .map((attempt) => attempt.verdict),
     cell.verdict,
   ]);
   if (verdicts.size > 1) {

@@ -346,7 +346,16 @@ export interface CellAttempt {
   stage: Stage;
   summary: string;
   seconds: number;
+  /** For an `error`: what failed, as the cell's own `errorKind`; absent otherwise. */
+  errorKind?: string;
 }
+
+/**
+ * The `errorKind` of a cell whose guest went silent after its kernel reported a failure of its
+ * own (soft lockup, oops, RCU stall): not CRIU's verdict, so the harness runs it once more in a
+ * fresh VM, and that attempt does not make the cell flaky.
+ */
+export const GUEST_KERNEL_FAILURE = "guest-kernel";
 
 /**
  * A command the agent ran for a cell, as it reported it just before running it: its words

@@ -26,6 +26,7 @@ import { buildOverlay, concatenateInitrd } from "../../vm/initrd.ts";
 import { cellKey, ResultsWriter } from "../core/results.ts";
 import { costliestFirst } from "../core/schedule.ts";
 import { runVm, type VmRunStats } from "./run_vm.ts";
+import { GUEST_KERNEL_FAILURE } from "../core/types.ts";
 import type {
   Arch,
   CaseDefinition,
@@ -491,18 +492,27 @@ export async function runMatrix(
           await record(cell);
         },
       });
-      for (let attempt = 2; attempt <= 1 + (options.rerunFailed ?? 0); attempt++) {
-        const again = vm.cases.filter((c) =>
-          ["fail", "error"].includes(latest.get(c.name)!.verdict)
-        );
+      const rerunFailed = options.rerunFailed ?? 0;
+      for (let attempt = 2;; attempt++) {
+        // --rerun-failed asks for every fail and error again; without it a cell whose guest
+        // kernel failed (no verdict of CRIU's) still gets one more try in a fresh VM.
+        const again = vm.cases.filter((c) => {
+          const last = latest.get(c.name)!;
+          return attempt <= 1 + rerunFailed
+            ? ["fail", "error"].includes(last.verdict)
+            : attempt === 2 && last.errorKind === GUEST_KERNEL_FAILURE;
+        });
         if (again.length === 0) break;
         const rerun = await runVm({ ...vm, cases: again }, {
           ...context,
           attempt,
           onCell: async (cell) => {
             const previous = latest.get(cell.case)!;
-            const { verdict, stage, summary, seconds } = previous;
-            const attempts = [...(previous.attempts ?? []), { verdict, stage, summary, seconds }];
+            const { verdict, stage, summary, seconds, errorKind } = previous;
+            const attempts = [
+              ...(previous.attempts ?? []),
+              { verdict, stage, summary, seconds, ...(errorKind ? { errorKind } : {}) },
+            ];
             const retried = { ...cell, attempts };
             latest.set(cell.case, retried);
             await writer.replace(retried);

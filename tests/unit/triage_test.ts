@@ -7,7 +7,12 @@ import {
 import { parseExpectations } from "../../harness/core/expectations.ts";
 import { MATRIX_USAGE } from "../../harness/cli/matrix.ts";
 import { triageCells } from "../../harness/core/triage.ts";
-import type { CellResult, CellTriage, ResultsFile } from "../../harness/core/types.ts";
+import {
+  type CellResult,
+  type CellTriage,
+  GUEST_KERNEL_FAILURE,
+  type ResultsFile,
+} from "../../harness/core/types.ts";
 import { makeCell, resultsWith } from "./results_fixture.ts";
 
 const EXPECTATIONS = parseExpectations(
@@ -83,6 +88,20 @@ Deno.test("triageCells", async (t) => {
     }
     const steady = makeCell({ ...FAIL_AT_DUMP, attempts: [attempt] });
     assert.equal(triage(steady).status, "unexpected-fail");
+  });
+  await t.step("an attempt lost to the guest kernel is no verdict: the retry decides", () => {
+    const lost = {
+      verdict: "error",
+      stage: null,
+      summary: "the guest failed: the guest said nothing for 150 s after its kernel said: " +
+        "watchdog: BUG: soft lockup - CPU#1 stuck for 186s! [criu:370]",
+      seconds: 150,
+      errorKind: GUEST_KERNEL_FAILURE,
+    } as const;
+    assert.equal(triage(makeCell({ attempts: [lost] })).status, "pass");
+    assert.equal(triage(makeCell({ ...FAIL_AT_DUMP, attempts: [lost] })).status, "unexpected-fail");
+    const silent = { ...lost, errorKind: "timeout" };
+    assert.equal(triage(makeCell({ attempts: [silent] })).status, "flaky");
   });
   await t.step("leaves its input alone", () => {
     const input = resultsWith([makeCell()]);
