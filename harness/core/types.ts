@@ -48,7 +48,13 @@ export const TERMINAL_CALLS = ["read", "write"] as const;
 /** A terminal call. */
 export type TerminalCall = typeof TERMINAL_CALLS[number];
 /** The faults the fault-injection suite injects (see {@link CaseDefinition}). */
-export const FAULT_INJECTIONS = ["hang", "panic", "criu-crash", "criu-hang"] as const;
+export const FAULT_INJECTIONS = [
+  "hang",
+  "panic",
+  "kernel-failure",
+  "criu-crash",
+  "criu-hang",
+] as const;
 /** The namespaces a case can start its tree in (see {@link CaseDefinition}). */
 export const CASE_NAMESPACES = ["user", "pid", "mount"] as const;
 /** A namespace a case's tree gets a new one of. */
@@ -193,7 +199,8 @@ export interface CaseDefinition {
   decides: StopSignal[];
   /**
    * Only for the fault-injection suite (tests/faults/): after the task is stopped, the agent
-   * stops answering (`hang`), the guest kernel panics (`panic`), CRIU crashes with SIGSEGV
+   * stops answering (`hang`), the guest kernel panics (`panic`), the kernel log reports a soft
+   * lockup and the agent stops answering (`kernel-failure`), CRIU crashes with SIGSEGV
    * (`criu-crash`), or the real CRIU blocks in a post-dump action script while it holds the tree
    * seized (`criu-hang`).
    */

@@ -26,7 +26,7 @@ async function ourQemuProcesses(): Promise<number[]> {
   return pids;
 }
 
-Deno.test("faults: hang, panic and CRIU crash are results of their cell only", async (t) => {
+Deno.test("faults: hang, kernel failure, panic and CRIU crash are results of their cell only", async (t) => {
   const cases = [
     ...await loadCases(),
     ...await loadCases(new URL("../faults/cases/", import.meta.url)),
@@ -45,6 +45,8 @@ Deno.test("faults: hang, panic and CRIU crash are results of their cell only", a
       "fault-criu-crash",
       "running",
       "fault-criu-hang",
+      "fault-kernel-failure",
+      "sigstop-pending",
     ),
   );
 
@@ -62,6 +64,22 @@ Deno.test("faults: hang, panic and CRIU crash are results of their cell only", a
     assert.equal(hang.verdict, "error");
     assert.equal(hang.errorKind, "timeout");
   });
+
+  await t.step(
+    "a guest silent after its kernel reported a failure is an error (guest-kernel), run twice",
+    () => {
+      const lost = byCase.get("fault-kernel-failure")!;
+      assert.equal(lost.verdict, "error");
+      assert.equal(lost.errorKind, "guest-kernel");
+      assert.match(lost.summary, /after its kernel said: .*BUG: soft lockup - CPU#0 stuck/);
+      // The one automatic retry, in a fresh VM, wedged the same way; the first try is kept.
+      assert.deepEqual(lost.attempts?.map((a) => `${a.verdict}/${a.errorKind}`), [
+        "error/guest-kernel",
+      ]);
+      // A silence without such a report is not retried.
+      assert.equal(byCase.get("fault-hang")!.attempts, undefined);
+    },
+  );
 
   await t.step("a kernel panic is an error (panic) with the console line", async () => {
     const panic = byCase.get("fault-panic")!;
@@ -117,7 +135,9 @@ Deno.test("faults: hang, panic and CRIU crash are results of their cell only", a
     assert.equal(byCase.get("sigstop")!.verdict, "pass");
     assert.equal(byCase.get("sigtstp")!.verdict, "pass");
     assert.equal(byCase.get("running")!.verdict, "pass");
-    assert.equal(outcome.seconds.vms[plan.vms[0].id].boots, 3);
+    assert.equal(byCase.get("sigstop-pending")!.verdict, "pass");
+    // The first guest, one after each of the three wedged or dead guests, one for the retry.
+    assert.equal(outcome.seconds.vms[plan.vms[0].id].boots, 5);
   });
 
   await t.step("no QEMU is left behind", async () => {
