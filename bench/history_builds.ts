@@ -1,34 +1,92 @@
 /**
- * `deno task bench:history`: how long building CRIU's releases takes here, one at a time, in
- * three passes over the same cache: first (in an empty cache: cold, era roots made, every era
- * tried), warm (those builds dropped, the compiler cache and the recorded release-to-era mapping
- * kept) and cached (every build found). Each line names the release, its commit, the era that built it and
- * the seconds; a release that builds in no era is listed with the tail of its log.
+ * `deno task bench:history`: how long building CRIU's releases takes here, one at a time in tag
+ * order, in up to three passes over the same cache: `first` (in a new cache: cold, the era root
+ * made, every era tried; each release after the first finds the compiler cache its predecessor
+ * filled), `warm` (those builds dropped, the compiler caches and the recorded release-to-era
+ * mapping kept: the same commit again) and `cached` (every build found). Each line names the
+ * release, its commit, the eras tried (the last built it), the wall seconds and the CPU seconds
+ * (user + system of the build and its children; unlike wall seconds they do not depend on what
+ * else runs); a release that builds in no era is listed with the tail of its log.
  *
- * Options: `--repo DIR` (a CRIU clone, required), `--from vA --to vB` (default v3.11..newest),
- * `--arch x86_64|aarch64` (default x86_64), `--cache DIR` (default: CRIU_MATRIX_CACHE or
- * ~/.cache/criu-matrix; give an empty one for a cold pass), `--out FILE` (JSON figures).
+ * Options: `--repo DIR` (a CRIU clone, required), `--from vA --to vB` (default v3.11..newest) or
+ * `--tags vA,vB,…` (those, in version order), `--arch x86_64|aarch64` (default x86_64), `--cache
+ * DIR` (default: CRIU_MATRIX_CACHE or ~/.cache/criu-matrix; give an empty one for a cold pass),
+ * `--passes first,warm,cached` (default all three), `--cold-each` (empty the compiler caches of
+ * `--cache`, which it requires, before each build of the first pass: every release cold, not
+ * warmed by its predecessor), `--out FILE` (JSON figures).
  *
  * @module
  */
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureCriuBuild } from "../harness/builds/criu.ts";
+import { inRoot } from "../harness/builds/build_root.ts";
 import { exportRevision, releaseTags, tagsInRange } from "../harness/builds/criu_repo.ts";
 import { defaultCacheDir } from "../harness/host/cache_dir.ts";
+import { cpuSeconds } from "../harness/host/cpu_time.ts";
 import { ensureCriuBuildDeps } from "../harness/host/host_tools.ts";
 import { runCommand } from "../harness/host/exec.ts";
+import { compareVersions, parseVersion } from "../harness/core/version_range.ts";
 import type { Arch } from "../harness/core/types.ts";
 
 /** One release built in one pass. */
 interface Built {
   tag: string;
   commit: string;
-  era: string | null;
+  /** The eras tried, in order; the last one built it unless `error` is set. */
+  eras: string[];
   seconds: number;
+  cpuSeconds: number;
+  /** Compilations the compiler caches answered, and those they did not. */
+  ccacheHits: number;
+  ccacheMisses: number;
+  /** Of `seconds`: exporting the commit's tree (0 when it was exported before). */
+  exportSeconds: number;
   /** The cache entry of the build. */
   dir?: string;
   error?: string;
+}
+
+const PASSES = ["first", "warm", "cached"] as const;
+
+/** The eras a build log shows make started in (`$ [bullseye] make …`), in order. */
+function erasTried(log: string): string[] {
+  return [...log.matchAll(/^\$ \[([\w-]+)\]/gm)].map((match) => match[1]);
+}
+
+/** The era roots made in `cacheDir` (none when it has no build-roots/). */
+async function eraRoots(cacheDir: string): Promise<string[]> {
+  const parent = join(cacheDir, "build-roots");
+  const entries = await Array.fromAsync(Deno.readDir(parent)).catch(() => []);
+  return entries.filter((e) => e.isDirectory && !e.name.startsWith("."))
+    .map((e) => join(parent, e.name, "root"));
+}
+
+/** Compiler cache hits and misses counted so far, summed over the host's and each era root's. */
+async function ccacheCounts(cacheDir: string): Promise<{ hits: number; misses: number }> {
+  const commands = [["env", `CCACHE_DIR=${join(cacheDir, "ccache")}`, "ccache", "--print-stats"]];
+  // An era root's cache is read by the root's own ccache (its stats format).
+  for (const root of await eraRoots(cacheDir)) {
+    commands.push([...inRoot(root), "env", "CCACHE_DIR=/ccache", "ccache", "--print-stats"]);
+  }
+  const counts = { hits: 0, misses: 0 };
+  for (const command of commands) {
+    const { stdout } = await runCommand(command, { allowFailure: true });
+    const count = (name: string) =>
+      Number(stdout.match(new RegExp(`^${name}\\t(\\d+)`, "m"))?.[1] ?? 0);
+    counts.hits += count("direct_cache_hit") + count("preprocessed_cache_hit");
+    counts.misses += count("cache_miss");
+  }
+  return counts;
+}
+
+/** Empties every compiler cache of `cacheDir`: the host's and each era root's. */
+async function emptyCompilerCaches(cacheDir: string): Promise<void> {
+  const dirs = [
+    join(cacheDir, "ccache"),
+    ...(await eraRoots(cacheDir)).map((r) => join(r, "ccache")),
+  ];
+  for (const dir of dirs) await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
 
 async function buildAll(
@@ -37,14 +95,26 @@ async function buildAll(
   arch: Arch,
   cacheDir: string,
   pass: string,
+  coldEach: boolean,
 ): Promise<Built[]> {
   const built: Built[] = [];
   for (const tag of tags) {
     const commit = (await runCommand(["git", "-C", repo, "rev-parse", `${tag}^{commit}`])).stdout
       .trim();
+    if (coldEach) await emptyCompilerCaches(cacheDir);
+    const countsBefore = await ccacheCounts(cacheDir);
     const started = performance.now();
+    const cpuBefore = await cpuSeconds();
+    const measure = () => ({
+      seconds: (performance.now() - started) / 1000,
+      cpuSeconds: 0,
+      ccacheHits: 0,
+      ccacheMisses: 0,
+    });
+    let entry: Built;
+    const tree = await exportRevision(repo, commit, cacheDir);
+    const exportSeconds = (performance.now() - started) / 1000;
     try {
-      const tree = await exportRevision(repo, commit, cacheDir);
       const build = await ensureCriuBuild({
         tree,
         commit,
@@ -53,29 +123,34 @@ async function buildAll(
         cacheDir,
         log: () => {},
       });
-      built.push({
-        tag,
-        commit,
-        era: build.era,
-        seconds: (performance.now() - started) / 1000,
-        dir: dirname(build.binary),
-      });
+      const log = await Deno.readTextFile(build.buildLog).catch(() => "");
+      entry = { tag, commit, eras: erasTried(log), ...measure(), exportSeconds };
+      entry.dir = dirname(build.binary);
     } catch (error) {
-      const message = (error as Error).message.split("\n").slice(-3).join(" | ");
-      built.push({
-        tag,
-        commit,
-        era: null,
-        seconds: (performance.now() - started) / 1000,
-        error: message,
-      });
+      const message = (error as Error).message;
+      const kept = message.match(/full log: (\S+)/)?.[1];
+      const log = kept ? await Deno.readTextFile(kept).catch(() => "") : "";
+      entry = { tag, commit, eras: erasTried(log), ...measure(), exportSeconds };
+      entry.error = message.split("\n").slice(-3).join(" | ");
     }
-    const last = built.at(-1)!;
+    entry.cpuSeconds = (await cpuSeconds()) - cpuBefore;
+    const counts = await ccacheCounts(cacheDir);
+    entry.ccacheHits = counts.hits - countsBefore.hits;
+    entry.ccacheMisses = counts.misses - countsBefore.misses;
+    built.push(entry);
     console.log(
-      `${pass}\t${tag}\t${commit.slice(0, 12)}\t${last.era ?? "FAILED"}\t${
-        last.seconds.toFixed(0)
-      } s` +
-        (last.error ? `\t${last.error}` : ""),
+      [
+        pass,
+        tag,
+        commit.slice(0, 12),
+        entry.error ? `FAILED (${entry.eras.join(" ")})` : entry.eras.join(" > ") || "cached",
+        `${entry.seconds.toFixed(0)} s wall`,
+        `${entry.cpuSeconds.toFixed(0)} s CPU`,
+        `export ${entry.exportSeconds.toFixed(0)} s`,
+        `ccache ${entry.ccacheHits} hits ${entry.ccacheMisses} misses`,
+        `load ${(await Deno.readTextFile("/proc/loadavg")).split(" ")[0]}`,
+        ...(entry.error ? [entry.error] : []),
+      ].join("\t"),
     );
   }
   return built;
@@ -88,35 +163,55 @@ if (import.meta.main) {
       repo: { type: "string" },
       from: { type: "string", default: "v3.11" },
       to: { type: "string" },
+      tags: { type: "string" },
       arch: { type: "string", default: "x86_64" },
       cache: { type: "string" },
+      passes: { type: "string", default: PASSES.join(",") },
+      "cold-each": { type: "boolean", default: false },
       out: { type: "string" },
     },
   });
   if (!values.repo) throw new Error("--repo DIR is required");
+  const passes = values.passes!.split(",");
+  const unknown = passes.filter((p) => !(PASSES as readonly string[]).includes(p));
+  if (unknown.length > 0) {
+    throw new Error(`--passes ${values.passes}: unknown ${unknown}; accepted: ${PASSES}`);
+  }
+  // Emptying the compiler caches of a cache others share would slow their builds down.
+  if (values["cold-each"] && !values.cache) throw new Error("--cold-each needs --cache DIR");
   const arch = values.arch as Arch;
   const cacheDir = values.cache ?? defaultCacheDir();
   const all = await releaseTags(values.repo);
-  const tags = tagsInRange(all, values.from!, values.to ?? all.at(-1)!);
+  const tags = values.tags
+    ? values.tags.split(",").sort((a, b) =>
+      compareVersions(parseVersion(a.slice(1)), parseVersion(b.slice(1)))
+    )
+    : tagsInRange(all, values.from!, values.to ?? all.at(-1)!);
   await ensureCriuBuildDeps(arch, console.log);
-  const passes: Record<string, Built[]> = {};
-  const started = performance.now();
-  passes.first = await buildAll(values.repo, tags, arch, cacheDir, "first");
-  const firstWall = (performance.now() - started) / 1000;
-  // Warm: these builds go (no others: the cache may be shared), the compiler caches and the
-  // recorded eras stay.
-  for (const { dir } of passes.first) if (dir) await Deno.remove(dir, { recursive: true });
-  const warmStarted = performance.now();
-  passes.warm = await buildAll(values.repo, tags, arch, cacheDir, "warm");
-  const warmWall = (performance.now() - warmStarted) / 1000;
-  const cachedStarted = performance.now();
-  passes.cached = await buildAll(values.repo, tags, arch, cacheDir, "cached");
-  const cachedWall = (performance.now() - cachedStarted) / 1000;
-  const summary = { arch, tags, firstWall, warmWall, cachedWall, passes };
-  console.log(
-    `walls: first ${firstWall.toFixed(0)} s, warm ${warmWall.toFixed(0)} s, cached ${
-      cachedWall.toFixed(0)
-    } s`,
-  );
+  const roots = await eraRoots(cacheDir);
+  console.log(`cache ${cacheDir}: era roots ${roots.length > 0 ? roots : "not made yet"}`);
+  const summary: Record<string, unknown> = { arch, tags };
+  let previous: Built[] = [];
+  for (const pass of passes) {
+    // Warm: the builds of the pass before go (no others: the cache may be shared), the compiler
+    // caches and the recorded eras stay.
+    if (pass === "warm") {
+      for (const { dir } of previous) if (dir) await Deno.remove(dir, { recursive: true });
+    }
+    const started = performance.now();
+    const cpuBefore = await cpuSeconds();
+    previous = await buildAll(
+      values.repo,
+      tags,
+      arch,
+      cacheDir,
+      pass,
+      pass === "first" && values["cold-each"]!,
+    );
+    const wall = (performance.now() - started) / 1000;
+    const cpu = (await cpuSeconds()) - cpuBefore;
+    summary[pass] = { wall, cpu, builds: previous };
+    console.log(`${pass}: ${wall.toFixed(0)} s wall, ${cpu.toFixed(0)} s CPU`);
+  }
   if (values.out) await Deno.writeTextFile(values.out, JSON.stringify(summary, null, 2));
 }

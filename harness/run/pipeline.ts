@@ -119,6 +119,19 @@ async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<voi
   await Promise.all(workers);
 }
 
+/**
+ * Runs the tasks given for one key one at a time, in the order they are given; tasks of
+ * different keys run at once. A task's failure does not stop the ones after it.
+ */
+function lanes<K>(): <T>(key: K, task: () => Promise<T>) => Promise<T> {
+  const tails = new Map<K, Promise<unknown>>();
+  return (key, task) => {
+    const run = (tails.get(key) ?? Promise.resolve()).then(task);
+    tails.set(key, run.catch(() => {}));
+    return run;
+  };
+}
+
 /** Memoises an async builder by key, so each image or fixture set is built once per run. */
 function once<T>(): (key: string, build: () => Promise<T>) => Promise<T> {
   const started = new Map<string, Promise<T>>();
@@ -224,6 +237,7 @@ async function prepareAssets(
   const fixtures = once<FixtureSet>();
   const zdtm = once<Record<string, string>>();
   const criu = once<GuestCriu | null>();
+  const buildLane = lanes<Arch>();
   const rootfs = once<RootfsImage>();
   const kernels = once<KernelImage>();
   const overlays = once<{ path: string; files: Record<string, string> }>();
@@ -234,9 +248,16 @@ async function prepareAssets(
   const indexes = await AptIndexes.create(workDir);
   const prepareVm = async (planned: VmPlan) => {
     try {
+      // CRIUs built from source go one at a time per arch, in the plan's order (a range's tags
+      // oldest first): each finds the compiler cache its predecessor filled, which builds at once
+      // would not (measured in docs/history.md); Debian's and prebuilt CRIUs wait for none.
+      const fromSource = planned.criu.origin && planned.criu.origin.kind !== "binary";
       const guestCriu = await criu(
         `${planned.criu.version}/${planned.arch}`,
-        () => customCriu(planned, options),
+        () =>
+          fromSource
+            ? buildLane(planned.arch, () => customCriu(planned, options))
+            : customCriu(planned, options),
       );
       const vm = guestCriu ? inSuite(planned, guestCriu.suite) : planned;
       const packages = guestCriu?.packages ?? [];
