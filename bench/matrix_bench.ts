@@ -11,6 +11,7 @@
  * it) and its target, see bench/figures.ts.
  *
  * Options: `--skip-cold` (reuse the cache only), `--skip-alone` (no one-at-a-time run),
+ * `--skip-warm` (the cold image builds alone),
  * `--out DIR` (default out/bench), `--against FILE` (an earlier run's bench.json: each figure
  * is printed beside its value then, so a slowdown shows in one run). The figures and the load
  * average before and after each run are written to DIR/bench.json.
@@ -103,6 +104,17 @@ async function cellsWithProcesses(
   });
 }
 
+/**
+ * The CPU seconds this process and the programs it waited for have used so far (user and system;
+ * /proc/self/stat counts them in ticks, 100 a second on Linux): unlike wall time, they do not
+ * depend on what else the machine runs.
+ */
+function cpuSeconds(): number {
+  // utime, stime, cutime and cstime: fields 14 to 17, the 12th to 15th after the command name.
+  const fields = Deno.readTextFileSync("/proc/self/stat").split(") ").at(-1)!.split(" ");
+  return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
+}
+
 /** The rows of a run and the load on the machine before and after it. */
 async function measuredRun(
   label: string,
@@ -144,6 +156,7 @@ if (import.meta.main) {
     options: {
       "skip-cold": { type: "boolean" },
       "skip-alone": { type: "boolean" },
+      "skip-warm": { type: "boolean" },
       out: { type: "string" },
       against: { type: "string" },
     },
@@ -166,42 +179,66 @@ if (import.meta.main) {
     const options = parseMatrixOptions(["--out", join(outDir, "cold-images")], { caseNames });
     // No cases: the run builds every image and fixture of the default matrix and boots nothing.
     const plan = planMatrix({ ...options, cases: [] }, cases);
-    const outcome = await runMatrix(plan, { cacheDir: coldCache, timeoutScale: 1, cases, log });
+    const loadBefore = Deno.loadavg();
+    const cpuBefore = cpuSeconds();
+    // The CPU seconds when the images are ready, before the accelerator probe boots a guest.
+    let cpuAfter = NaN;
+    const outcome = await runMatrix(plan, {
+      cacheDir: coldCache,
+      timeoutScale: 1,
+      cases,
+      log: (line) => {
+        if (line.startsWith("fixtures and images ready")) cpuAfter = cpuSeconds();
+        log(line);
+      },
+    });
+    const cpu = cpuAfter - cpuBefore;
+    loads.cold = { before: loadBefore, after: Deno.loadavg() };
     figures.coldImageBuildSeconds = round(outcome.seconds.images);
+    figures.coldImageBuildCpuSeconds = round(cpu);
     rows.push({
       figure: "cold: image builds",
       value: round(outcome.seconds.images),
       floor: null,
       target: 60,
       unit: "s",
+    }, {
+      figure: "cold: image builds, CPU seconds",
+      value: round(cpu),
+      floor: null,
+      target: null,
+      unit: "s",
+      detail: "this process and every program it ran",
     });
     await Deno.remove(coldCache, { recursive: true });
   }
 
-  const options = parseMatrixOptions(["--out", join(outDir, "warm")], { caseNames });
-  const plan = planMatrix(options, cases);
-  const run = (plan: MatrixPlan) =>
-    runMatrix(plan, { cacheDir: defaultCacheDir(), timeoutScale: 1, cases, log });
-  // Make sure the images and the saved guest states exist, so that the measured run is warm:
-  // one case boots each VM once (and saves its state).
-  await run(
-    planMatrix(
-      { ...options, cases: caseNames.slice(0, 1), outDir: join(outDir, "prepare") },
-      cases,
-    ),
-  );
-  const warm = await measuredRun("warm", plan, run, 90);
-  figures.warmDefaultMatrix = vmFigures(warm.outcome);
-  rows.push(...warm.rows);
-  loads.warm = warm.load;
-  if (!values["skip-alone"]) {
-    const alone = parseMatrixOptions(["--out", join(outDir, "one-at-a-time"), "--jobs", "1"], {
-      caseNames,
-    });
-    const oneByOne = await measuredRun("one at a time", planMatrix(alone, cases), run, null);
-    figures.oneVmAtATime = vmFigures(oneByOne.outcome);
-    rows.push(...oneByOne.rows);
-    loads.oneAtATime = oneByOne.load;
+  if (!values["skip-warm"]) {
+    const options = parseMatrixOptions(["--out", join(outDir, "warm")], { caseNames });
+    const plan = planMatrix(options, cases);
+    const run = (plan: MatrixPlan) =>
+      runMatrix(plan, { cacheDir: defaultCacheDir(), timeoutScale: 1, cases, log });
+    // Make sure the images and the saved guest states exist, so that the measured run is warm:
+    // one case boots each VM once (and saves its state).
+    await run(
+      planMatrix(
+        { ...options, cases: caseNames.slice(0, 1), outDir: join(outDir, "prepare") },
+        cases,
+      ),
+    );
+    const warm = await measuredRun("warm", plan, run, 90);
+    figures.warmDefaultMatrix = vmFigures(warm.outcome);
+    rows.push(...warm.rows);
+    loads.warm = warm.load;
+    if (!values["skip-alone"]) {
+      const alone = parseMatrixOptions(["--out", join(outDir, "one-at-a-time"), "--jobs", "1"], {
+        caseNames,
+      });
+      const oneByOne = await measuredRun("one at a time", planMatrix(alone, cases), run, null);
+      figures.oneVmAtATime = vmFigures(oneByOne.outcome);
+      rows.push(...oneByOne.rows);
+      loads.oneAtATime = oneByOne.load;
+    }
   }
   figures.load = loads;
   figures.rows = rows;

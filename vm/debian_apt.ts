@@ -32,6 +32,11 @@ function stateOptions(dir: string, arch: Arch): string[] {
     `Dir::State::Lists=${join(dir, "lists")}`,
     `Dir::State::status=${join(dir, "status")}`,
     `Dir::Cache=${join(dir, "cache")}`,
+    // The package cache apt builds from the indexes (about a second of CPU each time), written
+    // once per state and reused by every later apt call on it, whatever the host's apt.conf
+    // says (Debian's Docker images switch it off).
+    "Dir::Cache::pkgcache=pkgcache.bin",
+    "Dir::Cache::srcpkgcache=",
     `APT::Architecture=${DEBIAN_ARCH[arch]}`,
     `APT::Architectures=${DEBIAN_ARCH[arch]}`,
     "Acquire::Languages=none",
@@ -64,6 +69,8 @@ function asArguments(options: string[]): string[] {
 /**
  * The package indexes of one run: each (source line, arch) is fetched with `apt-get update` once,
  * however many images read it, into a scratch directory removed by {@link AptIndexes.close}.
+ * Every image of the same sources and arch shares one apt state, so apt's package cache is built
+ * once per state, not once per apt call.
  *
  * @example
  * ```ts ignore
@@ -80,6 +87,7 @@ function asArguments(options: string[]): string[] {
 export class AptIndexes {
   readonly #dir: string;
   readonly #fetched = new Map<string, Promise<string>>();
+  readonly #states = new Map<string, Promise<string>>();
 
   private constructor(dir: string) {
     this.#dir = dir;
@@ -91,25 +99,44 @@ export class AptIndexes {
   }
 
   /**
-   * A fresh apt state reading `sources` on `arch`, with `options` (`Name=value`) on top. Its
-   * indexes are links to the run's shared ones, fetched now if no image has needed them yet.
+   * The apt state reading `sources` on `arch`, with `options` (`Name=value`) on top (they change
+   * apt's choices, not its package cache). One source's state is the one its index was fetched
+   * into; several sources get a state of their own, made once, whose indexes are links to the
+   * run's shared ones.
    */
   async open(sources: string[], arch: Arch, options: string[] = []): Promise<AptState> {
-    const dir = await Deno.makeTempDir({ dir: this.#dir, prefix: "state-" });
-    await makeState(dir, sources);
-    const lists = await Promise.all(sources.map((line) => this.#listsOf(line, arch)));
-    for (const source of lists) {
-      for await (const entry of Deno.readDir(source)) {
-        if (entry.isFile && entry.name !== "lock") {
-          await Deno.link(join(source, entry.name), join(dir, "lists", entry.name));
-        }
-      }
-    }
+    const dir = sources.length === 1
+      ? await this.#indexOf(sources[0], arch)
+      : await this.#combined(sources, arch);
     return { options: asArguments([...stateOptions(dir, arch), ...options]) };
   }
 
-  /** The lists directory holding `line`'s index for `arch`, fetched once. */
-  #listsOf(line: string, arch: Arch): Promise<string> {
+  /** The state reading all of `sources` on `arch`, with its package cache built, made once. */
+  #combined(sources: string[], arch: Arch): Promise<string> {
+    const key = `${arch} ${sources.join("\n")}`;
+    let made = this.#states.get(key);
+    if (!made) {
+      made = (async () => {
+        const dir = join(this.#dir, `state-${this.#states.size}`);
+        await makeState(dir, sources);
+        const indexes = await Promise.all(sources.map((line) => this.#indexOf(line, arch)));
+        for (const index of indexes) {
+          for await (const entry of Deno.readDir(join(index, "lists"))) {
+            if (entry.isFile && entry.name !== "lock") {
+              await Deno.link(join(index, "lists", entry.name), join(dir, "lists", entry.name));
+            }
+          }
+        }
+        await runCommand(["apt-cache", ...asArguments(stateOptions(dir, arch)), "gencaches"]);
+        return dir;
+      })();
+      this.#states.set(key, made);
+    }
+    return made;
+  }
+
+  /** The state whose index of `line` for `arch` was fetched (with its package cache), once. */
+  #indexOf(line: string, arch: Arch): Promise<string> {
     const key = `${arch} ${line}`;
     let fetched = this.#fetched.get(key);
     if (!fetched) {
@@ -117,7 +144,7 @@ export class AptIndexes {
         const dir = join(this.#dir, `index-${this.#fetched.size}`);
         await makeState(dir, [line]);
         await runCommand(["apt-get", ...asArguments(stateOptions(dir, arch)), "-q", "update"]);
-        return join(dir, "lists");
+        return dir;
       })();
       this.#fetched.set(key, fetched);
     }
@@ -199,9 +226,63 @@ export async function downloadExactly(
   await runCommand(["apt-get", ...state.options, "-q", "download", ...requests], { cwd: debsDir });
 }
 
+/** tar's option for each compression of a .deb's data archive, by the member's name ending. */
+const TAR_DECOMPRESS: Record<string, string[]> = {
+  "": [],
+  ".xz": ["-J"],
+  ".gz": ["-z"],
+  ".zst": ["--zstd"],
+  ".bz2": ["-j"],
+  ".lzma": ["--lzma"],
+};
+
+/**
+ * The data archive of a .deb (an ar archive, deb(5)): its compression, as the ending of its
+ * member's name (`.xz` for `data.tar.xz`), and its bytes.
+ *
+ * @example
+ * ```ts
+ * import { debDataMember } from "./debian_apt.ts";
+ * const header = (name: string, size: number) =>
+ *   name.padEnd(16) + "0".padEnd(12) + "0".padEnd(6) + "0".padEnd(6) + "100644".padEnd(8) +
+ *   String(size).padEnd(10) + "`\n";
+ * const deb = new TextEncoder().encode(
+ *   "!<arch>\n" + header("debian-binary", 4) + "2.0\n" + header("data.tar.xz", 3) + "xyz\n",
+ * );
+ * debDataMember(deb, "x.deb").extension; // ".xz"
+ * ```
+ */
+export function debDataMember(
+  deb: Uint8Array,
+  name: string,
+): { extension: string; bytes: Uint8Array } {
+  const text = (from: number, length: number) =>
+    new TextDecoder("latin1").decode(deb.subarray(from, from + length));
+  if (text(0, 8) !== "!<arch>\n") {
+    throw new InfraError(`${name} is not a Debian package: it is no ar archive`);
+  }
+  for (let offset = 8; offset + 60 <= deb.length;) {
+    const member = text(offset, 16).trim().replace(/\/$/, "");
+    const size = Number(text(offset + 48, 10).trim());
+    const start = offset + 60;
+    if (!Number.isSafeInteger(size) || size < 0 || start + size > deb.length) break;
+    if (member.startsWith("data.tar")) {
+      return {
+        extension: member.slice("data.tar".length),
+        bytes: deb.subarray(start, start + size),
+      };
+    }
+    offset = start + size + size % 2;
+  }
+  throw new InfraError(`${name} is not a Debian package: it has no data.tar member`);
+}
+
 /**
  * Unpacks every .deb in `debsDir` into `root`, leaving out the paths `excluded` (tar patterns
  * anchored at the package root, e.g. `./usr/share/doc`), which are then never written at all.
+ * The packages' data archives, in name order, are concatenated by compression and unpacked by
+ * one tar each (`--ignore-zeros` reads on past each archive's end): a dpkg-deb and a tar per
+ * package would be a few hundred processes per root file system.
  *
  * @example
  * ```ts ignore
@@ -216,19 +297,38 @@ export async function unpackDebs(
 ): Promise<void> {
   const debs = [];
   for await (const entry of Deno.readDir(debsDir)) {
-    if (entry.name.endsWith(".deb")) debs.push(join(debsDir, entry.name));
+    if (entry.name.endsWith(".deb")) debs.push(entry.name);
   }
-  await runCommand([
-    "sh",
-    "-c",
+  // Runs of consecutive packages compressed alike, each one archive: later files win, as when
+  // the packages are unpacked one by one.
+  const runs: { extension: string; parts: Uint8Array[] }[] = [];
+  for (const name of debs.sort()) {
+    const { extension, bytes } = debDataMember(await Deno.readFile(join(debsDir, name)), name);
+    if (!(extension in TAR_DECOMPRESS)) {
+      throw new InfraError(`${name}: its data archive is compressed as ${extension}, unknown here`);
+    }
+    if (runs.at(-1)?.extension !== extension) runs.push({ extension, parts: [] });
+    runs.at(-1)!.parts.push(bytes);
+  }
+  for (const [index, { extension, parts }] of runs.entries()) {
+    const archive = join(debsDir, `.unpack-${index}.tar${extension}`);
+    for (const part of parts) await Deno.writeFile(archive, part, { append: true });
     // -p: modes as packaged, also for a user who is not root.
-    'root="$1"; shift; for deb; do dpkg-deb --fsys-tarfile "$deb" | ' +
-    `tar -x -p -C "$root" --anchored ${excluded.map((p) => `--exclude='${p}'`).join(" ")} ` +
-    "|| exit 1; done",
-    "unpack",
-    root,
-    ...debs.sort(),
-  ]);
+    await runCommand([
+      "tar",
+      "-x",
+      "--ignore-zeros",
+      "-p",
+      ...TAR_DECOMPRESS[extension],
+      "-f",
+      archive,
+      "-C",
+      root,
+      "--anchored",
+      ...excluded.map((pattern) => `--exclude=${pattern}`),
+    ]);
+    await Deno.remove(archive);
+  }
 }
 
 /**

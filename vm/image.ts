@@ -240,39 +240,74 @@ export async function ensureRootfs(
   };
 }
 
+/** Every kernel module file under `dir`, by module name (`-` read as `_`, as modprobe does). */
+async function modulesByName(dir: string, prefix = ""): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for await (const entry of Deno.readDir(join(dir, prefix))) {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory) {
+      for (const [name, file] of await modulesByName(dir, path)) found.set(name, file);
+    } else if (/\.ko(\.[a-z0-9]+)?$/.test(entry.name)) {
+      found.set(entry.name.replace(/\.ko(\..*)?$/, "").replaceAll("-", "_"), path);
+    }
+  }
+  return found;
+}
+
 /**
- * Every module `wanted` needs, by modules.dep, as paths relative to the modules dir, and the
- * wanted names this kernel has neither as a module nor built in (kernels merge and drop modules;
- * CRIU's own feature probe then says what it misses, which is a result, not a build error).
+ * The modules a module needs, from the `depends=` entry of its `.modinfo` section (what depmod
+ * writes to modules.dep), read from the uncompressed module.
+ *
+ * @example
+ * ```ts
+ * import { moduleDepends } from "./image.ts";
+ * const ko = new TextEncoder().encode("\x7fELF...\0license=GPL\0depends=nf_tables,nfnetlink\0");
+ * moduleDepends(ko); // ["nf_tables", "nfnetlink"]
+ * ```
  */
-async function moduleClosure(
-  modulesDir: string,
+export function moduleDepends(module: Uint8Array): string[] {
+  const text = new TextDecoder("latin1").decode(module);
+  const value = text.match(/\0depends=([a-z0-9_,-]*)\0/)?.[1] ?? "";
+  return value.split(",").filter(Boolean).map((name) => name.replaceAll("-", "_"));
+}
+
+/**
+ * Copies into `stagedRelease`, uncompressed, each module of `installed` that `wanted` needs (the
+ * wanted ones and what they depend on, read from the modules themselves: no depmod of the whole
+ * kernel, which would uncompress thousands of modules). Returns the wanted names this kernel has
+ * neither as a module nor built in (kernels merge and drop modules; CRIU's own feature probe then
+ * says what it misses, which is a result, not a build error).
+ */
+async function stageModuleClosure(
+  installed: string,
+  stagedRelease: string,
   wanted: string[],
-): Promise<{ paths: string[]; absent: string[] }> {
-  const deps = new Map<string, string[]>();
-  for (const line of (await Deno.readTextFile(join(modulesDir, "modules.dep"))).split("\n")) {
-    const [module, rest] = line.split(":");
-    if (module && rest !== undefined) deps.set(module, rest.trim().split(/\s+/).filter(Boolean));
+): Promise<{ absent: string[] }> {
+  const byName = await modulesByName(installed);
+  const builtin = await Deno.readTextFile(join(installed, "modules.builtin")).catch(() => "");
+  const absent = wanted.filter((name) => !byName.has(name) && !builtin.includes(`/${name}.ko`));
+  const staged = new Set<string>();
+  let frontier = wanted.filter((name) => byName.has(name));
+  while (frontier.length > 0) {
+    for (const name of frontier) staged.add(name);
+    const depends = await Promise.all(frontier.map(async (name) => {
+      const module = byName.get(name)!;
+      const target = join(stagedRelease, module.replace(/\.ko\..*$/, ".ko"));
+      await Deno.mkdir(join(target, ".."), { recursive: true });
+      const decompress = DECOMPRESSORS.find(({ extension }) => module.endsWith(extension));
+      await runCommand([
+        "sh",
+        "-c",
+        `${decompress?.command ?? "cat"} "$1" > "$2"`,
+        "unpack",
+        join(installed, module),
+        target,
+      ]);
+      return moduleDepends(await Deno.readFile(target));
+    }));
+    frontier = [...new Set(depends.flat())].filter((name) => byName.has(name) && !staged.has(name));
   }
-  const byName = new Map<string, string>();
-  for (const path of deps.keys()) {
-    const name = path.split("/").pop()!.replace(/\.ko(\..*)?$/, "").replaceAll("-", "_");
-    byName.set(name, path);
-  }
-  const builtin = await Deno.readTextFile(join(modulesDir, "modules.builtin")).catch(() => "");
-  const closure = new Set<string>();
-  const visit = (path: string) => {
-    if (closure.has(path)) return;
-    closure.add(path);
-    for (const dep of deps.get(path) ?? []) visit(dep);
-  };
-  const absent = [];
-  for (const name of wanted) {
-    const path = byName.get(name);
-    if (path) visit(path);
-    else if (!builtin.includes(`/${name}.ko`)) absent.push(name);
-  }
-  return { paths: [...closure], absent };
+  return { absent };
 }
 
 /** Where the parts of an unpacked kernel are. */
@@ -324,27 +359,12 @@ async function stageKernel(
   wanted: string[],
   describe: string,
 ): Promise<Record<string, string>> {
-  const { release, modulesParent, installed, vmlinuz } = await findUnpackedKernel(root, describe);
+  const { release, installed, vmlinuz } = await findUnpackedKernel(root, describe);
   await writeBootKernel(vmlinuz, join(out, "kernel"), out);
-  await runCommand(["depmod", "-b", root, release]).catch(async () => {
-    // Older depmod only looks under lib/modules.
-    await Deno.mkdir(join(root, "lib"), { recursive: true });
-    await symlink(modulesParent, join(root, "lib/modules"));
-    await runCommand(["depmod", "-b", root, release]);
-  });
   const staged = join(out, "modules");
   const stagedRelease = join(staged, "lib/modules", release);
   await Deno.mkdir(stagedRelease, { recursive: true });
-  const modules = await moduleClosure(installed, wanted);
-  for (const module of modules.paths) {
-    const target = join(stagedRelease, module.replace(/\.ko\..*$/, ".ko"));
-    await Deno.mkdir(join(target, ".."), { recursive: true });
-    const source = join(installed, module);
-    const decompress = DECOMPRESSORS.find(({ extension }) => module.endsWith(extension));
-    await runCommand(
-      ["sh", "-c", `${decompress?.command ?? "cat"} "$1" > "$2"`, "unpack", source, target],
-    );
-  }
+  const modules = await stageModuleClosure(installed, stagedRelease, wanted);
   for (const index of ["modules.builtin", "modules.builtin.modinfo", "modules.order"]) {
     await Deno.copyFile(join(installed, index), join(stagedRelease, index)).catch(() => {});
   }

@@ -132,6 +132,22 @@ function lanes<K>(): <T>(key: K, task: () => Promise<T>) => Promise<T> {
   };
 }
 
+/**
+ * The VMs in the order their images are prepared: first each VM that needs a root file system or
+ * a kernel no VM before it needs, then the rest (which share those images), so that every
+ * distinct image starts building at once instead of waiting behind VMs that only wait.
+ */
+function newImagesFirst(vms: readonly VmPlan[]): VmPlan[] {
+  const seen = new Set<string>();
+  const [first, rest]: VmPlan[][] = [[], []];
+  for (const vm of vms) {
+    const images = [`rootfs ${vm.criu.suite} ${vm.arch}`, `kernel ${vm.kernel.name} ${vm.arch}`];
+    (images.some((image) => !seen.has(image)) ? first : rest).push(vm);
+    for (const image of images) seen.add(image);
+  }
+  return [...first, ...rest];
+}
+
 /** Memoises an async builder by key, so each image or fixture set is built once per run. */
 function once<T>(): (key: string, build: () => Promise<T>) => Promise<T> {
   const started = new Map<string, Promise<T>>();
@@ -314,7 +330,7 @@ async function prepareAssets(
   };
   // Downloads wait on the network: a few builds at once beat one at a time.
   try {
-    await pool(plan.vms, 8, prepareVm);
+    await pool(newImagesFirst(plan.vms), 8, prepareVm);
   } finally {
     await indexes.close();
   }
@@ -472,6 +488,7 @@ export async function runMatrix(
     options.log(`preparing fixtures and images for ${plan.vms.length} VM(s)`);
     const assets = await prepareAssets(plan, workDir, options);
     outcome.seconds.images = (performance.now() - started) / 1000;
+    options.log(`fixtures and images ready after ${outcome.seconds.images.toFixed(1)} s`);
 
     for (const arch of new Set(plan.vms.map((vm) => vm.arch))) {
       const first = plan.vms.find((vm) => vm.arch === arch && assets.get(vm.id)?.ok)!;

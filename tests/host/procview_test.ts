@@ -53,3 +53,26 @@ Deno.test("procview counts the processes started since boot; a bad command line 
   assert.match(lines[0], /^n0nce c1 KV cost processes \d+$/);
   assert.equal((await procview("n0nce c1", "before", "root")).code, 2);
 });
+
+Deno.test("procview sends each line of a CRIU step's files as LOG lines, a missing file as none", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/dump.log`, "(00.1) first\n\nlast, no newline");
+    const { code, lines } = await procview(
+      "n0nce c1",
+      "--logs",
+      "dump",
+      `${dir}/dump.log`,
+      "dump-output",
+      `${dir}/missing.out`,
+    );
+    assert.equal(code, 0);
+    assert.deepEqual(lines, [
+      "n0nce c1 LOG dump (00.1) first",
+      "n0nce c1 LOG dump ",
+      "n0nce c1 LOG dump last, no newline",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -147,7 +147,7 @@ Deno.test("parseAgentLine: every message type from realistic lines", async (t) =
       (parse("sigstop LOG dump (00.261696) Obtaining task stat ... ") as { line: string }).line,
       "(00.261696) Obtaining task stat ... ",
     );
-    // An empty line of CRIU's log: sed still prefixes it, with the separating space.
+    // An empty line of CRIU's log: procview still prefixes it, with the separating space.
     assert.deepEqual(parse("sigstop LOG dump "), {
       type: "LOG",
       cell: "sigstop",
