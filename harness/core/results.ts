@@ -437,7 +437,7 @@ function readAttempt(value: unknown, field: string): CellAttempt {
     stage: readOneOf(record.stage, at("stage"), STAGES_OR_NONE),
     summary: readString(record.summary, at("summary")),
     seconds: readNumber(record.seconds, at("seconds"), { min: 0 }),
-    ...(record.errorKind === undefined
+    ...(record.errorKind === undefined || record.errorKind === null
       ? {}
       : { errorKind: readString(record.errorKind, at("errorKind")) }),
   };

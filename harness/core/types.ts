@@ -353,8 +353,8 @@ export interface CellAttempt {
   stage: Stage;
   summary: string;
   seconds: number;
-  /** For an `error`: what failed, as the cell's own `errorKind`; absent otherwise. */
-  errorKind?: string;
+  /** For an `error`: what failed, as the cell's own `errorKind`; absent (or null) otherwise. */
+  errorKind?: string | null;
 }
 
 /**
