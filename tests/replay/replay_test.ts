@@ -356,9 +356,18 @@ Deno.test({
           ]);
           assert.match(
             merge.output,
-            /^regression: .*3\.17\.1.*sigstop: .*unsupported stop signal 20/m,
+            /^criu-matrix: regression: 3\.17\.1\/x86_64\/bookworm\/sigstop: /m,
           );
           assert.match(merge.output, /^4 cells: 2 pass, 1 xfail \(expected\), 1 unexpected, /m);
+          const merged = await readResults(
+            join(store, "gitlab-mr", "parent/run", "merge", "out/merged/results.json"),
+          );
+          assert.deepEqual(replayOutcomes(merged), [
+            "3.17.1/sigstop: fail regression",
+            ...EXPECTED_REPLAY_OUTCOMES.slice(1),
+          ]);
+          const regression = merged.cells.find((c) => c.triage?.status === "regression");
+          assert.match(JSON.stringify(regression), /unsupported stop signal 20/);
           const junit = await Deno.readTextFile(merge.junit[0]);
           assert.equal(junit.match(/type="regression"/g)?.length, 1, junit);
         },
