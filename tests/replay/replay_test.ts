@@ -10,7 +10,13 @@
  *   what main published: exit 3, the cell named in the summary and in an annotation.
  * - GitHub, a pull request before anything was published: a notice, not an error.
  * - GitLab, a pipeline on main: a child pipeline of 2 shards from the plan, merge with a JUnit
- *   report, pages.
+ *   report, pages (in the child pipeline); its `pages` artifact is then served by GitLab's job
+ *   artifacts API (tests/replay/gitlab_api.ts).
+ * - GitLab, a merge request that breaks the same case: a merge request pipeline, whose merge
+ *   job fetches main's results through that API with its job token: exit 3, the cell named.
+ * - GitLab, a merge request with nothing published (the shards of main taken as they went): a
+ *   notice, not an error.
+ * - GitLab, the files of commit 65e539d (no workflow:rules) create no merge request pipeline.
  * - The workflows of commit d13ee8f (before issue 16), replayed the same way, fail; each replay
  *   stops at its first failed job.
  *
@@ -22,16 +28,28 @@ import { Parser } from "tap-parser";
 import { readResults } from "../../harness/core/results.ts";
 import { REPO_ROOT } from "../test_helpers.ts";
 import { type JobRecord, replayGithubWorkflow, type ReplaySetup } from "./github.ts";
-import { replayGitlabPipeline } from "./gitlab.ts";
+import {
+  type GitlabEvent,
+  type GitlabJobRecord,
+  type GitlabSetup,
+  PROJECT_ID,
+  replayGitlabPipeline,
+} from "./gitlab.ts";
+import { serveGitlabApi } from "./gitlab_api.ts";
 import { makeReplayMachines, originOfCheckout, originOfCommit, removeOrigin } from "./machines.ts";
 import { EXPECTED_REPLAY_OUTCOMES, REPLAY_SELECTION, replayOutcomes } from "./selection.ts";
 
 /** The last commit before issue 16 changed the CI files. */
 const BEFORE_ISSUE_16 = "d13ee8f";
+/** The last commit whose GitLab files had no workflow:rules (no merge request pipelines). */
+const BEFORE_MERGE_REQUEST_PIPELINES = "65e539d";
 const ORIGIN_IN_MACHINE = "/srv/criu-matrix.git";
 const PULL_REQUEST = "refs/pull/1/merge";
 /** A pull request that changes nothing. */
 const PULL_REQUEST_UNCHANGED = "refs/pull/2/merge";
+/** GitLab's merge requests: one breaking the sigstop case, one changing nothing. */
+const MERGE_REQUEST = { iid: 1, sourceBranch: "sigstop-by-sigtstp", targetBranch: "main" };
+const MERGE_REQUEST_UNCHANGED = { iid: 2, sourceBranch: "unchanged", targetBranch: "main" };
 
 function describe(records: JobRecord[]): string[] {
   return records.map((r) =>
@@ -45,6 +63,12 @@ function failedSteps(records: JobRecord[]): string {
       `${r.job} / ${s.name} (exit ${s.code}):\n${s.output.slice(-3000)}`
     )
   ).join("\n\n");
+}
+
+function failedJobs(records: GitlabJobRecord[]): string {
+  return records.filter((r) => r.result === "failed")
+    .map((r) => `${r.pipeline} / ${r.job} (exit ${r.code}):\n${r.output.slice(-3000)}`)
+    .join("\n\n");
 }
 
 function outputOf(record: JobRecord): string {
@@ -102,7 +126,28 @@ Deno.test({
       return new Response(file, { status: file === null ? 404 : 200 });
     });
     // Git serves a repository to its owner only: the GitHub runner's user, GitLab's root.
-    const gitlabOrigin = await originOfCheckout(0);
+    const gitlabOrigin = await originOfCheckout(0, [
+      { ref: `refs/merge-requests/${MERGE_REQUEST.iid}/head`, change: stopSigstopCaseBySigtstp },
+      { ref: `refs/merge-requests/${MERGE_REQUEST_UNCHANGED.iid}/head`, change: async () => {} },
+    ]);
+    const gitlabApi = serveGitlabApi();
+    const gitlab = (artifacts: string, origin = gitlabOrigin): GitlabSetup => ({
+      image: machines.debian,
+      trust: machines.trust,
+      shared: machines.shared,
+      origin,
+      artifacts: join(store, artifacts),
+      pages: join(store, `${artifacts}-public`),
+      api: gitlabApi.url,
+    });
+    const gitlabConfig = join(REPO_ROOT, ".gitlab-ci.yml");
+    const onMain: GitlabEvent = {
+      branch: "main",
+      defaultBranch: "main",
+      variables: { CRIU_MATRIX_SELECTION: REPLAY_SELECTION },
+    };
+    const describeGitlab = (records: { pipeline: string; job: string; result: string }[]) =>
+      records.map((r) => `${r.pipeline} / ${r.job}: ${r.result}`);
     const origin = await originOfCheckout(machines.runnerUid, [
       { ref: PULL_REQUEST, change: stopSigstopCaseBySigtstp },
       { ref: PULL_REQUEST_UNCHANGED, change: async () => {} },
@@ -251,31 +296,15 @@ Deno.test({
         assert.match(merge.summary, /No baseline/);
       });
 
+      let main: GitlabJobRecord[] = [];
       await step("GitLab: a pipeline on main runs the child pipeline of the plan", async () => {
-        const setup = {
-          image: machines.debian,
-          trust: machines.trust,
-          shared: machines.shared,
-          origin: gitlabOrigin,
-          artifacts: join(store, "gitlab"),
-          pages: join(store, "public"),
-        };
-        const records = await timed(
+        const setup = gitlab("gitlab");
+        main = await timed(
           "GitLab pipeline on main",
-          () =>
-            replayGitlabPipeline(
-              join(REPO_ROOT, ".gitlab-ci.yml"),
-              {
-                branch: "main",
-                defaultBranch: "main",
-                variables: { CRIU_MATRIX_SELECTION: REPLAY_SELECTION },
-              },
-              setup,
-              log,
-            ),
+          () => replayGitlabPipeline(gitlabConfig, onMain, setup, log),
         );
         assert.deepEqual(
-          records.map((r) => `${r.pipeline} / ${r.job}: ${r.result}`),
+          describeGitlab(main),
           [
             "parent / plan: success",
             "parent/run / matrix: [1/2]: success",
@@ -283,12 +312,11 @@ Deno.test({
             "parent/run / merge: success",
             "parent/run / pages: success",
           ],
-          records.filter((r) => r.result === "failed")
-            .map((r) => `${r.job}:\n${r.output.slice(-3000)}`).join("\n\n"),
+          failedJobs(main),
         );
-        const shard = records.find((r) => r.job.startsWith("matrix"))!;
+        const shard = main.find((r) => r.job.startsWith("matrix"))!;
         assert.match(shard.output, /installing missing host packages[^:\n]*: .*qemu-system-x86/);
-        const merge = records.find((r) => r.job === "merge")!;
+        const merge = main.find((r) => r.job === "merge")!;
         assert.match(merge.output, /on main: no baseline, this run publishes the next one/);
         assert.equal(merge.junit.length, 1);
         assert.match(
@@ -297,7 +325,95 @@ Deno.test({
         );
         const results = await readResults(join(setup.pages, "results.json"));
         assert.deepEqual(replayOutcomes(results), EXPECTED_REPLAY_OUTCOMES);
+        // GitLab keeps the successful pipeline's artifacts; its API serves them from now on.
+        gitlabApi.finished({ ref: "main", artifacts: setup.artifacts, records: main });
       });
+
+      await step(
+        "GitLab: a merge request that breaks a case fails its merge (exit 3)",
+        async () => {
+          const records = await timed("GitLab regressing merge request", () =>
+            replayGitlabPipeline(
+              gitlabConfig,
+              { ...onMain, branch: MERGE_REQUEST.sourceBranch, mergeRequest: MERGE_REQUEST },
+              gitlab("gitlab-mr"),
+              log,
+            ));
+          // The shard knows no baseline: the cell is an unexpected failure there (exit 4).
+          assert.deepEqual(describeGitlab(records), [
+            "parent / plan: success",
+            "parent/run / matrix: [1/2]: failed",
+            "parent/run / matrix: [2/2]: success",
+            "parent/run / merge: failed",
+            "parent/run / pages: skipped",
+          ], failedJobs(records));
+          assert.equal(records[1].code, 4, records[1].output.slice(-3000));
+          const merge = records.find((r) => r.job === "merge")!;
+          assert.equal(merge.code, 3, merge.output.slice(-3000));
+          // Fetched through the job artifacts API, from main's pages job in its child pipeline.
+          assert.deepEqual(gitlabApi.requests, [
+            `200 GET /api/v4/projects/${PROJECT_ID}/jobs/artifacts/main/raw/public/results.json?job=pages`,
+          ]);
+          assert.match(
+            merge.output,
+            /^criu-matrix: regression: 3\.17\.1\/x86_64\/bookworm\/sigstop: /m,
+          );
+          assert.match(merge.output, /^4 cells: 2 pass, 1 xfail \(expected\), 1 unexpected, /m);
+          const merged = await readResults(
+            join(store, "gitlab-mr", "parent/run", "merge", "out/merged/results.json"),
+          );
+          assert.deepEqual(replayOutcomes(merged), [
+            "3.17.1/sigstop: fail regression",
+            ...EXPECTED_REPLAY_OUTCOMES.slice(1),
+          ]);
+          const regression = merged.cells.find((c) => c.triage?.status === "regression");
+          assert.match(JSON.stringify(regression), /unsupported stop signal 20/);
+          const junit = await Deno.readTextFile(merge.junit[0]);
+          assert.equal(junit.match(/type="regression"/g)?.length, 1, junit);
+        },
+      );
+
+      await step("GitLab: a merge request with nothing published is told so", async () => {
+        gitlabApi.forget();
+        const records = await timed(
+          "GitLab merge request without a baseline (merge only)",
+          () =>
+            replayGitlabPipeline(
+              gitlabConfig,
+              {
+                ...onMain,
+                branch: MERGE_REQUEST_UNCHANGED.sourceBranch,
+                mergeRequest: MERGE_REQUEST_UNCHANGED,
+                // Its plan and shards would run as main's did: taken as they went.
+                reuse: main.filter((r) => r.job === "plan" || r.job.startsWith("matrix")),
+              },
+              gitlab("gitlab"),
+              log,
+            ),
+        );
+        const merge = records.find((r) => r.job === "merge")!;
+        assert.equal(merge.result, "success", failedJobs(records));
+        assert.match(merge.output, /no baseline at http:\/\/127\.0\.0\.1:.* yet: regressions/);
+        assert.match(gitlabApi.requests.at(-1)!, /^404 GET /);
+      });
+
+      await step(
+        `GitLab: the files of ${BEFORE_MERGE_REQUEST_PIPELINES} make no merge request pipeline`,
+        async () => {
+          const config = join(store, "gitlab-ci-without-workflow.yml");
+          await Deno.writeTextFile(
+            config,
+            await gitShow(BEFORE_MERGE_REQUEST_PIPELINES, ".gitlab-ci.yml"),
+          );
+          const records = await replayGitlabPipeline(
+            config,
+            { ...onMain, branch: MERGE_REQUEST.sourceBranch, mergeRequest: MERGE_REQUEST },
+            gitlab("gitlab-no-workflow"),
+            log,
+          );
+          assert.deepEqual(records, []);
+        },
+      );
 
       const before = await originOfCommit(machines.runnerUid, BEFORE_ISSUE_16);
       const beforeAsRoot = await originOfCommit(0, BEFORE_ISSUE_16);
@@ -306,7 +422,10 @@ Deno.test({
           const setup = github("artifacts-old", before);
           await Deno.mkdir(setup.artifacts);
           const old = join(store, "old-workflow.yml");
-          await Deno.writeTextFile(old, await gitShow(".github/workflows/criu-matrix.yml"));
+          await Deno.writeTextFile(
+            old,
+            await gitShow(BEFORE_ISSUE_16, ".github/workflows/criu-matrix.yml"),
+          );
           const records = await timed(
             `GitHub workflow of ${BEFORE_ISSUE_16}`,
             () =>
@@ -332,23 +451,16 @@ Deno.test({
 
         await step(`GitLab: the pipeline of ${BEFORE_ISSUE_16} fails`, async () => {
           const config = join(store, "old-gitlab-ci.yml");
-          await Deno.writeTextFile(config, await gitShow(".gitlab-ci.yml"));
+          await Deno.writeTextFile(config, await gitShow(BEFORE_ISSUE_16, ".gitlab-ci.yml"));
           const records = await timed(
             `GitLab pipeline of ${BEFORE_ISSUE_16}`,
             () =>
-              replayGitlabPipeline(config, {
-                branch: "main",
-                defaultBranch: "main",
-                variables: { CRIU_MATRIX_SELECTION: REPLAY_SELECTION },
-                stopAtFailure: true,
-              }, {
-                image: machines.debian,
-                trust: machines.trust,
-                shared: machines.shared,
-                origin: beforeAsRoot,
-                artifacts: join(store, "gitlab-old"),
-                pages: join(store, "public-old"),
-              }, log),
+              replayGitlabPipeline(
+                config,
+                { ...onMain, stopAtFailure: true },
+                gitlab("gitlab-old", beforeAsRoot),
+                log,
+              ),
           );
           assert.deepEqual(
             records.map((r) => `${r.pipeline} / ${r.job}: ${r.result}`),
@@ -366,6 +478,7 @@ Deno.test({
       }
     } finally {
       await server.shutdown();
+      await gitlabApi.close();
       await Deno.remove(store, { recursive: true });
       await removeOrigin(origin);
       await removeOrigin(gitlabOrigin);
@@ -374,9 +487,9 @@ Deno.test({
   },
 });
 
-async function gitShow(path: string): Promise<string> {
+async function gitShow(commit: string, path: string): Promise<string> {
   const shown = await new Deno.Command("git", {
-    args: ["-C", REPO_ROOT, "show", `${BEFORE_ISSUE_16}:${path}`],
+    args: ["-C", REPO_ROOT, "show", `${commit}:${path}`],
     stdout: "piped",
     stderr: "piped",
   }).output();

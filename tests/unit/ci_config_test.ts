@@ -62,6 +62,14 @@ Deno.test("CI configurations", async (t) => {
         );
         assert.equal(child.merge.artifacts.reports.junit, "out/merged/junit.xml");
         assert.deepEqual(child.pages.artifacts.paths, ["public"]);
+        // Merge request pipelines exist, and their child pipelines run every job.
+        assert.deepEqual(gitlab.workflow.rules, [
+          { if: '$CI_PIPELINE_SOURCE == "merge_request_event"' },
+          { if: "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" },
+        ]);
+        assert.deepEqual(child.workflow.rules, [{
+          if: '$CI_PIPELINE_SOURCE == "parent_pipeline"',
+        }]);
         assert.deepEqual(gitlab.run.trigger.include, [
           { artifact: "child-pipeline.yml", job: "plan" },
         ]);
