@@ -344,14 +344,18 @@ export class GuestVm {
         }
         await this.#writeConsoleFile(encoder.encode(text));
         // Only the new text (and the line it may finish) can add a panic: no rescans.
-        const panic = this.#panicLine ?? this.console.slice(-(text.length + 256)).match(PANIC)?.[0];
+        const tail = this.console.slice(-(text.length + 256));
+        const panic = this.#panicLine ?? tail.match(PANIC)?.[0];
         if (panic && !this.#panicLine) {
           this.#panicLine = panic.trim();
           this.#notify();
         }
-        const kernelFailure = this.console.slice(-(text.length + 256)).match(KERNEL_FAILURE)?.[0];
-        if (kernelFailure) {
-          this.#kernelFailure = { line: kernelFailure.trim(), at: this.consoleLength };
+        // A report that ended in the text before this chunk was recorded then, at its place.
+        const kernelFailure = KERNEL_FAILURE.exec(tail);
+        if (
+          kernelFailure && kernelFailure.index + kernelFailure[0].length > tail.length - text.length
+        ) {
+          this.#kernelFailure = { line: kernelFailure[0].trim(), at: this.consoleLength };
         }
       }
     };
