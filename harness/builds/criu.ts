@@ -7,7 +7,8 @@
  * `${cacheDir}/criu-builds/criu-VERSION-ARCH-HASH/` (`criu`, `build.log`, `manifest.json`); it is
  * made in a temporary sibling and renamed into place, so a half build is never reused. The hash
  * covers the tree (its git commit when it is a clean checkout, else its files' content), the
- * patches' content, the arch and {@link CRIU_BUILD_RECIPE}.
+ * patches' content, the arch, {@link CRIU_BUILD_RECIPE} and the build fixes an old release needs
+ * (`build_fixes.ts`), applied after the user's patches.
  *
  * @module
  */
@@ -22,6 +23,7 @@ import { InfraError, InputError } from "../core/errors.ts";
 import { type Arch, ARCHES, type DebianSuite } from "../core/types.ts";
 import { DEBIAN_ARCH } from "../core/catalog.ts";
 import type { BuildFlags } from "./build_flags.ts";
+import { buildFixesFor } from "./build_fixes.ts";
 import {
   BUILD_ERAS,
   type BuildEra,
@@ -55,6 +57,8 @@ export interface CriuBuild {
   era: string;
   /** The distribution flags it was compiled with, or null for CRIU's own. */
   flags: BuildFlags | null;
+  /** The build fixes (harness/builds/build_fixes.ts) applied to build it, by name; mostly none. */
+  fixes: string[];
   origin: {
     tree: string;
     /** `git rev-parse HEAD` when the tree is a git checkout, else null. */
@@ -350,13 +354,30 @@ async function runtimePackagesOf(binary: string, arch: Arch): Promise<string[]> 
   return [...packages].sort();
 }
 
+/**
+ * Applies `patch` to `src` with `patch -p1`, appending what it printed to `logFile`; returns null,
+ * or the tail of its output when it does not apply.
+ */
+async function applyPatch(src: string, patch: string, logFile: string): Promise<string | null> {
+  const applied = await runCommand(["patch", "-p1", "--batch", "-i", patch], {
+    cwd: src,
+    allowFailure: true,
+  });
+  const output = applied.stdout + applied.stderr;
+  await Deno.writeTextFile(logFile, `$ patch -p1 -i ${patch}\n${output}`, { append: true });
+  return applied.code === 0 ? null : tail(output, 10);
+}
+
 function tail(text: string, lines = 25): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
 
 interface BuildManifest {
-  /** `era` is missing in builds cached before there were lenient eras. */
-  build: Omit<CriuBuild, "binary" | "buildLog" | "era"> & { era?: string };
+  /** `era` and `fixes` are missing in builds cached before there were lenient eras or fixes. */
+  build: Omit<CriuBuild, "binary" | "buildLog" | "era" | "fixes"> & {
+    era?: string;
+    fixes?: string[];
+  };
   binarySha256: string;
   builtAt: string;
   buildSeconds: number;
@@ -545,7 +566,8 @@ async function buildInEras(
 /**
  * Builds `tree` with `patches` for `arch` (or reuses the cached build) and returns the binary,
  * its version and origin, and the kept build log. The tree is copied to a temporary directory
- * first, so it is never modified. Throws when a patch does not apply (naming it) or when the build
+ * first, so it is never modified; the build fixes the tree needs for `arch` are applied to the
+ * copy after `patches`. Throws when a patch does not apply (naming it) or when the build
  * fails (naming the kept log and quoting its last lines). Call {@link ensureCriuBuildDeps} first.
  *
  * @example
@@ -589,12 +611,15 @@ export async function ensureCriuBuild(options: {
     patches.push({ path, sha256 });
   }
   const origin = { tree, commit, dirty, contentHash: await hashTreeFiles(tree, files), patches };
+  const fixes = await buildFixesFor(tree, arch);
   const key = {
     recipe: CRIU_BUILD_RECIPE,
     arch,
     source: commit && !dirty ? `git:${commit}` : `content:${origin.contentHash}`,
     patches: patches.map((p) => p.sha256),
     flags: options.flags ?? null,
+    // Only when there are any: the keys of the builds that need none stay as they were.
+    ...(fixes.length > 0 ? { fixes: fixes.map(({ fix, sha256 }) => `${fix.name}:${sha256}`) } : {}),
   };
   const hash = sha256Hex(JSON.stringify(key)).slice(0, 16);
   const name = `criu-${version}-${arch}-${hash}`;
@@ -608,20 +633,19 @@ export async function ensureCriuBuild(options: {
     await Deno.mkdir(src);
     await copyTreeFiles(tree, files, src);
     for (const patch of patches) {
-      const applied = await runCommand(["patch", "-p1", "--batch", "-i", patch.path], {
-        cwd: src,
-        allowFailure: true,
-      });
-      await Deno.writeTextFile(
-        logFile,
-        `$ patch -p1 -i ${patch.path}\n${applied.stdout}${applied.stderr}`,
-        { append: true },
-      );
-      if (applied.code !== 0) {
+      const failure = await applyPatch(src, patch.path, logFile);
+      if (failure !== null) {
         throw new InputError(
-          `patch does not apply: ${patch.path} (to ${tree}):\n${
-            tail(applied.stdout + applied.stderr, 10)
-          }\nRefresh the patch against this tree.`,
+          `patch does not apply: ${patch.path} (to ${tree}):\n${failure}\n` +
+            "Refresh the patch against this tree.",
+        );
+      }
+    }
+    for (const { fix, patch } of fixes) {
+      const failure = await applyPatch(src, patch, logFile);
+      if (failure !== null) {
+        throw new InfraError(
+          `the build fix ${fix.name} (from ${fix.upstream}) does not apply to ${tree}:\n${failure}`,
         );
       }
     }
@@ -663,6 +687,7 @@ export async function ensureCriuBuild(options: {
         suite: era.suite,
         era: era.name,
         flags: options.flags ?? null,
+        fixes: fixes.map(({ fix }) => fix.name),
         origin,
         runtimePackages,
       },
@@ -681,6 +706,7 @@ export async function ensureCriuBuild(options: {
   return {
     ...build,
     era: build.era ?? build.suite,
+    fixes: build.fixes ?? [],
     origin,
     binary: join(dir, "criu"),
     buildLog: join(dir, "build.log"),

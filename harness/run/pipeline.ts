@@ -205,7 +205,9 @@ async function customCriu(vm: VmPlan, options: PipelineOptions): Promise<GuestCr
     return {
       binary: build.binary,
       packages: build.runtimePackages,
-      label: `${label} (built in ${build.era})`,
+      label: `${label} (built in ${build.era}${
+        build.fixes.map((fix) => `, with build fix ${fix}`).join("")
+      })`,
       suite: build.suite,
     };
   } catch (error) {

@@ -1,9 +1,11 @@
 // CRIU revisions as --criu values, against a clone of CRIU's upstream history
-// (../shared/criu-upstream.bundle, as CI has it). No build: names, ranges and errors only.
+// (../shared/criu-upstream.bundle, as CI has it). No build: names, ranges, errors and which
+// releases a build fix is for.
 import assert from "assert";
 import { join } from "node:path";
 import { resolveCustomCriu } from "../../harness/builds/custom_inputs.ts";
 import { releaseTags } from "../../harness/builds/criu_repo.ts";
+import { buildFixesFor } from "../../harness/builds/build_fixes.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { InputError } from "../../harness/core/errors.ts";
 import { REPO_ROOT, tempDirRemovedAtUnload } from "../test_helpers.ts";
@@ -80,4 +82,34 @@ Deno.test("--criu-repo: revisions, release ranges and releases of CRIU's history
         error instanceof InputError && /v3\.99 is not a release tag.* v3\.18,/.test(error.message),
     );
   });
+
+  await t.step(
+    "the host compel fix: what aarch64 builds of v3.11 to v3.13 need, and it applies",
+    async () => {
+      const exported = tempDirRemovedAtUnload("criu-fix-test-");
+      for (const tag of ["v3.11", "v3.12", "v3.13", "v3.14"]) {
+        const tree = join(exported, tag);
+        await Deno.mkdir(tree);
+        await runCommand([
+          "sh",
+          "-c",
+          'git -C "$1" archive "$2" | tar -C "$3" -xf -',
+          "export",
+          repo,
+          tag,
+          tree,
+        ]);
+        assert.deepEqual(await buildFixesFor(tree, "x86_64"), [], tag);
+        const fixes = await buildFixesFor(tree, "aarch64");
+        if (tag === "v3.14") {
+          assert.deepEqual(fixes, [], tag);
+          continue;
+        }
+        assert.deepEqual(fixes.map(({ fix }) => fix.name), ["compel-host-without-compel-h"], tag);
+        await runCommand(["patch", "-p1", "--batch", "--dry-run", "-i", fixes[0].patch], {
+          cwd: tree,
+        });
+      }
+    },
+  );
 });
