@@ -25,6 +25,7 @@ export interface RunTimes {
   /** Per VM: when it started (seconds after the run started), how long it ran, its boots. */
   vms: Record<string, { startedAt: number; seconds: number; bootSeconds: number[] }>;
   wallSeconds: number;
+  /** The lanes CRIU's work can spread over: `--jobs`, or the cores when there are fewer. */
   jobs: number;
 }
 
