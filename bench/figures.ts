@@ -50,8 +50,8 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 /**
  * The figures of one matrix run, named `LABEL: ...`:
- * - `wall`: the run's seconds; floor: CRIU's seconds spread over the `--jobs` lanes, or the
- *   costliest VM's CRIU seconds if more;
+ * - `wall`: the run's seconds; floor: CRIU's seconds spread over the lanes (`--jobs`, or the
+ *   cores when fewer), or the costliest VM's CRIU seconds if more;
  * - `critical path` and `alone at the end` (see {@link criticalPath}); floor: the CRIU seconds of
  *   the path's VMs, and 0;
  * - per arch and CRIU version, `overhead ARCH CRIU`: cell seconds minus CRIU's dump and restore
