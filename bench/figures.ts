@@ -25,6 +25,7 @@ export interface RunTimes {
   /** Per VM: when it started (seconds after the run started), how long it ran, its boots. */
   vms: Record<string, { startedAt: number; seconds: number; bootSeconds: number[] }>;
   wallSeconds: number;
+  /** The lanes CRIU's work can spread over: `--jobs`, or the cores when there are fewer. */
   jobs: number;
 }
 
@@ -49,8 +50,8 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 /**
  * The figures of one matrix run, named `LABEL: ...`:
- * - `wall`: the run's seconds; floor: CRIU's seconds spread over the `--jobs` lanes, or the
- *   costliest VM's CRIU seconds if more;
+ * - `wall`: the run's seconds; floor: CRIU's seconds spread over the lanes (`--jobs`, or the
+ *   cores when fewer), or the costliest VM's CRIU seconds if more;
  * - `critical path` and `alone at the end` (see {@link criticalPath}); floor: the CRIU seconds of
  *   the path's VMs, and 0;
  * - per arch and CRIU version, `overhead ARCH CRIU`: cell seconds minus CRIU's dump and restore

@@ -128,7 +128,8 @@ async function measuredRun(
     cells: await cellsWithProcesses(outcome, plan.outDir),
     vms: outcome.seconds.vms,
     wallSeconds: outcome.seconds.total,
-    jobs: plan.jobs,
+    // More VMs than cores (the default --jobs) share the cores: CRIU's work spreads over those.
+    jobs: Math.min(plan.jobs, navigator.hardwareConcurrency),
   }, targetWall);
   return { outcome, rows, load: { before: loadBefore, after: Deno.loadavg() } };
 }

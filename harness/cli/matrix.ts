@@ -62,7 +62,7 @@ const MATRIX_SPECS: readonly OptionSpec[] = [
   {
     name: "jobs",
     value: "N",
-    help: "VMs run in parallel (1 to 64). Default: the number of cores.",
+    help: "VMs run in parallel (1 to 64). Default: one more than the number of cores.",
   },
   { name: "out", value: "DIR", help: "Output directory. Default: out/<UTC time>." },
   TIMEOUT_SCALE_SPEC,

@@ -102,7 +102,7 @@ Deno.test("faults: hang, kernel failure, panic and CRIU crash are results of the
     assert.equal(hung.verdict, "fail");
     assert.equal(hung.stage, "dump");
     assert.equal(hung.dump?.timedOut, true);
-    // Asleep with nothing runnable, it is killed for making no progress (4 s and 8 looks, longer
+    // Asleep with nothing runnable, it is killed for making no progress (2 s and 8 looks, longer
     // in a guest slowed by a loaded host), long before its limit (120 s times 0.25).
     assert.ok(hung.dump!.seconds < 30, `${hung.dump!.seconds} s`);
     const [diagnosis] = hung.hangs!;

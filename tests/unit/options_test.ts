@@ -29,16 +29,16 @@ Deno.test("parseMatrixOptions", async (t) => {
       x86_64: ["max"],
       aarch64: ["neoverse-n1", "max,pauth-impdef=on"],
     });
-    assert.equal(options.jobs, 6);
+    assert.equal(options.jobs, 7);
     assert.equal(options.outDir, "out/20261127-164500");
     assert.equal(options.timeoutScale, 1);
     assert.equal(options.list, false);
     assert.equal(options.help, false);
   });
 
-  await t.step("defaults --jobs to the number of cores", () => {
+  await t.step("defaults --jobs to one more than the number of cores", () => {
     const options = parseMatrixOptions([], { caseNames: CASE_NAMES });
-    assert.equal(options.jobs, navigator.hardwareConcurrency);
+    assert.equal(options.jobs, navigator.hardwareConcurrency + 1);
   });
 
   await t.step("--arch takes a comma list, drops duplicates, keeps order", () => {
