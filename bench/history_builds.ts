@@ -18,7 +18,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
+import { benchArgsOrExit } from "./args.ts";
 import { ensureCriuBuild } from "../harness/builds/criu.ts";
 import { inRoot } from "../harness/builds/build_root.ts";
 import { exportRevision, releaseTags, tagsInRange } from "../harness/builds/criu_repo.ts";
@@ -157,31 +157,41 @@ async function buildAll(
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      repo: { type: "string" },
-      from: { type: "string", default: "v3.11" },
-      to: { type: "string" },
-      tags: { type: "string" },
-      arch: { type: "string", default: "x86_64" },
-      cache: { type: "string" },
-      passes: { type: "string", default: PASSES.join(",") },
-      "cold-each": { type: "boolean", default: false },
-      out: { type: "string" },
-    },
-  });
-  if (!values.repo) throw new Error("--repo DIR is required");
-  const passes = values.passes!.split(",");
-  const unknown = passes.filter((p) => !(PASSES as readonly string[]).includes(p));
-  if (unknown.length > 0) {
-    throw new Error(`--passes ${values.passes}: unknown ${unknown}; accepted: ${PASSES}`);
-  }
+  const usage = "deno task bench:history --repo DIR [--from vA --to vB | --tags vA,vB,…] " +
+    "[--arch x86_64|aarch64] [--cache DIR] [--passes first,warm,cached] [--cold-each] " +
+    "[--out FILE]";
+  const values = benchArgsOrExit("bench:history", usage, {
+    repo: { type: "string" },
+    from: { type: "string", default: "v3.11" },
+    to: { type: "string" },
+    tags: { type: "string" },
+    arch: { type: "string", default: "x86_64", choices: ["x86_64", "aarch64"] },
+    cache: { type: "string" },
+    passes: { type: "string", default: PASSES.join(","), choices: [...PASSES] },
+    "cold-each": { type: "boolean", default: false },
+    out: { type: "string" },
+  }) as {
+    repo?: string;
+    from: string;
+    to?: string;
+    tags?: string;
+    arch: string;
+    cache?: string;
+    passes: string;
+    "cold-each": boolean;
+    out?: string;
+  };
+  const refuse = (message: string): never => {
+    console.error(`bench:history: ${message}`);
+    Deno.exit(2);
+  };
+  const repo = values.repo ?? refuse("--repo DIR is required: a clone of CRIU's repository");
+  const passes = values.passes.split(",");
   // Emptying the compiler caches of a cache others share would slow their builds down.
-  if (values["cold-each"] && !values.cache) throw new Error("--cold-each needs --cache DIR");
+  if (values["cold-each"] && !values.cache) refuse("--cold-each needs --cache DIR");
   const arch = values.arch as Arch;
   const cacheDir = values.cache ?? defaultCacheDir();
-  const all = await releaseTags(values.repo);
+  const all = await releaseTags(repo);
   const tags = values.tags
     ? values.tags.split(",").sort((a, b) =>
       compareVersions(parseVersion(a.slice(1)), parseVersion(b.slice(1)))
@@ -201,7 +211,7 @@ if (import.meta.main) {
     const started = performance.now();
     const cpuBefore = await cpuSeconds();
     previous = await buildAll(
-      values.repo,
+      repo,
       tags,
       arch,
       cacheDir,

@@ -19,7 +19,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { benchArgsOrExit } from "./args.ts";
 import { loadCases } from "../harness/core/cases.ts";
 import { CPU_MODELS } from "../harness/core/catalog.ts";
 import { defaultCacheDir } from "../vm/image.ts";
@@ -152,16 +152,18 @@ async function readAgainst(path: string): Promise<BenchRow[]> {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      "skip-cold": { type: "boolean" },
-      "skip-alone": { type: "boolean" },
-      "skip-warm": { type: "boolean" },
-      out: { type: "string" },
-      against: { type: "string" },
-    },
-  });
+  const usage = "deno task bench [--skip-cold] [--skip-alone] [--skip-warm] [--out DIR] " +
+    "[--against BENCH.JSON]";
+  const values = benchArgsOrExit("bench", usage, {
+    "skip-cold": { type: "boolean" },
+    "skip-alone": { type: "boolean" },
+    "skip-warm": { type: "boolean" },
+    out: { type: "string" },
+    against: { type: "string" },
+  }) as Partial<Record<"skip-cold" | "skip-alone" | "skip-warm", boolean>> & {
+    out?: string;
+    against?: string;
+  };
   const outDir = values.out ?? "out/bench";
   const against = values.against === undefined ? [] : await readAgainst(values.against);
   const rows: BenchRow[] = [];

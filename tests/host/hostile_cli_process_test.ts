@@ -61,3 +61,32 @@ Deno.test("matrix --list: a broken expectations file is refused, not ignored", a
   assert.equal(code, 2, message);
   assert.match(message, /expectations\.json: not valid JSON/);
 });
+
+Deno.test("the bench scripts refuse a bad command line with one line and exit 2", async () => {
+  const refusals: [string, string[], RegExp][] = [
+    ["bench/matrix_bench.ts", ["--skip-col"], /^bench: Unknown option '--skip-col'.*--skip-cold/],
+    [
+      "bench/history_builds.ts",
+      ["--arch", "s390x"],
+      /^bench:history: --arch s390x: accepted: x86_64, aarch64$/,
+    ],
+    [
+      "bench/history_builds.ts",
+      ["--passes", "first,hot", "--repo", "/nowhere"],
+      /--passes hot: accepted: first, warm, cached$/,
+    ],
+    ["bench/history_builds.ts", [], /--repo DIR is required/],
+  ];
+  for (const [script, args, message] of refusals) {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", join(REPO_ROOT, script), ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const lines = new TextDecoder().decode(stderr).trim().split("\n");
+    assert.equal(code, 2, `${script} ${args.join(" ")}: ${lines.join(" | ")}`);
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0], message);
+    assert.equal(stdout.length, 0);
+  }
+});
