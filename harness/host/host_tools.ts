@@ -167,14 +167,16 @@ export function criuBuildPackages(arch: Arch): string[] {
   const headers = ["libprotobuf-dev", "libnet1-dev"];
   const libs = ["libprotobuf-c-dev", "libnl-3-dev", "libcap-dev", "uuid-dev"];
   if (arch === "x86_64") return [...tools, ...headers, ...libs];
-  // libnet1-dev is not multiarch: the arm64 link uses libnet1:arm64's library directly.
+  // libnet1-dev is not multiarch: the arm64 link uses libnet1:arm64's library directly. From 4.2
+  // on, images/Makefile finds descriptor.proto through `pkg-config protobuf`, which a cross build
+  // asks for arm64's .pc files, as Debian's own cross build would: libprotobuf-dev:arm64.
   return [
     ...tools,
     ...headers,
     "gcc-aarch64-linux-gnu",
     "libc6-dev-arm64-cross",
     "libnet1:arm64",
-    ...libs.map((p) => `${p}:arm64`),
+    ...[...libs, "libprotobuf-dev"].map((p) => `${p}:arm64`),
   ];
 }
 
