@@ -18,7 +18,9 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { benchArgsOrExit } from "./args.ts";
+import { readBenchOptions } from "./args.ts";
+import { parseChoice, parseList } from "../harness/cli/options.ts";
+import { InputError } from "../harness/core/errors.ts";
 import { ensureCriuBuild } from "../harness/builds/criu.ts";
 import { inRoot } from "../harness/builds/build_root.ts";
 import { exportRevision, releaseTags, tagsInRange } from "../harness/builds/criu_repo.ts";
@@ -27,7 +29,7 @@ import { cpuSeconds } from "../harness/host/cpu_time.ts";
 import { ensureCriuBuildDeps } from "../harness/host/host_tools.ts";
 import { runCommand } from "../harness/host/exec.ts";
 import { compareVersions, parseVersion } from "../harness/core/version_range.ts";
-import type { Arch } from "../harness/core/types.ts";
+import { type Arch, ARCHES } from "../harness/core/types.ts";
 
 /** One release built in one pass. */
 interface Built {
@@ -157,46 +159,60 @@ async function buildAll(
 }
 
 if (import.meta.main) {
-  const usage = "deno task bench:history --repo DIR [--from vA --to vB | --tags vA,vB,…] " +
-    "[--arch x86_64|aarch64] [--cache DIR] [--passes first,warm,cached] [--cold-each] " +
-    "[--out FILE]";
-  const values = benchArgsOrExit("bench:history", usage, {
-    repo: { type: "string" },
-    from: { type: "string", default: "v3.11" },
-    to: { type: "string" },
-    tags: { type: "string" },
-    arch: { type: "string", default: "x86_64", choices: ["x86_64", "aarch64"] },
-    cache: { type: "string" },
-    passes: { type: "string", default: PASSES.join(","), choices: [...PASSES] },
-    "cold-each": { type: "boolean", default: false },
-    out: { type: "string" },
-  }) as {
-    repo?: string;
-    from: string;
-    to?: string;
-    tags?: string;
-    arch: string;
-    cache?: string;
-    passes: string;
-    "cold-each": boolean;
-    out?: string;
-  };
-  const refuse = (message: string): never => {
-    console.error(`bench:history: ${message}`);
-    Deno.exit(2);
-  };
-  const repo = values.repo ?? refuse("--repo DIR is required: a clone of CRIU's repository");
-  const passes = values.passes.split(",");
-  // Emptying the compiler caches of a cache others share would slow their builds down.
-  if (values["cold-each"] && !values.cache) refuse("--cold-each needs --cache DIR");
-  const arch = values.arch as Arch;
-  const cacheDir = values.cache ?? defaultCacheDir();
+  const options = readBenchOptions(
+    "bench:history",
+    [
+      "Usage: deno task bench:history --repo DIR [OPTIONS]",
+      "",
+      "How long building CRIU's releases takes here, one at a time in tag order.",
+    ],
+    [
+      { name: "repo", value: "DIR", help: "A clone of CRIU's repository (required)." },
+      { name: "from", value: "TAG", help: "The first release. Default: v3.11." },
+      { name: "to", value: "TAG", help: "The last release. Default: the newest." },
+      { name: "tags", value: "LIST", help: "These releases instead of --from/--to." },
+      { name: "arch", value: "ARCH", help: `${ARCHES.join(" or ")}. Default: x86_64.` },
+      { name: "cache", value: "DIR", help: "The cache. Default: the user's criu-matrix cache." },
+      { name: "passes", value: "LIST", help: `Of ${PASSES.join(", ")}. Default: all.` },
+      { name: "cold-each", help: "Empty --cache's compiler caches before each first build." },
+      { name: "out", value: "FILE", help: "The figures as JSON." },
+    ],
+    (values) => {
+      // A bad value is named even when --repo is missing too; then what is missing.
+      const arch = parseChoice("arch", values.get("arch") ?? "x86_64", ARCHES);
+      const passes = parseList(
+        "passes",
+        values.has("passes") ? [values.get("passes")!] : undefined,
+        PASSES,
+      );
+      const repo = values.get("repo");
+      if (repo === undefined) {
+        throw new InputError("--repo DIR is required: a clone of CRIU's repository");
+      }
+      // Emptying the compiler caches of a cache others share would slow their builds down.
+      const coldEach = values.has("cold-each");
+      if (coldEach && !values.has("cache")) throw new InputError("--cold-each needs --cache DIR");
+      return {
+        repo,
+        passes,
+        coldEach,
+        arch,
+        from: values.get("from") ?? "v3.11",
+        to: values.get("to"),
+        tags: values.get("tags"),
+        cache: values.get("cache"),
+        out: values.get("out"),
+      };
+    },
+  );
+  const { repo, passes, arch } = options;
+  const cacheDir = options.cache ?? defaultCacheDir();
   const all = await releaseTags(repo);
-  const tags = values.tags
-    ? values.tags.split(",").sort((a, b) =>
+  const tags = options.tags
+    ? options.tags.split(",").sort((a, b) =>
       compareVersions(parseVersion(a.slice(1)), parseVersion(b.slice(1)))
     )
-    : tagsInRange(all, values.from!, values.to ?? all.at(-1)!);
+    : tagsInRange(all, options.from, options.to ?? all.at(-1)!);
   await ensureCriuBuildDeps(arch, console.log);
   const roots = await eraRoots(cacheDir);
   console.log(`cache ${cacheDir}: era roots ${roots.length > 0 ? roots : "not made yet"}`);
@@ -216,12 +232,12 @@ if (import.meta.main) {
       arch,
       cacheDir,
       pass,
-      pass === "first" && values["cold-each"]!,
+      pass === "first" && options.coldEach,
     );
     const wall = (performance.now() - started) / 1000;
     const cpu = (await cpuSeconds()) - cpuBefore;
     summary[pass] = { wall, cpu, builds: previous };
     console.log(`${pass}: ${wall.toFixed(0)} s wall, ${cpu.toFixed(0)} s CPU`);
   }
-  if (values.out) await Deno.writeTextFile(values.out, JSON.stringify(summary, null, 2));
+  if (options.out) await Deno.writeTextFile(options.out, JSON.stringify(summary, null, 2));
 }

@@ -19,7 +19,7 @@
  * @module
  */
 import { join } from "node:path";
-import { benchArgsOrExit } from "./args.ts";
+import { readBenchOptions } from "./args.ts";
 import { loadCases } from "../harness/core/cases.ts";
 import { CPU_MODELS } from "../harness/core/catalog.ts";
 import { defaultCacheDir } from "../vm/image.ts";
@@ -152,20 +152,26 @@ async function readAgainst(path: string): Promise<BenchRow[]> {
 }
 
 if (import.meta.main) {
-  const usage = "deno task bench [--skip-cold] [--skip-alone] [--skip-warm] [--out DIR] " +
-    "[--against BENCH.JSON]";
-  const values = benchArgsOrExit("bench", usage, {
-    "skip-cold": { type: "boolean" },
-    "skip-alone": { type: "boolean" },
-    "skip-warm": { type: "boolean" },
-    out: { type: "string" },
-    against: { type: "string" },
-  }) as Partial<Record<"skip-cold" | "skip-alone" | "skip-warm", boolean>> & {
-    out?: string;
-    against?: string;
-  };
-  const outDir = values.out ?? "out/bench";
-  const against = values.against === undefined ? [] : await readAgainst(values.against);
+  const benchOptions = readBenchOptions(
+    "bench",
+    ["Usage: deno task bench [OPTIONS]", "", "criu-matrix's performance figures, measured here."],
+    [
+      { name: "skip-cold", help: "Reuse the cache only: no cold image builds." },
+      { name: "skip-alone", help: "No run of the VMs one at a time." },
+      { name: "skip-warm", help: "The cold image builds alone." },
+      { name: "out", value: "DIR", help: "Where bench.json goes. Default: out/bench." },
+      { name: "against", value: "FILE", help: "An earlier run's bench.json to compare with." },
+    ],
+    (values) => ({
+      skipCold: values.has("skip-cold"),
+      skipAlone: values.has("skip-alone"),
+      skipWarm: values.has("skip-warm"),
+      out: values.get("out") ?? "out/bench",
+      against: values.get("against"),
+    }),
+  );
+  const outDir = benchOptions.out;
+  const against = benchOptions.against === undefined ? [] : await readAgainst(benchOptions.against);
   const rows: BenchRow[] = [];
   const loads: Record<string, { before: number[]; after: number[] }> = {};
   const cases = await loadCases();
@@ -177,7 +183,7 @@ if (import.meta.main) {
     cpu: CPU_MODELS,
   };
 
-  if (!values["skip-cold"]) {
+  if (!benchOptions.skipCold) {
     const coldCache = await Deno.makeTempDir({ prefix: "criu-matrix-bench-cache-" });
     const options = parseMatrixOptions(["--out", join(outDir, "cold-images")], { caseNames });
     // No cases: the run builds every image and fixture of the default matrix and boots nothing.
@@ -216,7 +222,7 @@ if (import.meta.main) {
     await Deno.remove(coldCache, { recursive: true });
   }
 
-  if (!values["skip-warm"]) {
+  if (!benchOptions.skipWarm) {
     const options = parseMatrixOptions(["--out", join(outDir, "warm")], { caseNames });
     const plan = planMatrix(options, cases);
     const run = (plan: MatrixPlan) =>
@@ -233,7 +239,7 @@ if (import.meta.main) {
     figures.warmDefaultMatrix = vmFigures(warm.outcome);
     rows.push(...warm.rows);
     loads.warm = warm.load;
-    if (!values["skip-alone"]) {
+    if (!benchOptions.skipAlone) {
       const alone = parseMatrixOptions(["--out", join(outDir, "one-at-a-time"), "--jobs", "1"], {
         caseNames,
       });

@@ -46,11 +46,6 @@ export const BUILD_FIXES: readonly BuildFix[] = [
   },
 ];
 
-/** The patch file of `fix`, in this checkout. */
-export function buildFixPatch(fix: BuildFix): string {
-  return fileURLToPath(new URL(`./patches/${fix.name}.patch`, import.meta.url));
-}
-
 /**
  * The fixes that building `tree` for `arch` needs, with their patches' paths and SHA-256 (for the
  * cache key), in the order of {@link BUILD_FIXES}.
@@ -71,7 +66,7 @@ export async function buildFixesFor(
     if (!fix.arches.includes(arch)) continue;
     const text = await Deno.readTextFile(join(tree, fix.neededWhile.file)).catch(() => "");
     if (!text.split("\n").some((line) => line.trim() === fix.neededWhile.line)) continue;
-    const patch = buildFixPatch(fix);
+    const patch = fileURLToPath(new URL(`./patches/${fix.name}.patch`, import.meta.url));
     needed.push({ fix, patch, sha256: await sha256File(patch) });
   }
   return needed;

@@ -190,7 +190,7 @@ export function checkLocalKernelArches(
 export function readRawValues(
   args: string[],
   specs: readonly OptionSpec[],
-  command: "matrix" | "plan" | "merge" | "report" | "bisect" | "repro",
+  command: "matrix" | "plan" | "merge" | "report" | "bisect" | "repro" | "bench" | "bench:history",
 ): { values: Map<string, string[]>; positionals: string[] } {
   const acceptedOptions = specs.map((spec) => `--${spec.name}`).join(", ");
   const { tokens } = parseArgs({
@@ -275,7 +275,7 @@ function readTokenValue(
 }
 
 /** Splits comma lists, validates every item, drops duplicates keeping order; all of `accepted` when absent. */
-function parseList<T extends string>(
+export function parseList<T extends string>(
   option: string,
   rawValues: readonly string[] | undefined,
   accepted: readonly T[],

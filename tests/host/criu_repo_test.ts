@@ -4,7 +4,7 @@
 import assert from "assert";
 import { join } from "node:path";
 import { resolveCustomCriu } from "../../harness/builds/custom_inputs.ts";
-import { releaseTags } from "../../harness/builds/criu_repo.ts";
+import { commitOf, exportRevision, releaseTags } from "../../harness/builds/criu_repo.ts";
 import { buildFixesFor } from "../../harness/builds/build_fixes.ts";
 import { runCommand } from "../../harness/host/exec.ts";
 import { InputError } from "../../harness/core/errors.ts";
@@ -86,19 +86,9 @@ Deno.test("--criu-repo: revisions, release ranges and releases of CRIU's history
   await t.step(
     "the host compel fix: what aarch64 builds of v3.11 to v3.13 need, and it applies",
     async () => {
-      const exported = tempDirRemovedAtUnload("criu-fix-test-");
+      const cache = tempDirRemovedAtUnload("criu-fix-test-");
       for (const tag of ["v3.11", "v3.12", "v3.13", "v3.14"]) {
-        const tree = join(exported, tag);
-        await Deno.mkdir(tree);
-        await runCommand([
-          "sh",
-          "-c",
-          'git -C "$1" archive "$2" | tar -C "$3" -xf -',
-          "export",
-          repo,
-          tag,
-          tree,
-        ]);
+        const tree = await exportRevision(repo, (await commitOf(repo, tag))!, cache);
         assert.deepEqual(await buildFixesFor(tree, "x86_64"), [], tag);
         const fixes = await buildFixesFor(tree, "aarch64");
         if (tag === "v3.14") {
