@@ -79,29 +79,22 @@ function vmFigures(outcome: PipelineOutcome) {
 
 /**
  * The cells of a finished run with the processes the guest started in each: the difference
- * between the counts the agent reported after it and after the cell before on the same VM (none
- * for a VM's first cell, nor across a reboot, which starts the count again).
+ * between the counts the agent reported before and after the cell (null when its log lacks one).
  */
 async function cellsWithProcesses(
   outcome: PipelineOutcome,
   outDir: string,
 ): Promise<RunTimes["cells"]> {
-  const counts = await Promise.all(outcome.results.cells.map(async (cell) => {
+  return await Promise.all(outcome.results.cells.map(async (cell) => {
     const log = cell.logs.agent
       ? await Deno.readTextFile(join(outDir, cell.logs.agent)).catch(() => "")
       : "";
-    const count = log.match(/ KV cost processes (\d+)$/m)?.[1];
-    return count === undefined ? null : Number(count);
-  }));
-  const previous = new Map<string, number | null>();
-  return outcome.results.cells.map((cell, index) => {
-    const vm = `${cell.criu.version} ${cell.arch} ${cell.kernel.name} ${cell.cpu}`;
-    const before = previous.get(vm) ?? null;
-    const now = counts[index];
-    previous.set(vm, now);
-    const processes = before !== null && now !== null && now > before ? now - before : null;
+    const counts = [...log.matchAll(/ KV cost processes (\d+)$/gm)].map((match) =>
+      Number(match[1])
+    );
+    const processes = counts.length >= 2 ? counts.at(-1)! - counts[0] : null;
     return { ...cell, processes };
-  });
+  }));
 }
 
 /**

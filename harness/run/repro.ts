@@ -157,9 +157,9 @@ wait_for...) are functions of guest/opt/criu-matrix/agent, sourced by the replay
 observations print as "none CELL KV phase key value". Edit guest/ (e.g. add criu options)
 and run run.sh again.
 
-The replay boots a fresh guest: in the run, this cell may have followed other cells in the
-same guest (their commands are in the run's agent logs); only the boot's own commands (its
-"criu check", which leaves CRIU's kernel feature cache in /run) are replayed before the cell's.
+The replay boots a fresh guest, as the run did for this cell (its guest started from a state
+saved right after boot, and no other cell ran in it); only the boot's own commands (its "criu
+check", which leaves CRIU's kernel feature cache in /run) are replayed before the cell's.
 
 The fixture programs are in guest/opt/criu-matrix/ (sources: criu-matrix's fixtures/).
 With accel kvm the guest needs /dev/kvm; change "-accel kvm -cpu host" to "-accel tcg"

@@ -1,7 +1,8 @@
 /**
- * Runs the cases of one {@link VmPlan} in a guest, one after another, and turns each into a
- * {@link CellResult}. A guest that panics, hangs or dies makes the cell it was running an `error`
- * (its console kept) and the remaining cases go on in a fresh guest.
+ * Runs the cases of one {@link VmPlan}, each in a guest of its own that no earlier case touched
+ * (started from the VM's saved state, see vm/vm_state.ts), and turns each into a
+ * {@link CellResult}. A guest that panics, hangs or dies makes its cell an `error` (its console
+ * kept).
  *
  * @module
  */
@@ -227,7 +228,7 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     });
     if (!(booted instanceof GuestVm) && saved) {
       // A state QEMU could not start from (or a guest that did not answer): drop it, and boot
-      // (saving the state anew) from now on.
+      // (saving the state anew).
       await forgetVmState(saved);
       restoreFailed = true;
       stats.guestSeconds += (performance.now() - bootStarted) / 1000;
@@ -268,58 +269,58 @@ export async function runVm(plan: VmPlan, context: VmRunContext): Promise<VmRunS
     stats.bootSeconds.push(vm.bootSeconds);
     if (stateKey && !saved) {
       stats.stateSaved = await saveVmState(context.vmStates!, stateKey, vm, timeouts.boot * 1000);
+      // The next cases start from the state saved anew (a state that failed was dropped).
+      if (stats.stateSaved) restoreFailed = false;
     }
     if (stateKey) stats.stateKey = stateKey;
     stats.fromSavedState += saved ? 1 : 0;
-    let failed = false;
-    while (remaining.length > 0 && !failed) {
-      const caseDef = remaining.shift()!;
-      const cellDir = join(vmDir, safeName(caseDef.name));
-      const consoleOffset = vm.consoleLength;
-      const transcriptOffset = vm.transcriptLength;
-      const started = performance.now();
-      const { observations, failure } = await vm.runCell(
-        safeName(caseDef.name).toLowerCase(),
-        runParameters(caseDef, caseTimeouts(caseDef, scale, timeouts)),
-        timeouts.silence * 1000,
-        timeouts.cell * 1000,
-      );
-      const seconds = (performance.now() - started) / 1000;
-      const evaluation = failure
-        ? { ...evaluateCell(caseDef, observations), ...vmError(failure, "the guest failed") }
-        : evaluateCell(caseDef, observations);
-      const hangs = hangDiagnoses(observations);
-      const logs = await writeCellLogs(context.outDir, cellDir, observations, {
-        console: vm.consoleSince(consoleOffset),
-        agent: vm.transcriptSince(transcriptOffset).join("\n") + "\n",
-      });
-      if (hangs.length > 0) {
-        logs.hang = await writeLog(context.outDir, join(cellDir, "hang.log"), hangLogText(hangs));
-      }
-      const limits = [
-        ...describeLimits(observations),
-        ...(vm.consoleLength - vm.console.length > consoleOffset
-          ? [`console: cut to its last ${vm.console.length} characters`]
-          : []),
-        ...(vm.transcriptDropped > transcriptOffset
-          ? [`agent log: ${vm.transcriptDropped - transcriptOffset} earlier lines dropped`]
-          : []),
-      ];
-      await context.onCell({
-        ...cellBase(caseDef, vm),
-        ...evaluation,
-        seconds,
-        bootSeconds: vm.bootSeconds,
-        logs,
-        ...(limits.length > 0 ? { limits } : {}),
-        ...(hangs.length > 0 ? { hangs } : {}),
-        commands: [...vm.bootCommands, ...observations.commands],
-        boot,
-      });
-      failed = failure !== null;
+    // One case per guest: the next case boots a new one, so leftovers of this case (processes,
+    // cgroups, mounts, pids used up) cannot reach it.
+    const caseDef = remaining.shift()!;
+    const cellDir = join(vmDir, safeName(caseDef.name));
+    const consoleOffset = vm.consoleLength;
+    const transcriptOffset = vm.transcriptLength;
+    const started = performance.now();
+    const { observations, failure } = await vm.runCell(
+      safeName(caseDef.name).toLowerCase(),
+      runParameters(caseDef, caseTimeouts(caseDef, scale, timeouts)),
+      timeouts.silence * 1000,
+      timeouts.cell * 1000,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const evaluation = failure
+      ? { ...evaluateCell(caseDef, observations), ...vmError(failure, "the guest failed") }
+      : evaluateCell(caseDef, observations);
+    const hangs = hangDiagnoses(observations);
+    const logs = await writeCellLogs(context.outDir, cellDir, observations, {
+      console: vm.consoleSince(consoleOffset),
+      agent: vm.transcriptSince(transcriptOffset).join("\n") + "\n",
+    });
+    if (hangs.length > 0) {
+      logs.hang = await writeLog(context.outDir, join(cellDir, "hang.log"), hangLogText(hangs));
     }
-    if (failed) await vm.kill();
-    else await vm.shutdown();
+    const limits = [
+      ...describeLimits(observations),
+      ...(vm.consoleLength - vm.console.length > consoleOffset
+        ? [`console: cut to its last ${vm.console.length} characters`]
+        : []),
+      ...(vm.transcriptDropped > transcriptOffset
+        ? [`agent log: ${vm.transcriptDropped - transcriptOffset} earlier lines dropped`]
+        : []),
+    ];
+    await context.onCell({
+      ...cellBase(caseDef, vm),
+      ...evaluation,
+      seconds,
+      bootSeconds: vm.bootSeconds,
+      logs,
+      ...(limits.length > 0 ? { limits } : {}),
+      ...(hangs.length > 0 ? { hangs } : {}),
+      commands: [...vm.bootCommands, ...observations.commands],
+      boot,
+    });
+    // Nothing of the guest is needed after its one cell: it is not shut down but killed.
+    await vm.kill();
     stats.guestSeconds += (performance.now() - bootStarted) / 1000;
   }
   return stats;
